@@ -1,0 +1,79 @@
+"""The FastAPI application: routes, problem documents, middleware and lifespan.
+
+The same app runs under uvicorn (``relportal serve``) and embedded in the TUI through
+``httpx.ASGITransport``; the embedded host must run the lifespan itself
+(``lifespan_context``), since the transport does not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.responses import PlainTextResponse, Response
+
+from journey.api import customer, problems, rm
+from journey.api.context import LinkGuard, ServiceContext
+from journey.api.middleware import AccessLog, BodyLimit
+from journey.events import EventHub
+from journey.settings import ServiceSettings
+from journey.storage.sqlite import SQLiteStore
+from journey.worker import Worker
+
+log = logging.getLogger("relportal.service")
+JSON_BODY_LIMIT = 64 * 1024
+
+
+def create_app(settings: ServiceSettings) -> FastAPI:
+    """A journey service for ``settings``; the database opens when the lifespan starts."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = SQLiteStore(settings.db_path)
+        if settings.demo_companies:
+            from journey.seed import ensure_demo
+
+            await asyncio.to_thread(ensure_demo, store, settings.demo_companies, settings.demo_seed)
+        hub = EventHub(store)
+        worker = Worker(store, settings)
+        store.on_commit.append(hub.committed)
+        app.state.ctx = ServiceContext(
+            store=store,
+            settings=settings,
+            hub=hub,
+            worker=worker,
+            guard=LinkGuard(settings.link_misses_per_minute),
+        )
+        await hub.start()
+        worker.start()
+        try:
+            yield
+        finally:
+            await worker.stop()
+            await hub.stop()
+            store.close()
+
+    app = FastAPI(
+        title="relportal journey service",
+        version="1",
+        description=(
+            "Relationships, information requests and the customer's data-sharing journey. "
+            "RM endpoints take a bearer token; customer endpoints take the request link's "
+            "token in the path. Errors are RFC 9457 problem documents with a stable `code`."
+        ),
+        lifespan=lifespan,
+    )
+    problems.install(app)
+    app.include_router(rm.router)
+    app.include_router(customer.router)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> Response:
+        return PlainTextResponse("ok")
+
+    app.add_middleware(BodyLimit, json_limit=JSON_BODY_LIMIT, upload_limit=settings.max_body_bytes)
+    app.add_middleware(AccessLog)
+    return app

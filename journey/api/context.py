@@ -1,0 +1,86 @@
+"""What every route needs: the store, the settings, the event hub, the worker."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from journey import service
+from journey.errors import TooManyRequests, Unauthorized
+from journey.events import EventHub
+from journey.records import User
+from journey.settings import ServiceSettings
+from journey.storage.base import Store
+from journey.worker import Worker
+
+
+@dataclass
+class LinkGuard:
+    """Slows down guessing of customer links: misses per client address per minute."""
+
+    per_minute: int
+    misses: dict[str, deque[float]] = field(default_factory=dict)
+
+    def check(self, client: str) -> None:
+        window = self._window(client)
+        if len(window) >= self.per_minute:
+            retry = max(1, int(60 - (time.monotonic() - window[0])) + 1)
+            raise TooManyRequests(
+                "Too many unknown links from your address; wait a minute and try again.",
+                retry_after=retry,
+            )
+
+    def miss(self, client: str) -> None:
+        self._window(client).append(time.monotonic())
+        if len(self.misses) > 10_000:  # bounded memory under a spray of addresses
+            self.misses.clear()
+
+    def _window(self, client: str) -> deque[float]:
+        window = self.misses.setdefault(client, deque())
+        cutoff = time.monotonic() - 60
+        while window and window[0] < cutoff:
+            window.popleft()
+        return window
+
+
+@dataclass
+class ServiceContext:
+    store: Store
+    settings: ServiceSettings
+    hub: EventHub
+    worker: Worker
+    guard: LinkGuard
+
+
+def get_context(request: Request) -> ServiceContext:
+    ctx: ServiceContext = request.app.state.ctx
+    return ctx
+
+
+bearer = HTTPBearer(auto_error=False, description="An API token from `relportal token create`.")
+
+
+async def current_user(
+    request: Request,
+    credentials: HTTPAuthorizationCredentials | None = Depends(bearer),  # noqa: B008
+) -> User:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("Send your API token as “Authorization: Bearer …”.", "token_missing")
+    ctx = get_context(request)
+    token = credentials.credentials
+    user = await ctx.store.read(lambda tx: service.authenticate(tx, token))
+    if user is None:
+        raise Unauthorized("The API token is not valid.", "token_invalid")
+    return user
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+Json = dict[str, Any]

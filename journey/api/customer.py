@@ -1,0 +1,91 @@
+"""The customer side of the API: authorized only by the request link's token."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from starlette.responses import JSONResponse, Response
+
+from journey import customer
+from journey.api.context import ServiceContext, client_address, get_context
+from journey.api.models import JourneyActionBody, JourneyOut, Problem
+from journey.errors import Invalid, NotFound, TooLarge
+from journey.template import MAX_UPLOAD_BYTES, UploadRejected, build_template, parse_upload
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": Problem, "content": {"application/problem+json": {}}}
+    for code in (400, 404, 409, 410, 413, 422, 429)
+}
+router = APIRouter(prefix="/v1/journeys", responses=ERRORS, tags=["customer"])
+Ctx = Annotated[ServiceContext, Depends(get_context)]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+async def _guarded(ctx: ServiceContext, request: Request, work: Any) -> Any:
+    """Run ``work`` on behalf of a link, counting unknown links against the address."""
+    address = client_address(request)
+    ctx.guard.check(address)
+    try:
+        return await work
+    except NotFound:
+        ctx.guard.miss(address)
+        raise
+
+
+@router.get("/{token}", response_model=JourneyOut, summary="The current step and what it allows")
+async def get_journey(ctx: Ctx, request: Request, token: str) -> Response:
+    body = await _guarded(ctx, request, ctx.store.read(lambda tx: customer.get_journey(tx, token)))
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+
+@router.post("/{token}/actions", response_model=JourneyOut, summary="Take one action")
+async def post_action(ctx: Ctx, request: Request, token: str, body: JourneyActionBody) -> Response:
+    data = body.model_dump(exclude_none=True)
+    result = await _guarded(ctx, request, ctx.store.write(lambda tx: customer.act(tx, token, data)))
+    ctx.worker.poke()
+    return JSONResponse(result, headers={"Cache-Control": "no-store"})
+
+
+@router.get(
+    "/{token}/template",
+    summary="The supplier information template (xlsx)",
+    response_class=Response,
+    responses={200: {"content": {XLSX: {}}}},
+)
+async def get_template(ctx: Ctx, request: Request, token: str) -> Response:
+    await _guarded(ctx, request, ctx.store.read(lambda tx: customer.find_request(tx, token)))
+    data = await run_in_threadpool(build_template)
+    return Response(
+        data,
+        media_type=XLSX,
+        headers={
+            "Content-Disposition": 'attachment; filename="supplier-information-template.xlsx"'
+        },
+    )
+
+
+@router.post("/{token}/uploads", response_model=JourneyOut, summary="Upload the filled template")
+async def post_upload(ctx: Ctx, request: Request, token: str, file: UploadFile) -> Response:
+    # Check the link and the step before spending effort on the file.
+    await _guarded(
+        ctx, request, ctx.store.read(lambda tx: customer.check_upload_allowed(tx, token))
+    )
+    data = await file.read(MAX_UPLOAD_BYTES + 1)
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise TooLarge("The file is larger than 1 MB.", "upload_too_large")
+    filename = file.filename or "upload.xlsx"
+    try:
+        records = await run_in_threadpool(parse_upload, data, filename)
+    except UploadRejected as rejected:
+        errors = [{"row": e.row, "column": e.column, "message": e.message} for e in rejected.errors]
+        raise Invalid(str(rejected), "upload_rejected", errors=errors) from None
+    rows = [r.to_dict() for r in records]
+    result = await ctx.store.write(
+        lambda tx: customer.accept_upload(
+            tx, token, filename, data, rows, ctx.settings.upload_processing_seconds
+        )
+    )
+    ctx.worker.poke()
+    return JSONResponse(result, headers={"Cache-Control": "no-store"})

@@ -1,0 +1,457 @@
+"""The customer side: what a request link shows and what the customer does with it.
+
+Authorized only by the link's token, which opens exactly one request. An unknown
+token is 404; an expired, cancelled or superseded link is 410 and says nothing about
+the request behind it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from journey import derive, machine, service
+from journey.domain import (
+    Action,
+    ConnectionStatus,
+    PullStatus,
+    RequestState,
+    Step,
+    UploadStatus,
+)
+from journey.errors import Gone, Invalid, NotFound
+from journey.machine import (
+    AcceptUpload,
+    CompleteJourney,
+    CreateEntity,
+    DenyConnection,
+    JourneyContext,
+    JourneyState,
+    LinkConnection,
+    OpenRequest,
+    PauseJourney,
+    ResumeJourney,
+    SignInFailed,
+    StartConnection,
+)
+from journey.platforms import platform_name
+from journey.prompts import describe, request_name
+from journey.records import (
+    Connection,
+    DataPull,
+    InformationRequest,
+    LegalEntity,
+    Relationship,
+    Upload,
+)
+from journey.service import compose_email
+from journey.status import derive_company_status
+from journey.storage.base import Tx
+from journey.tokens import hash_secret, new_id
+
+# Actions the customer's client may post; an upload arrives through its own endpoint.
+POSTABLE = frozenset(Action) - {Action.UPLOAD}
+
+GONE_MESSAGES = {
+    Step.EXPIRED: "This link has expired. Ask your relationship manager to send a new one.",
+    Step.CANCELLED: "This request is no longer active. Your relationship manager may have sent "
+    "you a newer link; use that one, or contact them.",
+}
+
+
+def _customer(req: InformationRequest) -> str:
+    return f"customer:{req.id}"
+
+
+def find_request(tx: Tx, token: str) -> InformationRequest:
+    """The request a link token opens. Revoked and expired links are 410."""
+    if not token or len(token) > 200:
+        raise NotFound("This link is not valid.", "link_not_found")
+    link_hash = hash_secret(token)
+    req = tx.request_by_link_hash(link_hash)
+    if req is None:
+        if tx.link_revocation(link_hash) is not None:
+            raise Gone(GONE_MESSAGES[Step.CANCELLED], "link_revoked", step=Step.CANCELLED.value)
+        raise NotFound("This link is not valid.", "link_not_found")
+    if req.state is RequestState.CANCELLED:
+        raise Gone(GONE_MESSAGES[Step.CANCELLED], "link_revoked", step=Step.CANCELLED.value)
+    if derive.is_expired(req) or (
+        req.state is RequestState.COMPLETE
+        and derive.parse_time(req.expires_at) <= datetime.now(UTC)
+    ):
+        raise Gone(GONE_MESSAGES[Step.EXPIRED], "link_expired", step=Step.EXPIRED.value)
+    return req
+
+
+def _context(tx: Tx, req: InformationRequest, new_entity_id: str = "") -> JourneyContext:
+    org = tx.get_organization(req.org_id)
+    rel = tx.get_relationship(req.org_id, req.relationship_id)
+    assert org is not None and rel is not None
+    return JourneyContext(
+        data_types=req.data_types,
+        features=org.features,
+        platforms=org.platforms,
+        company_name=rel.name,
+        entities=tuple(derive.entity_view(tx, e) for e in tx.entities_for_request(req.id)),
+        new_entity_id=new_entity_id,
+    )
+
+
+def _request_summary(tx: Tx, req: InformationRequest) -> dict[str, Any]:
+    entities = tx.entities_for_request(req.id)
+    facts = [derive.entity_facts(tx, e) for e in entities]
+    status = derive_company_status(derive._request_facts(req), facts)
+    org = tx.get_organization(req.org_id)
+    rel = tx.get_relationship(req.org_id, req.relationship_id)
+    assert org is not None and rel is not None
+    shown = {"None": "Requested", "Requested": "Requested"}.get(status.value, status.value)
+    if req.state is RequestState.COMPLETE and status.value == "In progress":
+        shown = "Complete"
+    return {
+        "id": req.id,
+        "name": request_name(req.data_types),
+        "company": rel.name,
+        "organization": org.name,
+        "data_types": sorted(d.value for d in req.data_types),
+        "date": req.created_at,
+        "due": None,
+        "expires_at": req.expires_at,
+        "status": shown,
+    }
+
+
+def view(tx: Tx, req: InformationRequest) -> dict[str, Any]:
+    """The journey as the customer sees it now."""
+    state = JourneyState.from_dict(req.journey)
+    ctx = _context(tx, req)
+    org = tx.get_organization(req.org_id)
+    rel = tx.get_relationship(req.org_id, req.relationship_id)
+    assert org is not None and rel is not None
+    email = None
+    if state.step is Step.EMAIL:
+        sender = tx.get_user(req.org_id, req.created_by)
+        composed = compose_email(
+            tx,
+            org,
+            rel,
+            sender.name if sender else "Your relationship manager",
+            req.data_types,
+            "(this link)",
+        )
+        email = composed.to_dict()
+    result = describe(state, ctx, organization=org.name, email=email)
+    result["request"] = _request_summary(tx, req)
+    if state.step is Step.SUMMARY:
+        result["requests"] = [_request_summary(tx, req)]
+    return result
+
+
+def get_journey(tx: Tx, token: str) -> dict[str, Any]:
+    return view(tx, find_request(tx, token))
+
+
+def act(tx: Tx, token: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Apply one customer action; answers the new journey state."""
+    req = find_request(tx, token)
+    raw = body.get("action")
+    try:
+        action = Action(raw)
+    except ValueError:
+        names = ", ".join(a.value for a in Action if a in POSTABLE)
+        raise Invalid(f"Unknown action “{raw}”. Actions: {names}.", "unknown_action") from None
+    if action not in POSTABLE:
+        raise Invalid("Upload the file to the journey's uploads endpoint.", "use_upload_endpoint")
+    params = {k: v for k, v in body.items() if k != "action"}
+    state = JourneyState.from_dict(req.journey)
+    ctx = _context(tx, req, new_entity_id=new_id())
+    transition = machine.decide(state, ctx, action, params)
+    _apply(tx, req, state, transition, action, _answer(action, params))
+    return view(tx, tx.get_request(req.org_id, req.id) or req)
+
+
+def _answer(action: Action, params: dict[str, Any]) -> dict[str, Any]:
+    """What the customer answered, for the transcript; never a password."""
+    keep = {"method", "count", "name", "platform"}
+    answer = {k: v for k, v in params.items() if k in keep and isinstance(v, str)}
+    if action is Action.AUTHORIZE and isinstance(params.get("username"), str):
+        answer["username"] = params["username"][:100]
+    return answer
+
+
+def check_upload_allowed(tx: Tx, token: str) -> None:
+    """Refuse an upload before its file is parsed when the step does not take one."""
+    req = find_request(tx, token)
+    state = JourneyState.from_dict(req.journey)
+    if Action.UPLOAD not in machine.allowed_actions(state, _context(tx, req)):
+        raise machine.ActionNotAllowed(
+            f"An upload is not possible at “{machine.STEP_TITLES[state.step]}”"
+            + (" while the journey is closed; resume it first." if state.closed else ".")
+        )
+
+
+def accept_upload(
+    tx: Tx,
+    token: str,
+    filename: str,
+    data: bytes,
+    records: list[dict[str, Any]],
+    processing_seconds: float = 1.0,
+) -> dict[str, Any]:
+    """Record a validated supplier information file and move the journey on."""
+    now = datetime.now(UTC)
+    req = find_request(tx, token)
+    state = JourneyState.from_dict(req.journey)
+    ctx = _context(tx, req, new_entity_id=new_id())
+    transition = machine.decide(state, ctx, Action.UPLOAD)
+    upload = Upload(
+        id=new_id(),
+        org_id=req.org_id,
+        entity_id="",
+        filename=filename[:200],
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        row_count=len(records),
+        status=UploadStatus.PROCESSING,
+        uploaded_at=service.iso(now),
+        process_after=service.iso(now + timedelta(seconds=processing_seconds)),
+        processed_at=None,
+    )
+    _apply(
+        tx,
+        req,
+        state,
+        transition,
+        Action.UPLOAD,
+        {"filename": upload.filename, "rows": len(records)},
+        upload=(upload, records),
+    )
+    return view(tx, tx.get_request(req.org_id, req.id) or req)
+
+
+def _apply(
+    tx: Tx,
+    req: InformationRequest,
+    before: JourneyState,
+    transition: machine.Transition,
+    action: Action,
+    answer: dict[str, Any],
+    upload: tuple[Upload, list[dict[str, Any]]] | None = None,
+) -> None:
+    actor = _customer(req)
+    now = tx.now()
+    fields: dict[str, Any] = {"journey": transition.state.to_dict(), "version": req.version + 1}
+    for effect in transition.effects:
+        if isinstance(effect, OpenRequest):
+            fields.update(opened_at=now, state=RequestState.OPENED.value, state_at=now)
+            tx.append_event(req.org_id, actor, "request.opened", {}, req.relationship_id, req.id)
+        elif isinstance(effect, CreateEntity):
+            _create_entity(tx, req, effect, now)
+        elif isinstance(effect, StartConnection):
+            _start_connection(tx, req, effect.entity_id, effect.platform, now)
+        elif isinstance(effect, LinkConnection):
+            link_connection(tx, req, effect.entity_id, effect.platform, actor)
+        elif isinstance(effect, DenyConnection):
+            tx.update_entity(effect.entity_id, {"denied": True})
+            entity = tx.get_entity(effect.entity_id)
+            tx.append_event(
+                req.org_id,
+                actor,
+                "connection.denied",
+                {"platform": effect.platform, "entity": entity.name if entity else ""},
+                entity.relationship_id if entity else req.relationship_id,
+                req.id,
+            )
+        elif isinstance(effect, SignInFailed):
+            tx.append_event(
+                req.org_id,
+                actor,
+                "connection.signin_failed",
+                {"platform": effect.platform},
+                req.relationship_id,
+                req.id,
+            )
+        elif isinstance(effect, AcceptUpload):
+            assert upload is not None
+            if effect.create_entity:
+                rel = tx.get_relationship(req.org_id, req.relationship_id)
+                name = rel.name if rel else ""
+                _create_entity(tx, req, CreateEntity(effect.entity_id, name, False), now)
+            record, rows = upload
+            tx.insert_upload(Upload(**{**record.__dict__, "entity_id": effect.entity_id}), rows)
+            tx.append_event(
+                req.org_id,
+                actor,
+                "upload.accepted",
+                {"upload_id": record.id, "filename": record.filename, "rows": record.row_count},
+                req.relationship_id,
+                req.id,
+            )
+        elif isinstance(effect, CompleteJourney):
+            fields.update(completed_at=now, state=RequestState.COMPLETE.value, state_at=now)
+            tx.append_event(req.org_id, actor, "request.completed", {}, req.relationship_id, req.id)
+        elif isinstance(effect, (PauseJourney, ResumeJourney)):
+            pass  # the journey.action event below says it
+    tx.update_request(req.id, fields)
+    tx.append_event(
+        req.org_id,
+        actor,
+        "journey.action",
+        {
+            "action": action.value,
+            "from": before.step.value,
+            "to": transition.state.step.value,
+            "closed": transition.state.closed,
+            "answer": answer,
+            "error": (transition.state.error or {}).get("code"),
+        },
+        req.relationship_id,
+        req.id,
+    )
+    fresh = tx.get_request(req.org_id, req.id)
+    derive.recompute_for_request(tx, fresh or req, actor)
+
+
+def _create_entity(tx: Tx, req: InformationRequest, effect: CreateEntity, now: str) -> None:
+    """A legal entity; a subsidiary also becomes its own relationship, "Parent - Child"."""
+    rel_id = req.relationship_id
+    if effect.subsidiary:
+        parent = tx.get_relationship(req.org_id, req.relationship_id)
+        assert parent is not None
+        child = Relationship(
+            id=new_id(),
+            org_id=req.org_id,
+            parent_id=parent.id,
+            name=f"{parent.name} - {effect.name}"[:300],
+            description=parent.description,
+            contact_name=parent.contact_name,
+            contact_email=parent.contact_email,
+            created_at=now,
+            updated_at=now,
+            version=1,
+            status=derive.CompanyStatus.NONE,
+            status_at=now,
+            requested=(),
+            entities_linked=0,
+            entities_total=0,
+            platforms=(),
+            latest_request_id=None,
+        )
+        tx.insert_relationship(child)
+        tx.set_relationship_users(child, parent.users)
+        tx.append_event(
+            req.org_id,
+            _customer(req),
+            "relationship.created",
+            {"name": child.name, "parent_id": parent.id, "users": list(parent.users)},
+            relationship_id=child.id,
+            request_id=req.id,
+        )
+        rel_id = child.id
+    tx.insert_entity(
+        LegalEntity(
+            id=effect.entity_id,
+            org_id=req.org_id,
+            request_id=req.id,
+            relationship_id=rel_id,
+            name=effect.name,
+            is_company=not effect.subsidiary,
+            denied=False,
+            created_at=now,
+        )
+    )
+    tx.append_event(
+        req.org_id,
+        _customer(req),
+        "entity.created",
+        {"entity_id": effect.entity_id, "name": effect.name, "relationship_id": rel_id},
+        relationship_id=rel_id,
+        request_id=req.id,
+    )
+
+
+def _start_connection(
+    tx: Tx, req: InformationRequest, entity_id: str, platform: str, now: str
+) -> None:
+    existing = tx.connection_for_entity(entity_id)
+    if existing is not None and existing.status is ConnectionStatus.PENDING_AUTH:
+        # Trying again (after a Cancel at the platform, or another platform): same connection.
+        tx.update_connection(existing.id, {"platform": platform, "status_at": now})
+        return
+    tx.insert_connection(
+        Connection(
+            id=new_id(),
+            org_id=req.org_id,
+            entity_id=entity_id,
+            platform=platform,
+            status=ConnectionStatus.PENDING_AUTH,
+            created_at=now,
+            status_at=now,
+            last_sync_at=None,
+        )
+    )
+    entity = tx.get_entity(entity_id)
+    tx.append_event(
+        req.org_id,
+        _customer(req),
+        "connection.pending",
+        {"platform": platform, "entity": entity.name if entity else ""},
+        entity.relationship_id if entity else req.relationship_id,
+        req.id,
+    )
+
+
+def link_connection(
+    tx: Tx, req: InformationRequest, entity_id: str, platform: str, actor: str
+) -> None:
+    """The customer allowed access: the connection is Linked and a data pull is queued."""
+    now = tx.now()
+    conn = tx.connection_for_entity(entity_id)
+    assert conn is not None
+    tx.update_connection(conn.id, {"status": ConnectionStatus.LINKED.value, "status_at": now})
+    tx.update_entity(entity_id, {"denied": False})
+    entity = tx.get_entity(entity_id)
+    assert entity is not None
+    rel = tx.get_relationship(req.org_id, entity.relationship_id)
+    tx.append_event(
+        req.org_id,
+        actor,
+        "connection.linked",
+        {
+            "connection_id": conn.id,
+            "platform": platform,
+            "platform_name": platform_name(platform),
+            "entity": entity.name,
+            "name": rel.name if rel else entity.name,
+        },
+        entity.relationship_id,
+        req.id,
+    )
+    queue_pull(tx, req, conn, actor)
+
+
+def queue_pull(tx: Tx, req: InformationRequest, conn: Connection, actor: str) -> DataPull:
+    now = tx.now()
+    pull = DataPull(
+        id=new_id(),
+        org_id=req.org_id,
+        connection_id=conn.id,
+        status=PullStatus.QUEUED,
+        requested_at=now,
+        status_at=now,
+        completed_at=None,
+        error=None,
+        summary=None,
+    )
+    tx.insert_pull(pull)
+    entity = tx.get_entity(conn.entity_id)
+    assert entity is not None
+    tx.append_event(
+        req.org_id,
+        actor,
+        "pull.status",
+        {"pull_id": pull.id, "status": pull.status.value, "platform": conn.platform},
+        entity.relationship_id,
+        req.id,
+    )
+    return pull

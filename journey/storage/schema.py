@@ -1,0 +1,296 @@
+"""Versioned schema migrations for the SQLite store.
+
+Each migration upgrades the database from the previous version in place; the
+current version is kept in ``PRAGMA user_version``. Never edit a released
+migration: add a new one.
+"""
+
+from __future__ import annotations
+
+V1_CORE = """
+CREATE TABLE organizations (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    features TEXT NOT NULL,
+    platforms TEXT NOT NULL,
+    link_lifetime_days INTEGER NOT NULL DEFAULT 7,
+    simulated_failures TEXT NOT NULL DEFAULT '{}',
+    created_at TEXT NOT NULL,
+    version INTEGER NOT NULL DEFAULT 1
+);
+
+CREATE TABLE users (
+    id TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+    email TEXT NOT NULL,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    UNIQUE (org_id, email)
+);
+
+CREATE TABLE api_tokens (
+    token_hash TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    label TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+);
+
+CREATE TABLE relationships (
+    id TEXT NOT NULL UNIQUE,
+    org_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+    parent_id TEXT REFERENCES relationships(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    name_key TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    contact_name TEXT NOT NULL,
+    contact_email TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    version INTEGER NOT NULL DEFAULT 1,
+    -- Derived from the latest request and its entities (journey.status), kept here
+    -- so that a page of a million companies needs no joins.
+    status TEXT NOT NULL DEFAULT 'None',
+    status_at TEXT NOT NULL,
+    requested TEXT NOT NULL DEFAULT '',
+    entities_linked INTEGER NOT NULL DEFAULT 0,
+    entities_total INTEGER NOT NULL DEFAULT 0,
+    platforms TEXT NOT NULL DEFAULT '',
+    latest_request_id TEXT
+);
+CREATE INDEX rel_org_name ON relationships (org_id, name_key, id);
+CREATE INDEX rel_org_created ON relationships (org_id, created_at, id);
+CREATE INDEX rel_org_updated ON relationships (org_id, status_at, id);
+CREATE INDEX rel_org_status_updated ON relationships (org_id, status, status_at, id);
+CREATE INDEX rel_parent ON relationships (parent_id) WHERE parent_id IS NOT NULL;
+
+-- Assigned users. The sort columns are copied from the relationship (by trigger,
+-- below) so that "my companies" pages and counts are index-only.
+CREATE TABLE relationship_users (
+    relationship_id TEXT NOT NULL REFERENCES relationships(id) ON DELETE CASCADE,
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    org_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    name_key TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    status_at TEXT NOT NULL,
+    PRIMARY KEY (relationship_id, user_id)
+) WITHOUT ROWID;
+CREATE INDEX ru_user_name ON relationship_users (user_id, name_key, relationship_id);
+CREATE INDEX ru_user_created ON relationship_users (user_id, created_at, relationship_id);
+CREATE INDEX ru_user_updated ON relationship_users (user_id, status_at, relationship_id);
+
+CREATE TABLE requests (
+    id TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL,
+    relationship_id TEXT NOT NULL REFERENCES relationships(id) ON DELETE CASCADE,
+    data_types TEXT NOT NULL,
+    delivery TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    state TEXT NOT NULL,
+    state_at TEXT NOT NULL,
+    opened_at TEXT,
+    completed_at TEXT,
+    journey TEXT NOT NULL,
+    link_hash TEXT UNIQUE,
+    link_issued_at TEXT,
+    version INTEGER NOT NULL DEFAULT 1
+);
+-- Links that were revoked (resent, cancelled, superseded): kept by hash only, so
+-- that an old link answers "revoked" (410) instead of "never existed" (404).
+CREATE TABLE link_revocations (
+    link_hash TEXT PRIMARY KEY,
+    request_id TEXT NOT NULL REFERENCES requests(id) ON DELETE CASCADE,
+    reason TEXT NOT NULL,
+    revoked_at TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE INDEX req_rel ON requests (relationship_id, created_at);
+CREATE INDEX req_open_expiry ON requests (expires_at) WHERE state IN ('Sent', 'Opened');
+
+CREATE TABLE legal_entities (
+    id TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL,
+    request_id TEXT NOT NULL REFERENCES requests(id) ON DELETE CASCADE,
+    relationship_id TEXT NOT NULL REFERENCES relationships(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    is_company INTEGER NOT NULL DEFAULT 0,
+    denied INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX ent_request ON legal_entities (request_id, created_at);
+CREATE INDEX ent_rel ON legal_entities (relationship_id);
+
+CREATE TABLE connections (
+    id TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL,
+    entity_id TEXT NOT NULL REFERENCES legal_entities(id) ON DELETE CASCADE,
+    platform TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    status_at TEXT NOT NULL,
+    last_sync_at TEXT
+);
+CREATE INDEX conn_entity ON connections (entity_id, created_at);
+
+CREATE TABLE data_pulls (
+    id TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL,
+    connection_id TEXT NOT NULL REFERENCES connections(id) ON DELETE CASCADE,
+    status TEXT NOT NULL,
+    requested_at TEXT NOT NULL,
+    status_at TEXT NOT NULL,
+    completed_at TEXT,
+    error TEXT,
+    summary TEXT
+);
+CREATE INDEX pull_conn ON data_pulls (connection_id, requested_at);
+CREATE INDEX pull_active ON data_pulls (status_at) WHERE status IN ('Queued', 'Fetching');
+
+CREATE TABLE uploads (
+    id TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL,
+    entity_id TEXT NOT NULL REFERENCES legal_entities(id) ON DELETE CASCADE,
+    filename TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    row_count INTEGER NOT NULL,
+    records TEXT NOT NULL,
+    status TEXT NOT NULL,
+    uploaded_at TEXT NOT NULL,
+    -- When processing finishes; a seeded "awaiting processing" upload sits far ahead.
+    process_after TEXT NOT NULL,
+    processed_at TEXT
+);
+CREATE INDEX upload_entity ON uploads (entity_id, uploaded_at);
+CREATE INDEX upload_active ON uploads (process_after) WHERE status = 'Processing';
+
+-- Append-only: nothing ever updates or deletes an event (triggers below refuse it).
+CREATE TABLE events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    org_id TEXT NOT NULL,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    relationship_id TEXT,
+    request_id TEXT,
+    payload TEXT NOT NULL
+);
+CREATE INDEX ev_org ON events (org_id, seq);
+CREATE INDEX ev_request ON events (request_id, seq) WHERE request_id IS NOT NULL;
+CREATE INDEX ev_rel ON events (relationship_id, seq) WHERE relationship_id IS NOT NULL;
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+
+CREATE TABLE idempotency_keys (
+    user_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    status_code INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (user_id, key)
+) WITHOUT ROWID;
+"""
+
+# Version 2: full-text search and per-status counters, both kept by triggers so that
+# no code path can forget them.
+V2_SEARCH_AND_COUNTS = """
+CREATE VIRTUAL TABLE relationships_fts USING fts5(
+    name, contact_name, contact_email,
+    content='relationships', content_rowid='rowid', tokenize='trigram'
+);
+INSERT INTO relationships_fts (relationships_fts) VALUES ('rebuild');
+
+CREATE TABLE status_counts (
+    org_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,  -- '' counts the whole organization
+    status TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (org_id, user_id, status)
+) WITHOUT ROWID;
+INSERT INTO status_counts (org_id, user_id, status, n)
+    SELECT org_id, '', status, count(*) FROM relationships GROUP BY org_id, status;
+INSERT INTO status_counts (org_id, user_id, status, n)
+    SELECT org_id, user_id, status, count(*) FROM relationship_users
+    GROUP BY org_id, user_id, status;
+"""
+
+TRIGGERS = """
+CREATE TRIGGER rel_fts_insert AFTER INSERT ON relationships BEGIN
+    INSERT INTO relationships_fts (rowid, name, contact_name, contact_email)
+    VALUES (new.rowid, new.name, new.contact_name, new.contact_email);
+END;
+CREATE TRIGGER rel_fts_delete AFTER DELETE ON relationships BEGIN
+    INSERT INTO relationships_fts (relationships_fts, rowid, name, contact_name, contact_email)
+    VALUES ('delete', old.rowid, old.name, old.contact_name, old.contact_email);
+END;
+CREATE TRIGGER rel_fts_update
+AFTER UPDATE OF name, contact_name, contact_email ON relationships BEGIN
+    INSERT INTO relationships_fts (relationships_fts, rowid, name, contact_name, contact_email)
+    VALUES ('delete', old.rowid, old.name, old.contact_name, old.contact_email);
+    INSERT INTO relationships_fts (rowid, name, contact_name, contact_email)
+    VALUES (new.rowid, new.name, new.contact_name, new.contact_email);
+END;
+
+CREATE TRIGGER rel_count_insert AFTER INSERT ON relationships BEGIN
+    INSERT INTO status_counts (org_id, user_id, status, n) VALUES (new.org_id, '', new.status, 1)
+    ON CONFLICT DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER rel_count_delete AFTER DELETE ON relationships BEGIN
+    UPDATE status_counts SET n = n - 1
+    WHERE org_id = old.org_id AND user_id = '' AND status = old.status;
+END;
+CREATE TRIGGER rel_count_status AFTER UPDATE OF status ON relationships
+WHEN old.status IS NOT new.status BEGIN
+    UPDATE status_counts SET n = n - 1
+    WHERE org_id = old.org_id AND user_id = '' AND status = old.status;
+    INSERT INTO status_counts (org_id, user_id, status, n) VALUES (new.org_id, '', new.status, 1)
+    ON CONFLICT DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER rel_copy_to_users
+AFTER UPDATE OF status, status_at, name_key ON relationships BEGIN
+    UPDATE relationship_users
+    SET status = new.status, status_at = new.status_at, name_key = new.name_key
+    WHERE relationship_id = new.id;
+END;
+
+CREATE TRIGGER ru_count_insert AFTER INSERT ON relationship_users BEGIN
+    INSERT INTO status_counts (org_id, user_id, status, n)
+    VALUES (new.org_id, new.user_id, new.status, 1)
+    ON CONFLICT DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER ru_count_delete AFTER DELETE ON relationship_users BEGIN
+    UPDATE status_counts SET n = n - 1
+    WHERE org_id = old.org_id AND user_id = old.user_id AND status = old.status;
+END;
+CREATE TRIGGER ru_count_status AFTER UPDATE OF status ON relationship_users
+WHEN old.status IS NOT new.status BEGIN
+    UPDATE status_counts SET n = n - 1
+    WHERE org_id = old.org_id AND user_id = old.user_id AND status = old.status;
+    INSERT INTO status_counts (org_id, user_id, status, n)
+    VALUES (new.org_id, new.user_id, new.status, 1)
+    ON CONFLICT DO UPDATE SET n = n + 1;
+END;
+"""
+
+TRIGGER_NAMES = (
+    "rel_fts_insert",
+    "rel_fts_delete",
+    "rel_fts_update",
+    "rel_count_insert",
+    "rel_count_delete",
+    "rel_count_status",
+    "rel_copy_to_users",
+    "ru_count_insert",
+    "ru_count_delete",
+    "ru_count_status",
+)
+
+MIGRATIONS: tuple[str, ...] = (V1_CORE, V2_SEARCH_AND_COUNTS + TRIGGERS)
+SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,979 @@
+"""The SQLite store: WAL, foreign keys, one writer, a few readers, all off the event loop.
+
+Write transactions start with ``BEGIN IMMEDIATE`` so that concurrent writers (other
+processes sharing the file) queue on the busy timeout instead of failing with
+"database is locked" half way through a read-then-write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from journey.domain import (
+    CompanyStatus,
+    ConnectionStatus,
+    DataType,
+    Delivery,
+    Feature,
+    PullStatus,
+    RequestState,
+    Role,
+    UploadStatus,
+)
+from journey.records import (
+    Connection,
+    DataPull,
+    Event,
+    InformationRequest,
+    LegalEntity,
+    Organization,
+    Relationship,
+    Upload,
+    User,
+    dumps,
+)
+from journey.storage.base import Page, RelationshipQuery
+from journey.storage.schema import MIGRATIONS, SCHEMA_VERSION
+
+T = TypeVar("T")
+
+SORT_COLUMNS = {"name": "name_key", "created": "created_at", "updated": "status_at"}
+BUSY_TIMEOUT_MS = 10_000
+
+
+class StorageError(Exception):
+    """The database cannot be used (wrong file, newer schema, corrupt)."""
+
+
+def utc_now() -> str:
+    """Timestamps are ISO 8601 UTC strings with milliseconds: they sort as text."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
+    conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA temp_store = MEMORY")
+    conn.execute("PRAGMA cache_size = -8000")
+    return conn
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Upgrade the database in place to the current schema; returns the old version."""
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StorageError(
+                f"the database has schema version {version}, newer than this relportal "
+                f"understands ({SCHEMA_VERSION}); upgrade relportal"
+            )
+        for number in range(version, SCHEMA_VERSION):
+            for statement in _split_sql(MIGRATIONS[number]):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number + 1}")
+        conn.execute("COMMIT")
+        return int(version)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration into statements (executescript would commit on its own)."""
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        if line.strip().startswith("--") and not buffer.strip():
+            continue
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        statements.append(buffer.strip())
+    return statements
+
+
+class SQLiteStore:
+    """The SQLite implementation of ``journey.storage.base.Store``."""
+
+    def __init__(self, path: str | Path, readers: int = 3) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            setup = _connect(self.path)
+            migrate(setup)
+        except sqlite3.DatabaseError as exc:
+            raise StorageError(f"{self.path}: {exc}") from exc
+        self._writer = setup
+        self._write_lock = threading.Lock()
+        self._readers: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
+        self._all = [setup]
+        for _ in range(readers):
+            conn = _connect(self.path)
+            self._readers.put(conn)
+            self._all.append(conn)
+        self._executor = ThreadPoolExecutor(max_workers=readers + 1, thread_name_prefix="store")
+        self.on_commit: list[Callable[[], None]] = []
+
+    # Running work off the loop
+
+    async def read(self, fn: Callable[[SQLiteTx], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self.read_sync, fn)
+
+    async def write(self, fn: Callable[[SQLiteTx], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self.write_sync, fn)
+
+    def read_sync(self, fn: Callable[[SQLiteTx], T]) -> T:
+        conn = self._readers.get()
+        try:
+            # A deferred transaction gives every read in fn one consistent snapshot.
+            conn.execute("BEGIN")
+            try:
+                return fn(SQLiteTx(conn))
+            finally:
+                conn.execute("COMMIT")
+        finally:
+            self._readers.put(conn)
+
+    def write_sync(self, fn: Callable[[SQLiteTx], T]) -> T:
+        with self._write_lock:
+            conn = self._writer
+            self._begin_immediate(conn)
+            try:
+                result = fn(SQLiteTx(conn))
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        for callback in self.on_commit:
+            callback()
+        return result
+
+    @staticmethod
+    def _begin_immediate(conn: sqlite3.Connection) -> None:
+        # busy_timeout covers most waits; a short retry loop covers the rest so that
+        # "database is locked" never reaches a client under ordinary contention.
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+        for conn in self._all:
+            conn.close()
+
+    def integrity_check(self) -> str:
+        return str(self._writer.execute("PRAGMA integrity_check").fetchone()[0])
+
+
+def _csv(values: str) -> tuple[str, ...]:
+    return tuple(v for v in values.split(",") if v)
+
+
+def _org(row: sqlite3.Row) -> Organization:
+    return Organization(
+        id=row["id"],
+        name=row["name"],
+        features=frozenset(Feature(f) for f in json.loads(row["features"])),
+        platforms=tuple(json.loads(row["platforms"])),
+        link_lifetime_days=row["link_lifetime_days"],
+        simulated_failures=json.loads(row["simulated_failures"]),
+        created_at=row["created_at"],
+        version=row["version"],
+    )
+
+
+def _user(row: sqlite3.Row) -> User:
+    return User(
+        id=row["id"],
+        org_id=row["org_id"],
+        email=row["email"],
+        name=row["name"],
+        role=Role(row["role"]),
+        created_at=row["created_at"],
+    )
+
+
+def _relationship(row: sqlite3.Row, users: tuple[str, ...] = ()) -> Relationship:
+    return Relationship(
+        id=row["id"],
+        org_id=row["org_id"],
+        parent_id=row["parent_id"],
+        name=row["name"],
+        description=row["description"],
+        contact_name=row["contact_name"],
+        contact_email=row["contact_email"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        version=row["version"],
+        status=CompanyStatus(row["status"]),
+        status_at=row["status_at"],
+        requested=tuple(DataType(d) for d in _csv(row["requested"])),
+        entities_linked=row["entities_linked"],
+        entities_total=row["entities_total"],
+        platforms=_csv(row["platforms"]),
+        latest_request_id=row["latest_request_id"],
+        users=users,
+    )
+
+
+def _request(row: sqlite3.Row) -> InformationRequest:
+    return InformationRequest(
+        id=row["id"],
+        org_id=row["org_id"],
+        relationship_id=row["relationship_id"],
+        data_types=frozenset(DataType(d) for d in _csv(row["data_types"])),
+        delivery=Delivery(row["delivery"]),
+        created_by=row["created_by"],
+        created_at=row["created_at"],
+        expires_at=row["expires_at"],
+        state=RequestState(row["state"]),
+        state_at=row["state_at"],
+        opened_at=row["opened_at"],
+        completed_at=row["completed_at"],
+        journey=json.loads(row["journey"]),
+        link_issued_at=row["link_issued_at"],
+        version=row["version"],
+    )
+
+
+def _entity(row: sqlite3.Row) -> LegalEntity:
+    return LegalEntity(
+        id=row["id"],
+        org_id=row["org_id"],
+        request_id=row["request_id"],
+        relationship_id=row["relationship_id"],
+        name=row["name"],
+        is_company=bool(row["is_company"]),
+        denied=bool(row["denied"]),
+        created_at=row["created_at"],
+    )
+
+
+def _connection(row: sqlite3.Row) -> Connection:
+    return Connection(
+        id=row["id"],
+        org_id=row["org_id"],
+        entity_id=row["entity_id"],
+        platform=row["platform"],
+        status=ConnectionStatus(row["status"]),
+        created_at=row["created_at"],
+        status_at=row["status_at"],
+        last_sync_at=row["last_sync_at"],
+    )
+
+
+def _pull(row: sqlite3.Row) -> DataPull:
+    return DataPull(
+        id=row["id"],
+        org_id=row["org_id"],
+        connection_id=row["connection_id"],
+        status=PullStatus(row["status"]),
+        requested_at=row["requested_at"],
+        status_at=row["status_at"],
+        completed_at=row["completed_at"],
+        error=row["error"],
+        summary=json.loads(row["summary"]) if row["summary"] else None,
+    )
+
+
+def _upload(row: sqlite3.Row) -> Upload:
+    return Upload(
+        id=row["id"],
+        org_id=row["org_id"],
+        entity_id=row["entity_id"],
+        filename=row["filename"],
+        size=row["size"],
+        sha256=row["sha256"],
+        row_count=row["row_count"],
+        status=UploadStatus(row["status"]),
+        uploaded_at=row["uploaded_at"],
+        process_after=row["process_after"],
+        processed_at=row["processed_at"],
+    )
+
+
+def _event(row: sqlite3.Row) -> Event:
+    return Event(
+        seq=row["seq"],
+        org_id=row["org_id"],
+        at=row["at"],
+        actor=row["actor"],
+        kind=row["kind"],
+        relationship_id=row["relationship_id"],
+        request_id=row["request_id"],
+        payload=json.loads(row["payload"]),
+    )
+
+
+def _stored(value: Any) -> Any:
+    """Python values as the columns hold them."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, dict):
+        return dumps(value)
+    if isinstance(value, (list, tuple, frozenset, set)):
+        return ",".join(sorted(str(v) for v in value))
+    return value
+
+
+_UPDATABLE = {
+    "organizations": {
+        "features",
+        "platforms",
+        "link_lifetime_days",
+        "simulated_failures",
+        "version",
+    },
+    "relationships": {
+        "name",
+        "name_key",
+        "description",
+        "contact_name",
+        "contact_email",
+        "updated_at",
+        "version",
+        "status",
+        "status_at",
+        "requested",
+        "entities_linked",
+        "entities_total",
+        "platforms",
+        "latest_request_id",
+    },
+    "requests": {
+        "state",
+        "state_at",
+        "opened_at",
+        "completed_at",
+        "journey",
+        "link_hash",
+        "link_issued_at",
+        "expires_at",
+        "version",
+    },
+    "legal_entities": {"denied", "name"},
+    "connections": {"status", "status_at", "last_sync_at", "platform"},
+    "data_pulls": {"status", "status_at", "completed_at", "error", "summary"},
+    "uploads": {"status", "processed_at"},
+}
+
+
+def fts_phrase(q: str) -> str:
+    """A user's search text as one FTS5 phrase (never FTS syntax)."""
+    return '"' + q.replace('"', '""') + '"'
+
+
+class SQLiteTx:
+    """The repository for one SQLite transaction (``journey.storage.base.Tx``)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def now(self) -> str:
+        return utc_now()
+
+    def _one(self, sql: str, *args: Any) -> sqlite3.Row | None:
+        return self.conn.execute(sql, args).fetchone()
+
+    def _all(self, sql: str, *args: Any) -> list[sqlite3.Row]:
+        return self.conn.execute(sql, args).fetchall()
+
+    def _update(self, table: str, key: str, key_value: str, fields: dict[str, Any]) -> None:
+        unknown = set(fields) - _UPDATABLE[table]
+        if unknown:
+            raise ValueError(f"cannot update {table}.{', '.join(sorted(unknown))}")
+        if not fields:
+            return
+        if table == "organizations":
+            fields = {
+                k: json.dumps(sorted(v) if k == "features" else list(v))
+                if k in ("features", "platforms")
+                else _stored(v)
+                for k, v in fields.items()
+            }
+        else:
+            fields = {k: _stored(v) for k, v in fields.items()}
+        assignments = ", ".join(f"{column} = ?" for column in fields)
+        self.conn.execute(
+            f"UPDATE {table} SET {assignments} WHERE {key} = ?", (*fields.values(), key_value)
+        )
+
+    # Organizations and users
+
+    def insert_organization(self, org: Organization) -> None:
+        self.conn.execute(
+            "INSERT INTO organizations (id, name, features, platforms, link_lifetime_days,"
+            " simulated_failures, created_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                org.id,
+                org.name,
+                json.dumps(sorted(f.value for f in org.features)),
+                json.dumps(list(org.platforms)),
+                org.link_lifetime_days,
+                dumps(org.simulated_failures),
+                org.created_at,
+                org.version,
+            ),
+        )
+
+    def get_organization(self, org_id: str) -> Organization | None:
+        row = self._one("SELECT * FROM organizations WHERE id = ?", org_id)
+        return _org(row) if row else None
+
+    def get_organization_by_name(self, name: str) -> Organization | None:
+        row = self._one("SELECT * FROM organizations WHERE name = ?", name)
+        return _org(row) if row else None
+
+    def update_organization(self, org_id: str, fields: dict[str, Any]) -> None:
+        self._update("organizations", "id", org_id, fields)
+
+    def list_organizations(self) -> list[Organization]:
+        return [_org(r) for r in self._all("SELECT * FROM organizations ORDER BY created_at")]
+
+    def insert_user(self, user: User) -> None:
+        self.conn.execute(
+            "INSERT INTO users (id, org_id, email, name, role, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (user.id, user.org_id, user.email, user.name, user.role.value, user.created_at),
+        )
+
+    def get_user(self, org_id: str, user_id: str) -> User | None:
+        row = self._one("SELECT * FROM users WHERE id = ? AND org_id = ?", user_id, org_id)
+        return _user(row) if row else None
+
+    def get_user_by_email(self, org_id: str, email: str) -> User | None:
+        row = self._one(
+            "SELECT * FROM users WHERE org_id = ? AND email = ? COLLATE NOCASE", org_id, email
+        )
+        return _user(row) if row else None
+
+    def list_users(self, org_id: str) -> list[User]:
+        return [
+            _user(r)
+            for r in self._all("SELECT * FROM users WHERE org_id = ? ORDER BY name", org_id)
+        ]
+
+    def insert_token(self, token_hash: str, user_id: str, label: str) -> None:
+        self.conn.execute(
+            "INSERT INTO api_tokens (token_hash, user_id, label, created_at) VALUES (?, ?, ?, ?)",
+            (token_hash, user_id, label, utc_now()),
+        )
+
+    def user_for_token(self, token_hash: str) -> User | None:
+        row = self._one(
+            "SELECT u.* FROM api_tokens t JOIN users u ON u.id = t.user_id"
+            " WHERE t.token_hash = ? AND t.revoked_at IS NULL",
+            token_hash,
+        )
+        return _user(row) if row else None
+
+    # Relationships
+
+    def insert_relationship(self, rel: Relationship) -> None:
+        self.conn.execute(
+            "INSERT INTO relationships (id, org_id, parent_id, name, name_key, description,"
+            " contact_name, contact_email, created_at, updated_at, version, status, status_at,"
+            " requested, entities_linked, entities_total, platforms, latest_request_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                rel.id,
+                rel.org_id,
+                rel.parent_id,
+                rel.name,
+                rel.name.casefold(),
+                rel.description,
+                rel.contact_name,
+                rel.contact_email,
+                rel.created_at,
+                rel.updated_at,
+                rel.version,
+                rel.status.value,
+                rel.status_at,
+                _stored(rel.requested),
+                rel.entities_linked,
+                rel.entities_total,
+                _stored(rel.platforms),
+                rel.latest_request_id,
+            ),
+        )
+
+    def _users_of(self, rel_ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
+        if not rel_ids:
+            return {}
+        marks = ",".join("?" * len(rel_ids))
+        found: dict[str, list[str]] = {}
+        for row in self._all(
+            f"SELECT relationship_id, user_id FROM relationship_users"
+            f" WHERE relationship_id IN ({marks}) ORDER BY user_id",
+            *rel_ids,
+        ):
+            found.setdefault(row[0], []).append(row[1])
+        return {k: tuple(v) for k, v in found.items()}
+
+    def get_relationship(self, org_id: str, rel_id: str) -> Relationship | None:
+        row = self._one("SELECT * FROM relationships WHERE id = ? AND org_id = ?", rel_id, org_id)
+        if row is None:
+            return None
+        return _relationship(row, self._users_of([rel_id]).get(rel_id, ()))
+
+    def update_relationship(self, rel_id: str, fields: dict[str, Any]) -> None:
+        if "name" in fields:
+            fields = {**fields, "name_key": str(fields["name"]).casefold()}
+        self._update("relationships", "id", rel_id, fields)
+
+    def delete_relationship(self, rel_id: str) -> None:
+        self.conn.execute("DELETE FROM relationships WHERE id = ?", (rel_id,))
+
+    def set_relationship_users(self, rel: Relationship, user_ids: Sequence[str]) -> None:
+        current = set(self._users_of([rel.id]).get(rel.id, ()))
+        wanted = set(user_ids)
+        for user_id in current - wanted:
+            self.conn.execute(
+                "DELETE FROM relationship_users WHERE relationship_id = ? AND user_id = ?",
+                (rel.id, user_id),
+            )
+        row = self._one(
+            "SELECT status, name_key, created_at, status_at FROM relationships WHERE id = ?", rel.id
+        )
+        assert row is not None
+        for user_id in sorted(wanted - current):
+            self.conn.execute(
+                "INSERT INTO relationship_users (relationship_id, user_id, org_id, status,"
+                " name_key, created_at, status_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (rel.id, user_id, rel.org_id, row[0], row[1], row[2], row[3]),
+            )
+
+    def children(self, rel_id: str) -> list[Relationship]:
+        rows = self._all(
+            "SELECT * FROM relationships WHERE parent_id = ? ORDER BY name_key", rel_id
+        )
+        users = self._users_of([r["id"] for r in rows])
+        return [_relationship(r, users.get(r["id"], ())) for r in rows]
+
+    def _search_clause(self, q: str, alias: str) -> tuple[str, list[Any]]:
+        q = " ".join(q.split())
+        if not q:
+            return "", []
+        if len(q) >= 3:
+            return (
+                f" AND {alias}.rowid IN (SELECT rowid FROM relationships_fts"
+                " WHERE relationships_fts MATCH ?)",
+                [fts_phrase(q)],
+            )
+        # Trigrams need three characters; shorter text matches the start of the name.
+        prefix = q.casefold()
+        return f" AND {alias}.name_key >= ? AND {alias}.name_key < ?", [
+            prefix,
+            prefix + "\U0010ffff",
+        ]
+
+    def list_relationships(self, query: RelationshipQuery) -> Page:
+        column = SORT_COLUMNS[query.sort]
+        order = "DESC" if query.descending else "ASC"
+        compare = "<" if query.descending else ">"
+        search_sql, search_args = self._search_clause(query.q, "r")
+        args: list[Any]
+        if query.user_id is None:
+            # Covering-index pass for the ids first; rows are fetched for one page only.
+            sql = f"SELECT r.id, r.{column} FROM relationships r WHERE r.org_id = ?"
+            args = [query.org_id]
+            if query.status is not None:
+                sql += " AND r.status = ?"
+                args.append(query.status.value)
+            if query.parent_id is not None:
+                sql += " AND r.parent_id = ?"
+                args.append(query.parent_id)
+            sql += search_sql
+            args += search_args
+            if query.after is not None:
+                sql += f" AND (r.{column}, r.id) {compare} (?, ?)"
+                args += list(query.after)
+            sql += f" ORDER BY r.{column} {order}, r.id {order} LIMIT ? OFFSET ?"
+        else:
+            sql = (
+                f"SELECT u.relationship_id, u.{column} FROM relationship_users u"
+                f"{' JOIN relationships r ON r.id = u.relationship_id' if search_sql else ''}"
+                " WHERE u.user_id = ?"
+            )
+            args = [query.user_id]
+            if query.status is not None:
+                sql += " AND u.status = ?"
+                args.append(query.status.value)
+            if query.parent_id is not None:
+                sql += (
+                    " AND u.relationship_id IN (SELECT id FROM relationships WHERE parent_id = ?)"
+                )
+                args.append(query.parent_id)
+            sql += search_sql
+            args += search_args
+            if query.after is not None:
+                sql += f" AND (u.{column}, u.relationship_id) {compare} (?, ?)"
+                args += list(query.after)
+            sql += f" ORDER BY u.{column} {order}, u.relationship_id {order} LIMIT ? OFFSET ?"
+        args += [query.limit + 1, max(query.offset, 0)]
+        keys = self._all(sql, *args)
+        more = len(keys) > query.limit
+        keys = keys[: query.limit]
+        ids = [k[0] for k in keys]
+        rows_by_id: dict[str, sqlite3.Row] = {}
+        if ids:
+            marks = ",".join("?" * len(ids))
+            for row in self._all(f"SELECT * FROM relationships WHERE id IN ({marks})", *ids):
+                rows_by_id[row["id"]] = row
+        users = self._users_of(ids)
+        rows = [_relationship(rows_by_id[i], users.get(i, ())) for i in ids if i in rows_by_id]
+        next_after = (str(keys[-1][1]), str(keys[-1][0])) if more and keys else None
+        counts = self.status_counts(query)
+        total = counts.get(query.status.value, 0) if query.status else sum(counts.values())
+        return Page(rows=rows, next_after=next_after, counts=counts, total=total)
+
+    def status_counts(self, query: RelationshipQuery) -> dict[str, int]:
+        """Companies per status for the query's filters other than status itself."""
+        if not query.q.strip() and query.parent_id is None:
+            rows = self._all(
+                "SELECT status, n FROM status_counts WHERE org_id = ? AND user_id = ? AND n > 0",
+                query.org_id,
+                query.user_id or "",
+            )
+            return {r[0]: r[1] for r in rows}
+        search_sql, search_args = self._search_clause(query.q, "r")
+        if query.user_id is None:
+            sql = "SELECT r.status, count(*) FROM relationships r WHERE r.org_id = ?"
+            args: list[Any] = [query.org_id]
+        else:
+            sql = (
+                "SELECT r.status, count(*) FROM relationship_users u"
+                " JOIN relationships r ON r.id = u.relationship_id WHERE u.user_id = ?"
+            )
+            args = [query.user_id]
+        if query.parent_id is not None:
+            sql += " AND r.parent_id = ?"
+            args.append(query.parent_id)
+        sql += search_sql + " GROUP BY r.status"
+        return {r[0]: r[1] for r in self._all(sql, *args, *search_args)}
+
+    # Requests
+
+    def insert_request(self, req: InformationRequest, link_hash: str | None) -> None:
+        self.conn.execute(
+            "INSERT INTO requests (id, org_id, relationship_id, data_types, delivery, created_by,"
+            " created_at, expires_at, state, state_at, opened_at, completed_at, journey,"
+            " link_hash, link_issued_at, version)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                req.id,
+                req.org_id,
+                req.relationship_id,
+                _stored(req.data_types),
+                req.delivery.value,
+                req.created_by,
+                req.created_at,
+                req.expires_at,
+                req.state.value,
+                req.state_at,
+                req.opened_at,
+                req.completed_at,
+                dumps(req.journey),
+                link_hash,
+                req.link_issued_at,
+                req.version,
+            ),
+        )
+
+    def get_request(self, org_id: str, req_id: str) -> InformationRequest | None:
+        row = self._one("SELECT * FROM requests WHERE id = ? AND org_id = ?", req_id, org_id)
+        return _request(row) if row else None
+
+    def request_by_link_hash(self, link_hash: str) -> InformationRequest | None:
+        row = self._one("SELECT * FROM requests WHERE link_hash = ?", link_hash)
+        return _request(row) if row else None
+
+    def update_request(self, req_id: str, fields: dict[str, Any]) -> None:
+        self._update("requests", "id", req_id, fields)
+
+    def revoke_link(self, req_id: str, reason: str) -> None:
+        self.conn.execute(
+            "INSERT OR IGNORE INTO link_revocations (link_hash, request_id, reason, revoked_at)"
+            " SELECT link_hash, id, ?, ? FROM requests WHERE id = ? AND link_hash IS NOT NULL",
+            (reason, utc_now(), req_id),
+        )
+        self.conn.execute("UPDATE requests SET link_hash = NULL WHERE id = ?", (req_id,))
+
+    def link_revocation(self, link_hash: str) -> str | None:
+        row = self._one("SELECT reason FROM link_revocations WHERE link_hash = ?", link_hash)
+        return str(row[0]) if row else None
+
+    def requests_for_relationship(self, rel_id: str) -> list[InformationRequest]:
+        rows = self._all(
+            "SELECT * FROM requests WHERE relationship_id = ? ORDER BY created_at DESC", rel_id
+        )
+        return [_request(r) for r in rows]
+
+    def latest_live_request(self, rel_id: str) -> InformationRequest | None:
+        row = self._one(
+            "SELECT * FROM requests WHERE relationship_id = ? AND state != 'Cancelled'"
+            " ORDER BY created_at DESC, rowid DESC LIMIT 1",
+            rel_id,
+        )
+        return _request(row) if row else None
+
+    def requests_expiring(self, now: str, limit: int) -> list[InformationRequest]:
+        rows = self._all(
+            "SELECT * FROM requests WHERE state IN ('Sent', 'Opened') AND expires_at <= ?"
+            " ORDER BY expires_at LIMIT ?",
+            now,
+            limit,
+        )
+        return [_request(r) for r in rows]
+
+    # Entities, connections, pulls, uploads, reports
+
+    def insert_entity(self, entity: LegalEntity) -> None:
+        self.conn.execute(
+            "INSERT INTO legal_entities (id, org_id, request_id, relationship_id, name,"
+            " is_company, denied, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                entity.id,
+                entity.org_id,
+                entity.request_id,
+                entity.relationship_id,
+                entity.name,
+                int(entity.is_company),
+                int(entity.denied),
+                entity.created_at,
+            ),
+        )
+
+    def get_entity(self, entity_id: str) -> LegalEntity | None:
+        row = self._one("SELECT * FROM legal_entities WHERE id = ?", entity_id)
+        return _entity(row) if row else None
+
+    def update_entity(self, entity_id: str, fields: dict[str, Any]) -> None:
+        self._update("legal_entities", "id", entity_id, fields)
+
+    def entities_for_request(self, req_id: str) -> list[LegalEntity]:
+        rows = self._all(
+            "SELECT * FROM legal_entities WHERE request_id = ? ORDER BY created_at, rowid", req_id
+        )
+        return [_entity(r) for r in rows]
+
+    def entities_for_relationship(self, rel_id: str) -> list[LegalEntity]:
+        rows = self._all(
+            "SELECT * FROM legal_entities WHERE relationship_id = ? ORDER BY created_at, rowid",
+            rel_id,
+        )
+        return [_entity(r) for r in rows]
+
+    def insert_connection(self, conn: Connection) -> None:
+        self.conn.execute(
+            "INSERT INTO connections (id, org_id, entity_id, platform, status, created_at,"
+            " status_at, last_sync_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                conn.id,
+                conn.org_id,
+                conn.entity_id,
+                conn.platform,
+                conn.status.value,
+                conn.created_at,
+                conn.status_at,
+                conn.last_sync_at,
+            ),
+        )
+
+    def get_connection(self, org_id: str, conn_id: str) -> Connection | None:
+        row = self._one("SELECT * FROM connections WHERE id = ? AND org_id = ?", conn_id, org_id)
+        return _connection(row) if row else None
+
+    def update_connection(self, conn_id: str, fields: dict[str, Any]) -> None:
+        self._update("connections", "id", conn_id, fields)
+
+    def connection_for_entity(self, entity_id: str) -> Connection | None:
+        row = self._one(
+            "SELECT * FROM connections WHERE entity_id = ? ORDER BY created_at DESC, rowid DESC"
+            " LIMIT 1",
+            entity_id,
+        )
+        return _connection(row) if row else None
+
+    def insert_pull(self, pull: DataPull) -> None:
+        self.conn.execute(
+            "INSERT INTO data_pulls (id, org_id, connection_id, status, requested_at, status_at,"
+            " completed_at, error, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                pull.id,
+                pull.org_id,
+                pull.connection_id,
+                pull.status.value,
+                pull.requested_at,
+                pull.status_at,
+                pull.completed_at,
+                pull.error,
+                dumps(pull.summary) if pull.summary is not None else None,
+            ),
+        )
+
+    def update_pull(self, pull_id: str, fields: dict[str, Any]) -> None:
+        self._update("data_pulls", "id", pull_id, fields)
+
+    def pulls_for_connection(self, conn_id: str) -> list[DataPull]:
+        rows = self._all(
+            "SELECT * FROM data_pulls WHERE connection_id = ? ORDER BY requested_at DESC, rowid DESC",
+            conn_id,
+        )
+        return [_pull(r) for r in rows]
+
+    def active_pulls(self, limit: int) -> list[DataPull]:
+        rows = self._all(
+            "SELECT * FROM data_pulls WHERE status IN ('Queued', 'Fetching')"
+            " ORDER BY status_at LIMIT ?",
+            limit,
+        )
+        return [_pull(r) for r in rows]
+
+    def insert_upload(self, upload: Upload, records: list[dict[str, Any]]) -> None:
+        self.conn.execute(
+            "INSERT INTO uploads (id, org_id, entity_id, filename, size, sha256, row_count,"
+            " records, status, uploaded_at, process_after, processed_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                upload.id,
+                upload.org_id,
+                upload.entity_id,
+                upload.filename,
+                upload.size,
+                upload.sha256,
+                upload.row_count,
+                json.dumps(records, separators=(",", ":")),
+                upload.status.value,
+                upload.uploaded_at,
+                upload.process_after,
+                upload.processed_at,
+            ),
+        )
+
+    def update_upload(self, upload_id: str, fields: dict[str, Any]) -> None:
+        self._update("uploads", "id", upload_id, fields)
+
+    def uploads_for_entity(self, entity_id: str) -> list[Upload]:
+        rows = self._all(
+            "SELECT * FROM uploads WHERE entity_id = ? ORDER BY uploaded_at DESC, rowid DESC",
+            entity_id,
+        )
+        return [_upload(r) for r in rows]
+
+    def upload_records(self, upload_id: str) -> list[dict[str, Any]]:
+        row = self._one("SELECT records FROM uploads WHERE id = ?", upload_id)
+        return json.loads(row[0]) if row else []
+
+    def processing_uploads(self, now: str, limit: int) -> list[Upload]:
+        rows = self._all(
+            "SELECT * FROM uploads WHERE status = 'Processing' AND process_after <= ?"
+            " ORDER BY process_after LIMIT ?",
+            now,
+            limit,
+        )
+        return [_upload(r) for r in rows]
+
+    # Events
+
+    def append_event(
+        self,
+        org_id: str,
+        actor: str,
+        kind: str,
+        payload: dict[str, Any],
+        relationship_id: str | None = None,
+        request_id: str | None = None,
+    ) -> Event:
+        at = utc_now()
+        cursor = self.conn.execute(
+            "INSERT INTO events (org_id, at, actor, kind, relationship_id, request_id, payload)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (org_id, at, actor, kind, relationship_id, request_id, dumps(payload)),
+        )
+        return Event(
+            seq=int(cursor.lastrowid or 0),
+            org_id=org_id,
+            at=at,
+            actor=actor,
+            kind=kind,
+            relationship_id=relationship_id,
+            request_id=request_id,
+            payload=payload,
+        )
+
+    def events_after(self, org_id: str, after: int, limit: int) -> list[Event]:
+        rows = self._all(
+            "SELECT * FROM events WHERE org_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+            org_id,
+            after,
+            limit,
+        )
+        return [_event(r) for r in rows]
+
+    def events_for_request(self, req_id: str) -> list[Event]:
+        return [
+            _event(r)
+            for r in self._all("SELECT * FROM events WHERE request_id = ? ORDER BY seq", req_id)
+        ]
+
+    def events_for_relationship(self, rel_id: str, limit: int) -> list[Event]:
+        rows = self._all(
+            "SELECT * FROM events WHERE relationship_id = ? ORDER BY seq DESC LIMIT ?",
+            rel_id,
+            limit,
+        )
+        return [_event(r) for r in reversed(rows)]
+
+    def max_event_seq(self) -> int:
+        row = self._one("SELECT max(seq) FROM events")
+        return int(row[0] or 0) if row else 0
+
+    # Idempotency
+
+    def get_idempotent(self, user_id: str, key: str) -> tuple[str, int, str] | None:
+        row = self._one(
+            "SELECT fingerprint, status_code, body FROM idempotency_keys"
+            " WHERE user_id = ? AND key = ?",
+            user_id,
+            key,
+        )
+        return (row[0], row[1], row[2]) if row else None
+
+    def put_idempotent(
+        self, user_id: str, key: str, fingerprint: str, status: int, body: str
+    ) -> None:
+        self.conn.execute(
+            "INSERT INTO idempotency_keys (user_id, key, fingerprint, status_code, body, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (user_id, key, fingerprint, status, body, utc_now()),
+        )

@@ -1,0 +1,1 @@
+"""One module per screen or modal of the portal."""

@@ -1,0 +1,210 @@
+"""``relportal``: one entry point for the portal, the service and the tools around it.
+
+Heavy modules (Textual, FastAPI, uvicorn) are imported inside the command that needs
+them, so ``relportal locate`` or ``relportal token create`` start instantly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tui import paths
+from tui.config import Config, ConfigError, load
+
+if TYPE_CHECKING:
+    from journey.settings import ServiceSettings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="relportal",
+        description="Relationship Portal: request business data from client companies "
+        "and watch their data-sharing journeys arrive.",
+    )
+    parser.add_argument("--config", type=Path, help="config file (default: relportal locate)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the journey service for several people")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 8765)")
+    serve.add_argument("--db", type=Path, help="SQLite database file")
+    serve.add_argument(
+        "--demo-companies",
+        type=int,
+        help="companies in the demo organization created on first start (default 300; 0: none)",
+    )
+
+    seed = commands.add_parser("seed", help="add demo companies (deterministic for a seed)")
+    seed.add_argument("--companies", type=int, default=300)
+    seed.add_argument("--seed", type=int, default=7)
+    seed.add_argument("--db", type=Path)
+
+    token = commands.add_parser("token", help="API tokens")
+    token_commands = token.add_subparsers(dest="token_command", metavar="ACTION", required=True)
+    create = token_commands.add_parser("create", help="print a new token for a user, once")
+    create.add_argument("email")
+    create.add_argument("--role", choices=("rm", "admin", "support"), default="rm")
+    create.add_argument("--org", default=None, help="organization name (default: the demo one)")
+    create.add_argument("--name", default=None, help="the user's name, if the user is new")
+    create.add_argument("--db", type=Path)
+
+    commands.add_parser("locate", help="print where config, preferences, database and outbox are")
+    return parser
+
+
+def _fail(message: str) -> int:
+    print(f"relportal: {message}", file=sys.stderr)
+    return 2
+
+
+def service_settings(config: Config, db: Path | None = None, demo: int | None = None) -> ServiceSettings:
+    from journey.settings import ServiceSettings, SmtpSettings
+
+    mail = config.values["mail"]
+    smtp = None
+    if mail["smtp_host"]:
+        smtp = SmtpSettings(
+            host=mail["smtp_host"],
+            port=mail["smtp_port"],
+            username=mail["smtp_username"],
+            password=mail["smtp_password"],
+            starttls=mail["smtp_starttls"],
+            sender=mail["sender"],
+        )
+    simulation = config.values["simulation"]
+    return ServiceSettings(
+        db_path=db or Path(config.get("service", "db") or paths.default_database()),
+        outbox_dir=Path(mail["outbox"] or paths.default_outbox()),
+        public_url=config.get("service", "public_url"),
+        smtp=smtp,
+        pull_queue_seconds=float(simulation["pull_queue_seconds"]),
+        pull_fetch_seconds=float(simulation["pull_fetch_seconds"]),
+        upload_processing_seconds=float(simulation["upload_processing_seconds"]),
+        demo_companies=config.get("demo", "companies") if demo is None else demo,
+        demo_seed=config.get("demo", "seed"),
+    )
+
+
+def _open_store(path: Path):  # type: ignore[no-untyped-def]
+    from journey.storage.sqlite import SQLiteStore, StorageError
+
+    try:
+        return SQLiteStore(path)
+    except StorageError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def cmd_serve(args: argparse.Namespace, config: Config) -> int:
+    import uvicorn
+
+    from journey.api import create_app
+
+    settings = service_settings(config, args.db, args.demo_companies)
+    host = args.host or config.get("service", "host")
+    port = args.port or config.get("service", "port")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    print(f"relportal: journey service on http://{host}:{port} (database {settings.db_path})", file=sys.stderr)
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        access_log=False,  # ours redacts link tokens; uvicorn's would log them
+        log_level="warning",
+        loop="auto",
+        http="auto",
+    )
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace, config: Config) -> int:
+    from journey.seed import seed
+
+    if args.companies < 0:
+        return _fail("--companies must be 0 or more")
+    settings = service_settings(config, args.db)
+    store = _open_store(settings.db_path)
+    try:
+        result = seed(store, args.companies, args.seed)
+    finally:
+        store.close()
+    size = settings.db_path.stat().st_size / 1e6
+    print(
+        f"seeded {result.companies:,} companies and {result.subsidiaries:,} subsidiaries "
+        f"in {result.seconds:.1f} s into {settings.db_path} ({size:,.0f} MB)"
+    )
+    return 0
+
+
+def cmd_token_create(args: argparse.Namespace, config: Config) -> int:
+    from journey import service
+    from journey.domain import Role
+    from journey.errors import ServiceError
+    from journey.seed import DEMO_ORG
+
+    settings = service_settings(config, args.db)
+    store = _open_store(settings.db_path)
+    org_name = args.org or DEMO_ORG
+    name = args.name or args.email.split("@")[0].replace(".", " ").title()
+
+    def create(tx):  # type: ignore[no-untyped-def]
+        org = service.ensure_organization(tx, org_name)
+        user = service.ensure_user(tx, org, args.email, name, Role(args.role))
+        if user.role.value != args.role:
+            raise service.Invalid(
+                f"{args.email} already exists with the role {user.role.value}", "role_mismatch"
+            )
+        return service.create_token(tx, user, label="cli")
+
+    try:
+        token = store.write_sync(create)
+    except ServiceError as exc:
+        return _fail(exc.detail)
+    finally:
+        store.close()
+    print(token)
+    print(f"(a token for {args.email} in {org_name}; it is shown only this once)", file=sys.stderr)
+    return 0
+
+
+def cmd_locate(args: argparse.Namespace, config: Config) -> int:
+    settings = service_settings(config)
+    rows = [
+        ("config", config.path or f"{paths.default_config_file()} (not created)"),
+        ("preferences", paths.preferences_file()),
+        ("database", settings.db_path),
+        ("outbox", settings.outbox_dir),
+    ]
+    for label, value in rows:
+        print(f"{label:<12} {value}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        config = load(args.config, explicit=args.config is not None)
+        if args.command in (None, "serve"):
+            if args.command is None:
+                # Until the portal's TUI lands, the bare command serves the embedded default.
+                args.host = args.port = args.db = args.demo_companies = None
+            return cmd_serve(args, config)
+        if args.command == "seed":
+            return cmd_seed(args, config)
+        if args.command == "token":
+            return cmd_token_create(args, config)
+        if args.command == "locate":
+            return cmd_locate(args, config)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

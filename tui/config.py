@@ -1,0 +1,150 @@
+"""The user's ``config.toml``: read with tomllib, validated in full, never rewritten.
+
+A bad file stops the program with one line naming the file, the key and what was
+expected; nothing starts half-configured. Every key is documented in
+``config.example.toml``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tui import paths
+
+
+class ConfigError(Exception):
+    """One readable line: file, key, expected value."""
+
+
+@dataclass(frozen=True)
+class Key:
+    type: type | tuple[type, ...]
+    default: Any
+    expected: str
+    check: Any = None  # callable(value) -> bool
+
+
+def _port(value: int) -> bool:
+    return 1 <= value <= 65535
+
+
+def _non_negative(value: float) -> bool:
+    return 0 <= value <= 3600
+
+
+def _url(value: str) -> bool:
+    return value == "" or value.startswith(("http://", "https://"))
+
+
+def _public_url(value: str) -> bool:
+    return value.startswith(("http://", "https://"))
+
+
+def _companies(value: int) -> bool:
+    return 0 <= value <= 10_000_000
+
+
+SCHEMA: dict[str, dict[str, Key]] = {
+    "service": {
+        "url": Key(str, "", "an http:// or https:// URL, or \"\" for the embedded service", _url),
+        "token": Key(str, "", "an API token (relportal token create)"),
+        "db": Key(str, "", "a file path, or \"\" for the default in the data directory"),
+        "host": Key(str, "127.0.0.1", "an address to listen on, such as \"127.0.0.1\""),
+        "port": Key(int, 8765, "a port number from 1 to 65535", _port),
+        "public_url": Key(
+            str, "http://127.0.0.1:8765", "the http(s) URL customers' links start with", _public_url
+        ),
+    },
+    "demo": {
+        "companies": Key(int, 300, "a whole number of companies from 0 to 10,000,000", _companies),
+        "seed": Key(int, 7, "a whole number"),
+    },
+    "mail": {
+        "outbox": Key(str, "", "a folder path, or \"\" for the default in the data directory"),
+        "smtp_host": Key(str, "", "an SMTP server name, or \"\" to write emails to the outbox"),
+        "smtp_port": Key(int, 587, "a port number from 1 to 65535", _port),
+        "smtp_username": Key(str, "", "text"),
+        "smtp_password": Key(str, "", "text"),
+        "smtp_starttls": Key(bool, True, "true or false"),
+        "sender": Key(str, "relportal@localhost", "an email address"),
+    },
+    "simulation": {
+        "pull_queue_seconds": Key((int, float), 0.5, "seconds from 0 to 3600", _non_negative),
+        "pull_fetch_seconds": Key((int, float), 1.5, "seconds from 0 to 3600", _non_negative),
+        "upload_processing_seconds": Key(
+            (int, float), 1.0, "seconds from 0 to 3600", _non_negative
+        ),
+    },
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None
+    values: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def get(self, section: str, key: str) -> Any:
+        return self.values[section][key]
+
+
+def _type_name(value: Any) -> str:
+    return {bool: "a boolean", int: "a number", float: "a number", str: "text"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def load(path: Path | None = None, *, explicit: bool = False) -> Config:
+    """Read and validate ``path`` (default: the user's config file, if it exists)."""
+    target = path or paths.default_config_file()
+    raw: dict[str, Any] = {}
+    if target.exists() or explicit:
+        try:
+            with open(target, "rb") as handle:
+                raw = tomllib.load(handle)
+        except FileNotFoundError:
+            raise ConfigError(f"{target}: no such file") from None
+        except PermissionError:
+            raise ConfigError(f"{target}: cannot be read (permission denied)") from None
+        except IsADirectoryError:
+            raise ConfigError(f"{target}: is a folder, not a TOML file") from None
+        except OSError as exc:
+            raise ConfigError(f"{target}: cannot be read ({exc.strerror})") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{target}: is not UTF-8 text") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{target}: is not valid TOML ({exc})") from None
+    values: dict[str, dict[str, Any]] = {}
+    for section_name, section in raw.items():
+        if section_name not in SCHEMA:
+            known = ", ".join(f"[{s}]" for s in SCHEMA)
+            raise ConfigError(f"{target}: unknown section [{section_name}]; sections are {known}")
+        if not isinstance(section, dict):
+            raise ConfigError(f"{target}: {section_name} must be a [{section_name}] table")
+    for section_name, keys in SCHEMA.items():
+        section = raw.get(section_name, {})
+        out: dict[str, Any] = {}
+        for key_name in section:
+            if key_name not in keys:
+                known = ", ".join(keys)
+                raise ConfigError(
+                    f"{target}: unknown key {section_name}.{key_name}; keys are {known}"
+                )
+        for key_name, spec in keys.items():
+            if key_name not in section:
+                out[key_name] = spec.default
+                continue
+            value = section[key_name]
+            wrong_type = not isinstance(value, spec.type) or (
+                isinstance(value, bool) and spec.type is not bool
+            )
+            if wrong_type or (spec.check is not None and not spec.check(value)):
+                got = repr(value) if not wrong_type else f"{_type_name(value)} {value!r}"
+                raise ConfigError(
+                    f"{target}: {section_name}.{key_name} must be {spec.expected}, not {got}"
+                )
+            out[key_name] = value
+        values[section_name] = out
+    return Config(path=target if target.exists() else None, values=values)

@@ -447,7 +447,10 @@ def contact(index: int) -> tuple[str, str]:
     return f"{first} {last}", local
 
 
+_NOT_ALNUM = str.maketrans("", "", " &'-.,()")
+
+
 def domain_for(name: str) -> str:
     """A made-up mail domain under .example (reserved: it can never be real)."""
-    slug = "".join(ch for ch in name.lower() if ch.isalnum())[:30] or "company"
+    slug = name.lower().translate(_NOT_ALNUM)[:30] or "company"
     return f"{slug}.example"

@@ -12,13 +12,16 @@ identical on the same day and open links are still live when it runs.
 from __future__ import annotations
 
 import json
+import queue
 import random
 import sqlite3
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from journey import names
@@ -101,14 +104,28 @@ _VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
 _DAYS: dict[int, str] = {}
 
 
-def _iso(moment: datetime) -> str:
-    """ISO 8601 UTC with milliseconds, like the service writes, but cached by day."""
-    ordinal = moment.toordinal()
-    day = _DAYS.get(ordinal)
+MINUTE = 60.0
+HOUR = 3600.0
+DAY = 86400.0
+
+
+def _iso(moment: float) -> str:
+    """Epoch seconds as ISO 8601 UTC with milliseconds, like the service writes.
+
+    The generator keeps times as floats: datetime arithmetic is several times slower,
+    and a million companies need millions of timestamps.
+    """
+    millis = int(moment * 1000)
+    day_number, rest = divmod(millis, 86_400_000)
+    day = _DAYS.get(day_number)
     if day is None:
-        day = _DAYS[ordinal] = moment.strftime("%Y-%m-%d")
-    millis = moment.microsecond // 1000
-    return f"{day}T{moment.hour:02}:{moment.minute:02}:{moment.second:02}.{millis:03}Z"
+        day = _DAYS[day_number] = datetime.fromtimestamp(day_number * 86400, UTC).strftime(
+            "%Y-%m-%d"
+        )
+    hours, rest = divmod(rest, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    seconds, millis = divmod(rest, 1000)
+    return f"{day}T{hours:02}:{minutes:02}:{seconds:02}.{millis:03}Z"
 
 
 # Journey states a seeded request can be in (stored as the request's journey JSON).
@@ -143,7 +160,7 @@ REPORTS = {FIN: ("balance_sheet", "profit_and_loss"), SPEND: ("spend_analysis",)
 
 
 class _Generator:
-    def __init__(self, seed: int, org_id: str, user_ids: list[str], anchor: datetime) -> None:
+    def __init__(self, seed: int, org_id: str, user_ids: list[str], anchor: float) -> None:
         self.rng = random.Random(seed)
         self.org_id = org_id
         self.rms = user_ids
@@ -157,8 +174,8 @@ class _Generator:
         h = "%032x" % self.rng.getrandbits(128)  # noqa: UP031 - fastest formatting here
         return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
 
-    def ago(self, days_min: float, days_max: float) -> datetime:
-        return self.anchor - timedelta(seconds=self.rng.uniform(days_min, days_max) * 86400)
+    def ago(self, days_min: float, days_max: float) -> float:
+        return self.anchor - (self.rng.uniform(days_min, days_max) * 86400)
 
     def event(
         self, rows: Rows, at: str, actor: str, kind: str, payload: str, rel: str, req: str | None
@@ -198,15 +215,15 @@ class _Generator:
         types: tuple[str, ...],
         state: str,
         journey: str,
-        created: datetime,
+        created: float,
         *,
-        opened: datetime | None = None,
-        completed: datetime | None = None,
-        expires: datetime | None = None,
+        opened: float | None = None,
+        completed: float | None = None,
+        expires: float | None = None,
     ) -> str:
         req_id = self.uid()
         created_s = _iso(created)
-        expires_at = expires or created + timedelta(days=7)
+        expires_at = expires or created + (7) * DAY
         state_at = completed or opened or created
         rows.requests.append(
             (
@@ -236,7 +253,7 @@ class _Generator:
         req_id: str,
         rel_id: str,
         name: str,
-        at: datetime,
+        at: float,
         *,
         is_company: bool,
         denied: bool = False,
@@ -253,7 +270,7 @@ class _Generator:
         entity_id: str,
         platform: str,
         status: str,
-        at: datetime,
+        at: float,
         pulls: tuple[str, ...],
         types: tuple[str, ...],
     ) -> None:
@@ -261,9 +278,9 @@ class _Generator:
         last_sync = None
         moment = at
         for pull_status in pulls:
-            moment = moment + timedelta(minutes=self.rng.randint(1, 60 * 24 * 10))
+            moment = moment + (self.rng.randint(1, 60 * 24 * 10)) * MINUTE
             if moment > self.anchor:
-                moment = self.anchor - timedelta(minutes=1)
+                moment = self.anchor - (1) * MINUTE
             stamp = _iso(moment)
             rows.pulls.append(
                 (
@@ -290,7 +307,7 @@ class _Generator:
     def _status_event(
         self, rows: Rows, c: _Company, rel_id: str, name: str, status: str, at: str, req: str | None
     ) -> None:
-        payload = dumps({"from": "None", "to": status, "name": name})
+        payload = _status_payload(name, status)
         self.event(rows, at, "system", "relationship.status_changed", payload, rel_id, req)
 
     def _finish(
@@ -298,7 +315,7 @@ class _Generator:
         c: _Company,
         rows: Rows,
         status: str,
-        status_at: datetime,
+        status_at: float,
         types: tuple[str, ...] = (),
         linked: int = 0,
         total: int = 0,
@@ -307,7 +324,7 @@ class _Generator:
         parent_id: str | None = None,
         rel_id: str | None = None,
         name: str | None = None,
-        created: datetime | None = None,
+        created: float | None = None,
     ) -> None:
         rel_id = rel_id or c.id
         name = name or c.name
@@ -354,8 +371,8 @@ class _Generator:
     def _in_progress(self, c: _Company, rows: Rows) -> None:
         types = self._types()
         sent = self.ago(0.5, 6)
-        opened = sent + timedelta(hours=self.rng.uniform(0.1, 10))
-        opened = min(opened, self.anchor - timedelta(minutes=5))
+        opened = sent + (self.rng.uniform(0.1, 10)) * HOUR
+        opened = min(opened, self.anchor - (5) * MINUTE)
         options = J_IN_PROGRESS_SPEND if types == (SPEND,) else J_IN_PROGRESS_FIN
         journey = self.rng.choice(options)
         req = self._request(c, rows, types, "Opened", journey, sent, opened=opened)
@@ -364,7 +381,7 @@ class _Generator:
     def _uploaded(self, c: _Company, rows: Rows) -> None:
         types = (SPEND,)
         sent = self.ago(1, 6)
-        done = sent + timedelta(hours=self.rng.uniform(1, 20))
+        done = sent + (self.rng.uniform(1, 20)) * HOUR
         req = self._request(
             c,
             rows,
@@ -372,18 +389,18 @@ class _Generator:
             "Complete",
             J_SUMMARY_UPLOAD,
             sent,
-            opened=sent + timedelta(minutes=30),
+            opened=sent + (30) * MINUTE,
             completed=done,
         )
         entity = self._entity(rows, req, c.id, c.name, done, is_company=True)
         self._upload(rows, entity, done, processed=False)
         self._finish(c, rows, "Uploaded", done, types, linked=1, total=1, req_id=req)
 
-    def _upload(self, rows: Rows, entity_id: str, at: datetime, *, processed: bool) -> None:
+    def _upload(self, rows: Rows, entity_id: str, at: float, *, processed: bool) -> None:
         count = self.rng.randint(5, 60)
         stamp = _iso(at)
         # Awaiting processing: due far ahead, so the demo keeps companies in Uploaded.
-        due = stamp if processed else _iso(at + timedelta(days=3650))
+        due = stamp if processed else _iso(at + (3650) * DAY)
         rows.uploads.append(
             (
                 self.uid(),
@@ -403,10 +420,10 @@ class _Generator:
 
     def _complete_request(
         self, c: _Company, rows: Rows, types: tuple[str, ...], journey: str
-    ) -> tuple[str, datetime, datetime]:
+    ) -> tuple[str, float, float]:
         sent = self.ago(8, 300)
-        sent = max(sent, c.created + timedelta(hours=1))
-        done = sent + timedelta(hours=self.rng.uniform(0.5, 72))
+        sent = max(sent, c.created + (1) * HOUR)
+        done = sent + (self.rng.uniform(0.5, 72)) * HOUR
         req = self._request(
             c,
             rows,
@@ -414,7 +431,7 @@ class _Generator:
             "Complete",
             journey,
             sent,
-            opened=sent + timedelta(minutes=20),
+            opened=sent + (20) * MINUTE,
             completed=done,
         )
         return req, sent, done
@@ -435,7 +452,7 @@ class _Generator:
         platform = self._platform()
         pulls = ("Complete",) * self.rng.randint(1, 3)
         self._connection(rows, entity, platform, "Linked", done, pulls, types)
-        status_at = done + timedelta(minutes=2)
+        status_at = done + (2) * MINUTE
         self._finish(c, rows, "Available", status_at, types, 1, 1, (platform,), req)
 
     def _warning(self, c: _Company, rows: Rows) -> None:
@@ -447,38 +464,38 @@ class _Generator:
         entity = self._entity(rows, req, c.id, c.name, done, is_company=True)
         platform = self._platform()
         self._connection(rows, entity, platform, "Linked", done, ("Complete", "FetchError"), types)
-        self._finish(c, rows, "Warning", done + timedelta(days=3), types, 1, 1, (platform,), req)
+        self._finish(c, rows, "Warning", done + (3) * DAY, types, 1, 1, (platform,), req)
 
     def _error(self, c: _Company, rows: Rows) -> None:
         types = self._types(spend_only_share=0.0)
         if self.rng.random() < 0.5:
             # The customer cancelled at the platform's consent page.
             sent = self.ago(1, 6)
-            opened = sent + timedelta(minutes=15)
+            opened = sent + (15) * MINUTE
             req = self._request(c, rows, types, "Opened", J_DENIED, sent, opened=opened)
             entity = self._entity(rows, req, c.id, c.name, opened, is_company=True, denied=True)
             self._connection(rows, entity, self._platform(), "PendingAuth", opened, (), types)
-            self._finish(c, rows, "Error", opened + timedelta(minutes=3), types, 0, 1, (), req)
+            self._finish(c, rows, "Error", opened + (3) * MINUTE, types, 0, 1, (), req)
             return
         req, _, done = self._complete_request(c, rows, types, J_SUMMARY_CONNECT)
         entity = self._entity(rows, req, c.id, c.name, done, is_company=True)
         platform = self._platform()
         self._connection(rows, entity, platform, "Linked", done, ("FetchError",), types)
-        self._finish(c, rows, "Error", done + timedelta(minutes=5), types, 1, 1, (platform,), req)
+        self._finish(c, rows, "Error", done + (5) * MINUTE, types, 1, 1, (platform,), req)
 
     def _deauthorized(self, c: _Company, rows: Rows) -> None:
         types = self._types()
         req, _, done = self._complete_request(c, rows, types, J_SUMMARY_CONNECT)
         entity = self._entity(rows, req, c.id, c.name, done, is_company=True)
         self._connection(rows, entity, self._platform(), "Deauthorized", done, ("Complete",), types)
-        self._finish(c, rows, "Deauthorized", done + timedelta(days=20), types, 0, 1, (), req)
+        self._finish(c, rows, "Deauthorized", done + (20) * DAY, types, 0, 1, (), req)
 
     def _expired(self, c: _Company, rows: Rows) -> None:
         types = self._types()
         sent = self.ago(8, 120)
-        sent = max(sent, c.created + timedelta(hours=1))
-        expires = sent + timedelta(days=7)
-        opened = sent + timedelta(hours=2) if self.rng.random() < 0.4 else None
+        sent = max(sent, c.created + (1) * HOUR)
+        expires = sent + (7) * DAY
+        opened = sent + (2) * HOUR if self.rng.random() < 0.4 else None
         journey = self.rng.choice(J_IN_PROGRESS_FIN) if opened else J_EMAIL
         req = self._request(
             c, rows, types, "Expired", journey, sent, opened=opened, expires=expires
@@ -503,7 +520,7 @@ class _Generator:
             c,
             rows,
             status,
-            done + timedelta(minutes=2),
+            done + (2) * MINUTE,
             types,
             linked,
             count,
@@ -513,7 +530,7 @@ class _Generator:
         for position, (place, platform) in enumerate(plan):
             child_name = f"{c.name.split(' ')[0]} {place}"
             child_id = self.uid()
-            moment = done - timedelta(minutes=10 * (count - position))
+            moment = done - (10 * (count - position)) * MINUTE
             entity = self._entity(rows, req, child_id, child_name, moment, is_company=False)
             if platform:
                 self._connection(rows, entity, platform, "Linked", moment, ("Complete",), types)
@@ -525,17 +542,22 @@ class _Generator:
                 c,
                 rows,
                 child_status,
-                moment + timedelta(minutes=2),
-                (),
+                moment + (2) * MINUTE,
+                types,
                 child_linked,
                 1,
                 child_platforms,
-                None,
+                req,
                 parent_id=c.id,
                 rel_id=child_id,
                 name=f"{c.name} - {child_name}",
                 created=moment,
             )
+
+
+def _status_payload(name: str, status: str) -> str:
+    # The same JSON as dumps() for these keys; demo names need no escaping beyond dumps'.
+    return '{"from":"None","name":' + json.dumps(name) + ',"to":"' + status + '"}'
 
 
 @dataclass
@@ -545,7 +567,7 @@ class _Company:
     description: str
     contact_name: str
     email: str
-    created: datetime
+    created: float
     users: list[str]
     index: int
 
@@ -633,7 +655,8 @@ def _demo_org(
         user_id = found[0] if found else str(uuid.UUID(int=rng.getrandbits(128), version=4))
         if not found:
             conn.execute(
-                "INSERT INTO users (id, org_id, email, name, role, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO users (id, org_id, email, name, role, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
                 (user_id, org_id, email, full_name, role.value, now),
             )
         if role is Role.RM:
@@ -649,76 +672,153 @@ def seed(
     org_name: str = DEMO_ORG,
     progress: Callable[[int], None] | None = None,
 ) -> SeedResult:
-    """Add ``companies`` demo companies (plus subsidiaries) to the demo organization."""
-    started = time.perf_counter()
-    anchor = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    rng = random.Random(seed_value)
-    # Seeding owns the store's writer for its one transaction.
-    conn = store._writer
-    big = companies >= 50_000
-    with store._write_lock:
-        if big:
-            # A large page cache lets the index builds sort in memory; a seed can always
-            # be run again, so it skips fsyncs meanwhile.
-            conn.execute("PRAGMA cache_size = -1000000")
-            conn.execute("PRAGMA synchronous = OFF")
-        conn.execute("BEGIN IMMEDIATE")
+    """Add demo companies through an open store (small seeds: the first-run demo)."""
+    with store._write_lock:  # seeding owns the store's writer for its one transaction
+        return seed_connection(store._writer, companies, seed_value, org_name, progress)
+
+
+def seed_file(
+    path: str | Path,
+    companies: int,
+    seed_value: int = 7,
+    *,
+    org_name: str = DEMO_ORG,
+    progress: Callable[[int], None] | None = None,
+) -> SeedResult:
+    """Add demo companies to a database file (``relportal seed``).
+
+    Big seeds want the file to themselves: pages then go straight into the database
+    instead of through the WAL and again at checkpoint. If another process has it
+    open, the seed still works, only slower.
+    """
+    SQLiteStore(path, readers=0).close()  # create or upgrade the schema
+    conn = sqlite3.connect(str(path), isolation_level=None, timeout=30)
+    try:
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA busy_timeout = 30000")
+        exclusive = False
+        if companies >= BIG_SEED:
+            try:
+                exclusive = conn.execute("PRAGMA journal_mode = MEMORY").fetchone()[0] == "memory"
+            except sqlite3.OperationalError:
+                exclusive = False
         try:
-            org_id, rm_ids = _demo_org(conn, org_name, rng, _iso(anchor))
-            first = conn.execute(
-                "SELECT count(*) FROM relationships WHERE org_id = ? AND parent_id IS NULL",
-                (org_id,),
-            ).fetchone()[0]
-            max_rowid = conn.execute(
-                "SELECT coalesce(max(rowid), 0) FROM relationships"
-            ).fetchone()[0]
-            if big:
-                for trigger in TRIGGER_NAMES:
-                    conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
-                for index in _SECONDARY_INDEXES:
-                    conn.execute(f"DROP INDEX IF EXISTS {index}")
-            generator = _Generator(seed_value, org_id, rm_ids, anchor)
-            rows = Rows()
-            for number in range(first, first + companies):
-                generator.company(number, rows)
-                if len(rows.relationships) >= CHUNK:
-                    _flush(conn, rows)
-                    rows = Rows()
-                    if progress:
-                        progress(number - first + 1)
-            _flush(conn, rows)
-            if big:
-                for index, target in _SECONDARY_INDEXES.items():
-                    conn.execute(f"CREATE INDEX IF NOT EXISTS {index} ON {target}")
-                conn.execute(
-                    "INSERT INTO relationships_fts (rowid, name, contact_name, contact_email)"
-                    " SELECT rowid, name, contact_name, contact_email"
-                    " FROM relationships WHERE rowid > ?",
-                    (max_rowid,),
-                )
-                conn.execute("DELETE FROM status_counts")
-                conn.execute(
-                    "INSERT INTO status_counts (org_id, user_id, status, n) SELECT org_id, '',"
-                    " status, count(*) FROM relationships GROUP BY org_id, status"
-                )
-                conn.execute(
-                    "INSERT INTO status_counts (org_id, user_id, status, n) SELECT org_id, user_id,"
-                    " status, count(*) FROM relationship_users GROUP BY org_id, user_id, status"
-                )
-                for statement in _triggers():
-                    conn.execute(statement)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+            return seed_connection(conn, companies, seed_value, org_name, progress)
         finally:
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("PRAGMA cache_size = -8000")
+            if exclusive:
+                conn.execute("PRAGMA journal_mode = WAL")
+    finally:
+        conn.close()
+
+
+BIG_SEED = 50_000
+
+
+def seed_connection(
+    conn: sqlite3.Connection,
+    companies: int,
+    seed_value: int,
+    org_name: str,
+    progress: Callable[[int], None] | None,
+    *,
+    bulk: bool | None = None,
+) -> SeedResult:
+    """Generate and insert ``companies`` companies (plus subsidiaries) in one transaction.
+
+    ``bulk`` (default: for big seeds) takes indexes and triggers out of the way and
+    rebuilds them after; the rows are the same either way.
+    """
+    started = time.perf_counter()
+    anchor = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+    rng = random.Random(seed_value)
+    big = companies >= BIG_SEED if bulk is None else bulk
+    if big:
+        # A large page cache and sorter threads let the index builds sort in memory; a
+        # seed can always be run again, so it skips fsyncs meanwhile.
+        conn.execute("PRAGMA cache_size = -1000000")
+        conn.execute("PRAGMA synchronous = OFF")
+        conn.execute("PRAGMA threads = 2")
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        org_id, rm_ids = _demo_org(conn, org_name, rng, _iso(anchor))
+        first = conn.execute(
+            "SELECT count(*) FROM relationships WHERE org_id = ? AND parent_id IS NULL",
+            (org_id,),
+        ).fetchone()[0]
+        max_rowid = conn.execute("SELECT coalesce(max(rowid), 0) FROM relationships").fetchone()[0]
+        if big:
+            for trigger in TRIGGER_NAMES:
+                conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+            for index in _SECONDARY_INDEXES:
+                conn.execute(f"DROP INDEX IF EXISTS {index}")
+        generator = _Generator(seed_value, org_id, rm_ids, anchor)
+        # Generating rows (Python) overlaps inserting them (SQLite releases the GIL
+        # while it steps), so both cores work on a big seed.
+        chunks: queue.Queue[Rows | BaseException | None] = queue.Queue(maxsize=4)
+        producer = threading.Thread(
+            target=_produce, args=(generator, first, companies, chunks), daemon=True
+        )
+        producer.start()
+        done = 0
+        while (item := chunks.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            _flush(conn, item)
+            done += len(item.relationships)
+            if progress:
+                progress(done)
+        producer.join()
+        if big:
+            for index, target in _SECONDARY_INDEXES.items():
+                conn.execute(f"CREATE INDEX IF NOT EXISTS {index} ON {target}")
+            conn.execute(
+                "INSERT INTO relationships_fts (rowid, name, contact_name, contact_email)"
+                " SELECT rowid, name, contact_name, contact_email"
+                " FROM relationships WHERE rowid > ?",
+                (max_rowid,),
+            )
+            conn.execute("DELETE FROM status_counts")
+            conn.execute(
+                "INSERT INTO status_counts (org_id, user_id, status, n) SELECT org_id, '',"
+                " status, count(*) FROM relationships GROUP BY org_id, status"
+            )
+            conn.execute(
+                "INSERT INTO status_counts (org_id, user_id, status, n) SELECT org_id, user_id,"
+                " status, count(*) FROM relationship_users GROUP BY org_id, user_id, status"
+            )
+            for statement in _triggers():
+                conn.execute(statement)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    finally:
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA cache_size = -8000")
     if big:
         # Sampled statistics: enough for the planner, seconds cheaper than a full ANALYZE.
         conn.execute("PRAGMA analysis_limit = 400")
         conn.execute("ANALYZE")
     return SeedResult(org_id, companies, generator.subsidiaries, time.perf_counter() - started)
+
+
+def _produce(
+    generator: _Generator,
+    first: int,
+    companies: int,
+    chunks: queue.Queue[Rows | BaseException | None],
+) -> None:
+    try:
+        rows = Rows()
+        for number in range(first, first + companies):
+            generator.company(number, rows)
+            if len(rows.relationships) >= CHUNK:
+                chunks.put(rows)
+                rows = Rows()
+        chunks.put(rows)
+        chunks.put(None)
+    except BaseException as exc:  # handed to the inserting thread, which raises it
+        chunks.put(exc)
 
 
 def _triggers() -> Iterator[str]:

@@ -205,7 +205,9 @@ class Worker:
             try:
                 moved = 0
                 now = datetime.now(UTC)
-                if await self.store.read(lambda tx: work_is_due(tx, self.settings, now)):
+                if await self.store.read(
+                    lambda tx, now=now: work_is_due(tx, self.settings, now)  # type: ignore[misc]
+                ):
                     moved = await self.store.write(lambda tx: run_once(tx, self.settings))
             except Exception:  # keep the service alive; the next pass retries
                 log.exception("background pass failed")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
+import sqlite3
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -62,7 +62,9 @@ def _fail(message: str) -> int:
     return 2
 
 
-def service_settings(config: Config, db: Path | None = None, demo: int | None = None) -> ServiceSettings:
+def service_settings(
+    config: Config, db: Path | None = None, demo: int | None = None
+) -> ServiceSettings:
     from journey.settings import ServiceSettings, SmtpSettings
 
     mail = config.values["mail"]
@@ -107,8 +109,13 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     settings = service_settings(config, args.db, args.demo_companies)
     host = args.host or config.get("service", "host")
     port = args.port or config.get("service", "port")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    print(f"relportal: journey service on http://{host}:{port} (database {settings.db_path})", file=sys.stderr)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    print(
+        f"relportal: journey service on http://{host}:{port} (database {settings.db_path})",
+        file=sys.stderr,
+    )
     uvicorn.run(
         create_app(settings),
         host=host,
@@ -122,16 +129,16 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_seed(args: argparse.Namespace, config: Config) -> int:
-    from journey.seed import seed
+    from journey.seed import seed_file
+    from journey.storage.sqlite import StorageError
 
     if args.companies < 0:
         return _fail("--companies must be 0 or more")
     settings = service_settings(config, args.db)
-    store = _open_store(settings.db_path)
     try:
-        result = seed(store, args.companies, args.seed)
-    finally:
-        store.close()
+        result = seed_file(settings.db_path, args.companies, args.seed)
+    except (StorageError, sqlite3.Error) as exc:
+        return _fail(f"{settings.db_path}: {exc}")
     size = settings.db_path.stat().st_size / 1e6
     print(
         f"seeded {result.companies:,} companies and {result.subsidiaries:,} subsidiaries "

@@ -49,10 +49,10 @@ def _companies(value: int) -> bool:
 
 SCHEMA: dict[str, dict[str, Key]] = {
     "service": {
-        "url": Key(str, "", "an http:// or https:// URL, or \"\" for the embedded service", _url),
+        "url": Key(str, "", 'an http:// or https:// URL, or "" for the embedded service', _url),
         "token": Key(str, "", "an API token (relportal token create)"),
-        "db": Key(str, "", "a file path, or \"\" for the default in the data directory"),
-        "host": Key(str, "127.0.0.1", "an address to listen on, such as \"127.0.0.1\""),
+        "db": Key(str, "", 'a file path, or "" for the default in the data directory'),
+        "host": Key(str, "127.0.0.1", 'an address to listen on, such as "127.0.0.1"'),
         "port": Key(int, 8765, "a port number from 1 to 65535", _port),
         "public_url": Key(
             str, "http://127.0.0.1:8765", "the http(s) URL customers' links start with", _public_url
@@ -63,8 +63,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "seed": Key(int, 7, "a whole number"),
     },
     "mail": {
-        "outbox": Key(str, "", "a folder path, or \"\" for the default in the data directory"),
-        "smtp_host": Key(str, "", "an SMTP server name, or \"\" to write emails to the outbox"),
+        "outbox": Key(str, "", 'a folder path, or "" for the default in the data directory'),
+        "smtp_host": Key(str, "", 'an SMTP server name, or "" to write emails to the outbox'),
         "smtp_port": Key(int, 587, "a port number from 1 to 65535", _port),
         "smtp_username": Key(str, "", "text"),
         "smtp_password": Key(str, "", "text"),

@@ -129,7 +129,9 @@ class SQLiteStore:
             conn = _connect(self.path)
             self._readers.put(conn)
             self._all.append(conn)
-        self._executor = ThreadPoolExecutor(max_workers=readers + 1, thread_name_prefix="store")
+        self._executor = ThreadPoolExecutor(
+            max_workers=max(readers, 1) + 1, thread_name_prefix="store"
+        )
         self.on_commit: list[Callable[[], None]] = []
 
     # Running work off the loop
@@ -846,7 +848,8 @@ class SQLiteTx:
 
     def pulls_for_connection(self, conn_id: str) -> list[DataPull]:
         rows = self._all(
-            "SELECT * FROM data_pulls WHERE connection_id = ? ORDER BY requested_at DESC, rowid DESC",
+            "SELECT * FROM data_pulls WHERE connection_id = ?"
+            " ORDER BY requested_at DESC, rowid DESC",
             conn_id,
         )
         return [_pull(r) for r in rows]
@@ -973,7 +976,7 @@ class SQLiteTx:
         self, user_id: str, key: str, fingerprint: str, status: int, body: str
     ) -> None:
         self.conn.execute(
-            "INSERT INTO idempotency_keys (user_id, key, fingerprint, status_code, body, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO idempotency_keys"
+            " (user_id, key, fingerprint, status_code, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
             (user_id, key, fingerprint, status, body, utc_now()),
         )

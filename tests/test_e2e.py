@@ -1,0 +1,208 @@
+"""End to end: real `relportal serve` processes on 127.0.0.1, walked through HTTP."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from journey.tokens import link_token_from
+
+pytestmark = pytest.mark.e2e
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tui.cli", *args], capture_output=True, text=True, timeout=60
+    )
+
+
+class Server:
+    def __init__(self, config: Path, db: Path, log: Path) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tui.cli",
+                "--config",
+                str(config),
+                "serve",
+                "--port",
+                str(self.port),
+                "--db",
+                str(db),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=open(log, "wb"),  # noqa: SIM115 - closed with the process
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"relportal serve did not start:\n{log.read_text()}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+@pytest.fixture
+def deployment(tmp_path: Path) -> Iterator[tuple[list[Server], str, Path]]:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        "[service]\npublic_url = 'http://portal.test'\n"
+        "[demo]\ncompanies = 0\n"
+        "[mail]\noutbox = '" + str(tmp_path / "outbox") + "'\n"
+        "[simulation]\npull_queue_seconds = 0.05\npull_fetch_seconds = 0.1\n"
+        "upload_processing_seconds = 0.1\n"
+    )
+    db = tmp_path / "shared.db"
+    made = _cli(
+        "--config", str(config), "token", "create", "alex@larkspur.example", "--db", str(db)
+    )
+    assert made.returncode == 0, made.stderr
+    token = made.stdout.strip()
+    servers = [Server(config, db, tmp_path / "a.log"), Server(config, db, tmp_path / "b.log")]
+    try:
+        yield servers, token, tmp_path
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def test_a_multi_entity_journey_end_to_end_across_two_servers(deployment) -> None:  # type: ignore[no-untyped-def]
+    (first, second), token, _ = deployment
+    auth = {"Authorization": f"Bearer {token}"}
+    rm = httpx.Client(base_url=first.url, headers=auth, timeout=15)
+    customer = httpx.Client(base_url=first.url, timeout=15)
+    watcher = httpx.Client(base_url=second.url, headers=auth, timeout=15)
+
+    me = rm.get("/v1/me").json()
+    company = rm.post(
+        "/v1/relationships",
+        json={
+            "name": "Abra Kebabra",
+            "description": "Kebabs on the go",
+            "contact_name": "Larry Pepper",
+            "contact_email": "larry@abra.example",
+            "users": [me["user"]["id"]],
+        },
+    ).json()
+    start = watcher.get("/v1/events", params={"after": 0}).json()["last_seq"]
+
+    # The second server long-polls while the customer acts on the first one.
+    seen: dict[str, float] = {}
+
+    def watch() -> None:
+        after = start
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and "linked" not in seen:
+            body = watcher.get("/v1/events", params={"after": after, "wait": 5}).json()
+            for event in body["events"]:
+                if event["kind"] == "connection.linked":
+                    seen["linked"] = time.monotonic()
+            after = body["last_seq"]
+
+    thread = threading.Thread(target=watch)
+    thread.start()
+
+    issued = rm.post(
+        f"/v1/relationships/{company['id']}/requests",
+        json={"data_types": ["spend_analysis"], "delivery": "link"},
+    ).json()
+    link = issued["link"]
+    assert link.startswith("http://portal.test/j/")
+    journey = link_token_from(link)
+
+    def act(action: str, **params: str) -> dict:  # type: ignore[type-arg]
+        response = customer.post(
+            f"/v1/journeys/{journey}/actions", json={"action": action, **params}
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    act("view_request")
+    act("choose_method", method="connect")
+    act("choose_entities", count="multiple")
+    act("name_entity", name="Abra Kebabra Camden")
+    act("connect")
+    act("select_platform", platform="gbol")
+    act("consent")
+    wrong = act("authorize", username="demo", password="wrong")
+    assert wrong["step"] == "platform_signin"
+    assert wrong["error"]["code"] == "wrong_credentials"
+    linked_at = time.monotonic()
+    assert act("authorize", username="demo", password="demo")["step"] == "entities"
+    act("add_entity")
+    act("name_entity", name="Abra Kebabra Chiswick")
+    act("connect")
+    act("select_platform", platform="qhyg")
+    act("consent")
+    act("authorize", username="demo", password="demo")
+    assert act("finish")["step"] == "complete"
+    assert act("close")["step"] == "summary"
+
+    thread.join(timeout=25)
+    assert "linked" in seen, "the other server never saw the connection"
+    assert seen["linked"] - linked_at < 2.0
+
+    deadline = time.monotonic() + 15
+    while True:
+        parent = rm.get(f"/v1/relationships/{company['id']}").json()
+        if parent["status"] == "Available" or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert parent["status"] == "Available"
+    assert (parent["entities_linked"], parent["entities_total"]) == (2, 2)
+    assert [p["name"] for p in parent["platforms"]] == ["Xero", "QuickBooks Online"]
+    names = sorted(s["name"] for s in parent["subsidiaries"])
+    assert names == [
+        "Abra Kebabra - Abra Kebabra Camden",
+        "Abra Kebabra - Abra Kebabra Chiswick",
+    ]
+
+    listed = rm.get("/v1/relationships", params={"q": "Abra"}).json()
+    assert listed["total"] == 3
+    assert {row["status"] for row in listed["items"]} == {"Available"}
+
+    request_id = issued["request"]["id"]
+    events = rm.get(f"/v1/requests/{request_id}").json()["events"]
+    kinds = [e["kind"] for e in events]
+    assert kinds.index("request.created") < kinds.index("request.opened")
+    assert kinds.count("connection.linked") == 2
+    assert kinds.count("connection.signin_failed") == 1
+    assert "request.completed" in kinds
+    seqs = [e["seq"] for e in events]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+
+    # The link never reached a log line of either server.
+    for server in (first, second):
+        server.stop()
+        assert journey not in server.log.read_text()
+        assert token not in server.log.read_text()

@@ -1,0 +1,156 @@
+"""The SQLite store: migrations in place, append-only events, off-loop, shared files."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from journey import service
+from journey.domain import Role
+from journey.storage.schema import MIGRATIONS, SCHEMA_VERSION
+from journey.storage.sqlite import SQLiteStore, StorageError, _split_sql
+
+
+def _v1_database(path: Path) -> None:
+    """A database as the first released schema left it, with a company in it."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    for statement in _split_sql(MIGRATIONS[0]):
+        conn.execute(statement)
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute(
+        "INSERT INTO organizations (id, name, features, platforms, created_at)"
+        " VALUES ('o1', 'Old Bank', '[]', '[\"gbol\"]', '2025-01-01T00:00:00.000Z')"
+    )
+    conn.execute(
+        "INSERT INTO relationships (id, org_id, name, name_key, contact_name, contact_email,"
+        " created_at, updated_at, status, status_at) VALUES ('r1', 'o1', 'Harbour Lights Bakery',"
+        " 'harbour lights bakery', 'Ann Lee', 'ann@harbour.example', '2025-01-01T00:00:00.000Z',"
+        " '2025-01-01T00:00:00.000Z', 'Requested', '2025-01-01T00:00:00.000Z')"
+    )
+    conn.close()
+
+
+def test_an_older_database_is_upgraded_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    _v1_database(path)
+    store = SQLiteStore(path)
+    try:
+        version = store.read_sync(lambda tx: tx.conn.execute("PRAGMA user_version").fetchone()[0])
+        assert version == SCHEMA_VERSION
+        found = store.read_sync(
+            lambda tx: tx.conn.execute(
+                "SELECT r.name FROM relationships_fts f JOIN relationships r ON r.rowid = f.rowid"
+                " WHERE relationships_fts MATCH '\"lights\"'"
+            ).fetchall()
+        )
+        assert [row[0] for row in found] == ["Harbour Lights Bakery"]
+        counts = store.read_sync(
+            lambda tx: dict(tx.conn.execute("SELECT status, n FROM status_counts").fetchall())
+        )
+        assert counts == {"Requested": 1}
+        assert store.integrity_check() == "ok"
+    finally:
+        store.close()
+    # Opening again is a no-op: nothing to migrate twice.
+    SQLiteStore(path).close()
+
+
+def test_a_newer_database_is_refused_with_a_reason(tmp_path: Path) -> None:
+    path = tmp_path / "future.db"
+    SQLiteStore(path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(StorageError, match="newer than this relportal"):
+        SQLiteStore(path)
+
+
+def test_not_a_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    path.write_text("this is not sqlite " * 100)
+    with pytest.raises(StorageError):
+        SQLiteStore(path)
+
+
+def test_events_are_append_only(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "e.db")
+    try:
+        store.write_sync(lambda tx: service.ensure_organization(tx, "Bank"))
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            store.write_sync(lambda tx: tx.conn.execute("UPDATE events SET kind = 'x'"))
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            store.write_sync(lambda tx: tx.conn.execute("DELETE FROM events"))
+        # The failed write left nothing half done.
+        assert store.read_sync(lambda tx: tx.max_event_seq()) == 1
+    finally:
+        store.close()
+
+
+async def test_database_work_does_not_block_the_event_loop(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "loop.db")
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    task = asyncio.create_task(ticker())
+    try:
+        await store.write(lambda tx: time.sleep(0.3))
+        assert ticks >= 10
+    finally:
+        task.cancel()
+        store.close()
+
+
+def test_two_stores_on_one_file_write_concurrently_without_locking_errors(tmp_path: Path) -> None:
+    """Like two processes (a server and a CLI) sharing the database."""
+    path = tmp_path / "shared.db"
+    first, second = SQLiteStore(path), SQLiteStore(path)
+    org = first.write_sync(lambda tx: service.ensure_organization(tx, "Bank"))
+    user = first.write_sync(
+        lambda tx: service.ensure_user(tx, org, "rm@bank.example", "R M", Role.RM)
+    )
+    errors: list[BaseException] = []
+
+    def writer(store: SQLiteStore, prefix: str) -> None:
+        try:
+            for n in range(40):
+                store.write_sync(
+                    lambda tx, n=n: service.create_relationship(
+                        tx,
+                        user,
+                        {
+                            "name": f"{prefix} {n}",
+                            "contact_name": "C",
+                            "contact_email": "c@x.example",
+                        },
+                    )
+                )
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=writer, args=(s, p)) for s, p in ((first, "A"), (second, "B"))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert errors == []
+        count = first.read_sync(
+            lambda tx: tx.conn.execute("SELECT count(*) FROM relationships").fetchone()[0]
+        )
+        assert count == 80
+        assert first.integrity_check() == "ok"
+    finally:
+        first.close()
+        second.close()

@@ -65,13 +65,15 @@ class EventHub:
         """Events of ``org_id`` newer than ``after``; waits up to ``wait`` seconds for one."""
         deadline = time.monotonic() + max(0.0, wait)
         while True:
+            # Note the newest sequence before reading: an event committed during the read
+            # then still counts as news and wakes the wait below at once.
+            seen = max(self.latest, after)
             events = await self.store.read(lambda tx: tx.events_after(org_id, after, limit))
             if events:
                 return events
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return []
-            seen = max(self.latest, after)
             self._waiters += 1
             try:
                 async with self._changed:

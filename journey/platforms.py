@@ -25,8 +25,12 @@ class Platform:
 
     def check_credentials(self, username: str, password: str) -> bool:
         """True for the sandbox credentials; compared in constant time all the same."""
-        user_ok = hmac.compare_digest(username.strip().encode(), DEMO_USERNAME.encode())
-        pass_ok = hmac.compare_digest(password.encode(), DEMO_PASSWORD.encode())
+        user_ok = hmac.compare_digest(
+            username.strip().encode("utf-8", "surrogatepass"), DEMO_USERNAME.encode()
+        )
+        pass_ok = hmac.compare_digest(
+            password.encode("utf-8", "surrogatepass"), DEMO_PASSWORD.encode()
+        )
         return user_ok and pass_ok
 
 

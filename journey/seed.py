@@ -12,12 +12,12 @@ identical on the same day and open links are still live when it runs.
 from __future__ import annotations
 
 import json
-import queue
+import multiprocessing
+import os
 import random
 import sqlite3
-import threading
+import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,6 +30,7 @@ from journey.platforms import DEFAULT_PLATFORMS
 from journey.records import dumps
 from journey.storage.schema import TRIGGER_NAMES, TRIGGERS
 from journey.storage.sqlite import SQLiteStore
+from journey.tokens import id_from
 
 DEMO_ORG = "Larkspur Bank"
 DEMO_DOMAIN = "larkspurbank.example"
@@ -63,6 +64,7 @@ _SECONDARY_INDEXES = {
     "rel_org_created": "relationships (org_id, created_at, id)",
     "rel_org_updated": "relationships (org_id, status_at, id)",
     "rel_org_status_updated": "relationships (org_id, status, status_at, id)",
+    "rel_org_email": "relationships (org_id, contact_email COLLATE NOCASE)",
     "ru_user_name": "relationship_users (user_id, name_key, relationship_id)",
     "ru_user_created": "relationship_users (user_id, created_at, relationship_id)",
     "ru_user_updated": "relationship_users (user_id, status_at, relationship_id)",
@@ -87,6 +89,7 @@ class Rows:
     pulls: list[tuple[Any, ...]] = field(default_factory=list)
     uploads: list[tuple[Any, ...]] = field(default_factory=list)
     events: list[tuple[Any, ...]] = field(default_factory=list)
+    subsidiaries: int = 0
 
     def size(self) -> int:
         return len(self.relationships) + len(self.events) + len(self.requests)
@@ -100,7 +103,6 @@ class SeedResult:
     seconds: float
 
 
-_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
 _DAYS: dict[int, str] = {}
 
 
@@ -160,8 +162,12 @@ REPORTS = {FIN: ("balance_sheet", "profit_and_loss"), SPEND: ("spend_analysis",)
 
 
 class _Generator:
-    def __init__(self, seed: int, org_id: str, user_ids: list[str], anchor: float) -> None:
-        self.rng = random.Random(seed)
+    def __init__(
+        self, seed: int, org_id: str, user_ids: list[str], anchor: float, first: int = 0
+    ) -> None:
+        # Seeding the same database twice must not repeat ids: start from where it is.
+        self.rng = random.Random(f"{seed}:{first}")
+        self.sequence = first * 64
         self.org_id = org_id
         self.rms = user_ids
         self.anchor = anchor
@@ -170,9 +176,8 @@ class _Generator:
         self.subsidiaries = 0
 
     def uid(self) -> str:
-        # uuid4-shaped without the cost of uuid.UUID (a million of these add up).
-        h = "%032x" % self.rng.getrandbits(128)  # noqa: UP031 - fastest formatting here
-        return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
+        self.sequence += 1
+        return seeded_id(self.rng, self.sequence)
 
     def ago(self, days_min: float, days_max: float) -> float:
         return self.anchor - (self.rng.uniform(days_min, days_max) * 86400)
@@ -627,7 +632,7 @@ def _demo_org(
 ) -> tuple[str, list[str]]:
     row = conn.execute("SELECT id FROM organizations WHERE name = ?", (org_name,)).fetchone()
     if row is None:
-        org_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        org_id = seeded_id(rng)
         conn.execute(
             "INSERT INTO organizations (id, name, features, platforms, link_lifetime_days,"
             " simulated_failures, created_at, version) VALUES (?, ?, ?, ?, 7, '{}', ?, 1)",
@@ -652,7 +657,7 @@ def _demo_org(
         found = conn.execute(
             "SELECT id FROM users WHERE org_id = ? AND email = ?", (org_id, email)
         ).fetchone()
-        user_id = found[0] if found else str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        user_id = found[0] if found else seeded_id(rng)
         if not found:
             conn.execute(
                 "INSERT INTO users (id, org_id, email, name, role, created_at)"
@@ -732,6 +737,7 @@ def seed_connection(
     anchor = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
     rng = random.Random(seed_value)
     big = companies >= BIG_SEED if bulk is None else bulk
+    trace = _Trace(os.environ.get("RELPORTAL_SEED_TRACE") == "1")
     if big:
         # A large page cache and sorter threads let the index builds sort in memory; a
         # seed can always be run again, so it skips fsyncs meanwhile.
@@ -751,32 +757,25 @@ def seed_connection(
                 conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
             for index in _SECONDARY_INDEXES:
                 conn.execute(f"DROP INDEX IF EXISTS {index}")
-        generator = _Generator(seed_value, org_id, rm_ids, anchor)
-        # Generating rows (Python) overlaps inserting them (SQLite releases the GIL
-        # while it steps), so both cores work on a big seed.
-        chunks: queue.Queue[Rows | BaseException | None] = queue.Queue(maxsize=4)
-        producer = threading.Thread(
-            target=_produce, args=(generator, first, companies, chunks), daemon=True
-        )
-        producer.start()
-        done = 0
-        while (item := chunks.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            _flush(conn, item)
-            done += len(item.relationships)
+        plan = _Plan(seed_value, org_id, tuple(rm_ids), anchor, first, companies)
+        subsidiaries = 0
+        for rows in _chunks(plan, parallel=big):
+            _flush(conn, rows)
+            subsidiaries += rows.subsidiaries
             if progress:
-                progress(done)
-        producer.join()
+                progress(len(rows.relationships))
+        trace("rows")
         if big:
             for index, target in _SECONDARY_INDEXES.items():
                 conn.execute(f"CREATE INDEX IF NOT EXISTS {index} ON {target}")
+            trace("indexes")
             conn.execute(
-                "INSERT INTO relationships_fts (rowid, name, contact_name, contact_email)"
-                " SELECT rowid, name, contact_name, contact_email"
+                "INSERT INTO relationships_fts (rowid, name, contact_name)"
+                " SELECT rowid, name, contact_name"
                 " FROM relationships WHERE rowid > ?",
                 (max_rowid,),
             )
+            trace("search")
             conn.execute("DELETE FROM status_counts")
             conn.execute(
                 "INSERT INTO status_counts (org_id, user_id, status, n) SELECT org_id, '',"
@@ -788,7 +787,9 @@ def seed_connection(
             )
             for statement in _triggers():
                 conn.execute(statement)
+        trace("counts")
         conn.execute("COMMIT")
+        trace("commit")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
@@ -799,26 +800,82 @@ def seed_connection(
         # Sampled statistics: enough for the planner, seconds cheaper than a full ANALYZE.
         conn.execute("PRAGMA analysis_limit = 400")
         conn.execute("ANALYZE")
-    return SeedResult(org_id, companies, generator.subsidiaries, time.perf_counter() - started)
+        trace("analyze")
+    return SeedResult(org_id, companies, subsidiaries, time.perf_counter() - started)
 
 
-def _produce(
-    generator: _Generator,
-    first: int,
-    companies: int,
-    chunks: queue.Queue[Rows | BaseException | None],
-) -> None:
+def seeded_id(rng: random.Random, sequence: int = 0) -> str:
+    """Like ``journey.tokens.new_id``, from a seeded generator: a sequence number in
+    place of the time, so seeded rows too arrive in id order."""
+    return id_from(sequence << 80 | rng.getrandbits(80))
+
+
+class _Trace:
+    """Phase timings on stderr (RELPORTAL_SEED_TRACE=1), for tuning big seeds."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.last = time.perf_counter()
+
+    def __call__(self, phase: str) -> None:
+        if self.enabled:
+            now = time.perf_counter()
+            print(f"seed: {phase} {now - self.last:.1f} s", file=sys.stderr)
+            self.last = now
+
+
+@dataclass(frozen=True)
+class _Plan:
+    seed_value: int
+    org_id: str
+    rm_ids: tuple[str, ...]
+    anchor: float
+    first: int
+    companies: int
+
+
+def _generate(plan: _Plan) -> Iterator[Rows]:
+    generator = _Generator(plan.seed_value, plan.org_id, list(plan.rm_ids), plan.anchor, plan.first)
+    rows = Rows()
+    for number in range(plan.first, plan.first + plan.companies):
+        generator.company(number, rows)
+        if len(rows.relationships) >= CHUNK:
+            rows.subsidiaries, generator.subsidiaries = generator.subsidiaries, 0
+            yield rows
+            rows = Rows()
+    rows.subsidiaries = generator.subsidiaries
+    yield rows
+
+
+def _produce(plan: _Plan, chunks: Any) -> None:
+    """In a child process: generate the rows and hand them over chunk by chunk."""
     try:
-        rows = Rows()
-        for number in range(first, first + companies):
-            generator.company(number, rows)
-            if len(rows.relationships) >= CHUNK:
-                chunks.put(rows)
-                rows = Rows()
-        chunks.put(rows)
+        for rows in _generate(plan):
+            chunks.put(rows)
         chunks.put(None)
-    except BaseException as exc:  # handed to the inserting thread, which raises it
+    except BaseException as exc:  # the parent raises it
         chunks.put(exc)
+
+
+def _chunks(plan: _Plan, *, parallel: bool) -> Iterator[Rows]:
+    """The plan's rows; a big seed generates them in a second process (the other core)
+    while this one inserts, which roughly halves the time."""
+    if not parallel:
+        yield from _generate(plan)
+        return
+    context = multiprocessing.get_context("spawn")
+    chunks = context.Queue(maxsize=4)
+    child = context.Process(target=_produce, args=(plan, chunks), daemon=True)
+    child.start()
+    try:
+        while (item := chunks.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        child.join(timeout=5)
+        if child.is_alive():
+            child.kill()
 
 
 def _triggers() -> Iterator[str]:

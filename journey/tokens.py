@@ -6,15 +6,33 @@ there is nothing to brute-force and lookups stay O(1) by hash.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import secrets
-import uuid
+import time
 
 API_TOKEN_PREFIX = "rp_"
 
 
+_BASE64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_SORTED = b"-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
+_TO_SORTED = bytes.maketrans(_BASE64, _SORTED)
+
+
+def id_from(value: int) -> str:
+    """A 128-bit number as 22 URL-safe characters that sort like the number."""
+    encoded = base64.urlsafe_b64encode(value.to_bytes(16, "big"))
+    return encoded.translate(_TO_SORTED)[:22].decode()
+
+
 def new_id() -> str:
-    return str(uuid.uuid4())
+    """An object id: a 48-bit millisecond time, then 80 random bits.
+
+    22 characters rather than a UUID's 36 because ids repeat in every row and index
+    (at a million companies that is hundreds of megabytes), and time first so that
+    new rows land at the end of every id index instead of at random pages.
+    """
+    return id_from((time.time_ns() // 1_000_000) << 80 | secrets.randbits(80))
 
 
 def new_api_token() -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, UploadFile
@@ -23,12 +24,14 @@ Ctx = Annotated[ServiceContext, Depends(get_context)]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-async def _guarded(ctx: ServiceContext, request: Request, work: Any) -> Any:
+async def _guarded(
+    ctx: ServiceContext, request: Request, work: Callable[[], Awaitable[Any]]
+) -> Any:
     """Run ``work`` on behalf of a link, counting unknown links against the address."""
     address = client_address(request)
     ctx.guard.check(address)
     try:
-        return await work
+        return await work()
     except NotFound:
         ctx.guard.miss(address)
         raise
@@ -36,14 +39,18 @@ async def _guarded(ctx: ServiceContext, request: Request, work: Any) -> Any:
 
 @router.get("/{token}", response_model=JourneyOut, summary="The current step and what it allows")
 async def get_journey(ctx: Ctx, request: Request, token: str) -> Response:
-    body = await _guarded(ctx, request, ctx.store.read(lambda tx: customer.get_journey(tx, token)))
+    body = await _guarded(
+        ctx, request, lambda: ctx.store.read(lambda tx: customer.get_journey(tx, token))
+    )
     return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
 
 @router.post("/{token}/actions", response_model=JourneyOut, summary="Take one action")
 async def post_action(ctx: Ctx, request: Request, token: str, body: JourneyActionBody) -> Response:
     data = body.model_dump(exclude_none=True)
-    result = await _guarded(ctx, request, ctx.store.write(lambda tx: customer.act(tx, token, data)))
+    result = await _guarded(
+        ctx, request, lambda: ctx.store.write(lambda tx: customer.act(tx, token, data))
+    )
     ctx.worker.poke()
     return JSONResponse(result, headers={"Cache-Control": "no-store"})
 
@@ -55,7 +62,9 @@ async def post_action(ctx: Ctx, request: Request, token: str, body: JourneyActio
     responses={200: {"content": {XLSX: {}}}},
 )
 async def get_template(ctx: Ctx, request: Request, token: str) -> Response:
-    await _guarded(ctx, request, ctx.store.read(lambda tx: customer.find_request(tx, token)))
+    await _guarded(
+        ctx, request, lambda: ctx.store.read(lambda tx: customer.find_request(tx, token))
+    )
     data = await run_in_threadpool(build_template)
     return Response(
         data,
@@ -70,7 +79,7 @@ async def get_template(ctx: Ctx, request: Request, token: str) -> Response:
 async def post_upload(ctx: Ctx, request: Request, token: str, file: UploadFile) -> Response:
     # Check the link and the step before spending effort on the file.
     await _guarded(
-        ctx, request, ctx.store.read(lambda tx: customer.check_upload_allowed(tx, token))
+        ctx, request, lambda: ctx.store.read(lambda tx: customer.check_upload_allowed(tx, token))
     )
     data = await file.read(MAX_UPLOAD_BYTES + 1)
     if len(data) > MAX_UPLOAD_BYTES:

@@ -91,7 +91,8 @@ def install(app: FastAPI) -> None:
         errors = []
         for error in exc.errors()[:20]:
             errors.append({"field": _field(tuple(error.get("loc", ()))), "message": error["msg"]})
-        if errors and all(e["message"].startswith("JSON decode error") for e in errors):
+        parse_errors = ("JSON decode error", "There was an error parsing the body")
+        if errors and all(e["message"].startswith(parse_errors) for e in errors):
             return problem(400, "invalid_json", "The request body is not valid JSON.")
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or "Invalid request."
         return problem(422, "invalid_request", detail, errors=errors)
@@ -102,6 +103,8 @@ def install(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else title
         if exc.status_code == 404 and detail == "Not Found":
             detail = "There is nothing at this address."
+        if exc.status_code == 400 and detail == "There was an error parsing the body":
+            return problem(400, "invalid_json", "The request body is not valid JSON.")
         return problem(exc.status_code, code, detail, title, dict(exc.headers or {}))
 
     @app.exception_handler(Exception)

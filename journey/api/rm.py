@@ -100,8 +100,10 @@ async def list_relationships(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     parent: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
+    if not q.isprintable():
+        raise Invalid("q must be printable text (no control characters).", "invalid_q")
     descending = sort.startswith("-")
-    sort_key = sort.lstrip("-")
+    sort_key = sort.removeprefix("-")
     if sort_key not in SORT_KEYS:
         raise Invalid(
             f"sort must be one of {', '.join(SORT_KEYS)} (prefix - to descend).", "invalid_sort"
@@ -310,6 +312,16 @@ async def create_request(
     status, answer, replay = await _idempotent(ctx, user, idempotency_key, request, data, create)
     if not replay and issued_box:
         await _deliver(ctx, issued_box[0], answer)
+        if idempotency_key is not None and "email" in answer:
+            # A retry must learn whether the email went out: keep the delivered answer.
+            key = idempotency_key
+            print_ = fingerprint(request.method, request.url.path, data)
+            sealed = seal(user.id, key, answer)
+            await ctx.store.write(
+                lambda tx: tx.put_idempotent(
+                    user.id, lookup_key(user.id, key), print_, status, sealed
+                )
+            )
     return ok(answer, status)
 
 

@@ -63,6 +63,9 @@ CREATE INDEX rel_org_name ON relationships (org_id, name_key, id);
 CREATE INDEX rel_org_created ON relationships (org_id, created_at, id);
 CREATE INDEX rel_org_updated ON relationships (org_id, status_at, id);
 CREATE INDEX rel_org_status_updated ON relationships (org_id, status, status_at, id);
+-- Search by contact email is by its beginning ("felix@", "felix@abra"): an index,
+-- where full-text trigrams over a million long addresses would cost far more.
+CREATE INDEX rel_org_email ON relationships (org_id, contact_email COLLATE NOCASE);
 CREATE INDEX rel_parent ON relationships (parent_id) WHERE parent_id IS NOT NULL;
 
 -- Assigned users. The sort columns are copied from the relationship (by trigger,
@@ -202,7 +205,7 @@ CREATE TABLE idempotency_keys (
 # no code path can forget them.
 V2_SEARCH_AND_COUNTS = """
 CREATE VIRTUAL TABLE relationships_fts USING fts5(
-    name, contact_name, contact_email,
+    name, contact_name,
     content='relationships', content_rowid='rowid', tokenize='trigram'
 );
 INSERT INTO relationships_fts (relationships_fts) VALUES ('rebuild');
@@ -223,19 +226,19 @@ INSERT INTO status_counts (org_id, user_id, status, n)
 
 TRIGGERS = """
 CREATE TRIGGER rel_fts_insert AFTER INSERT ON relationships BEGIN
-    INSERT INTO relationships_fts (rowid, name, contact_name, contact_email)
-    VALUES (new.rowid, new.name, new.contact_name, new.contact_email);
+    INSERT INTO relationships_fts (rowid, name, contact_name)
+    VALUES (new.rowid, new.name, new.contact_name);
 END;
 CREATE TRIGGER rel_fts_delete AFTER DELETE ON relationships BEGIN
-    INSERT INTO relationships_fts (relationships_fts, rowid, name, contact_name, contact_email)
-    VALUES ('delete', old.rowid, old.name, old.contact_name, old.contact_email);
+    INSERT INTO relationships_fts (relationships_fts, rowid, name, contact_name)
+    VALUES ('delete', old.rowid, old.name, old.contact_name);
 END;
 CREATE TRIGGER rel_fts_update
-AFTER UPDATE OF name, contact_name, contact_email ON relationships BEGIN
-    INSERT INTO relationships_fts (relationships_fts, rowid, name, contact_name, contact_email)
-    VALUES ('delete', old.rowid, old.name, old.contact_name, old.contact_email);
-    INSERT INTO relationships_fts (rowid, name, contact_name, contact_email)
-    VALUES (new.rowid, new.name, new.contact_name, new.contact_email);
+AFTER UPDATE OF name, contact_name ON relationships BEGIN
+    INSERT INTO relationships_fts (relationships_fts, rowid, name, contact_name)
+    VALUES ('delete', old.rowid, old.name, old.contact_name);
+    INSERT INTO relationships_fts (rowid, name, contact_name)
+    VALUES (new.rowid, new.name, new.contact_name);
 END;
 
 CREATE TRIGGER rel_count_insert AFTER INSERT ON relationships BEGIN

@@ -582,9 +582,13 @@ class SQLiteTx:
         return [_relationship(r, users.get(r["id"], ())) for r in rows]
 
     def _search_clause(self, q: str, alias: str) -> tuple[str, list[Any]]:
-        q = " ".join(q.split())
+        # Control characters can never match a name; they would only upset FTS5.
+        q = " ".join("".join(ch for ch in q if ch.isprintable()).split())
         if not q:
             return "", []
+        if "@" in q:
+            column = f"{alias}.contact_email COLLATE NOCASE"
+            return f" AND {column} >= ? AND {column} < ?", [q, q + "\U0010ffff"]
         if len(q) >= 3:
             return (
                 f" AND {alias}.rowid IN (SELECT rowid FROM relationships_fts"
@@ -976,7 +980,7 @@ class SQLiteTx:
         self, user_id: str, key: str, fingerprint: str, status: int, body: str
     ) -> None:
         self.conn.execute(
-            "INSERT INTO idempotency_keys"
+            "INSERT OR REPLACE INTO idempotency_keys"
             " (user_id, key, fingerprint, status_code, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
             (user_id, key, fingerprint, status, body, utc_now()),
         )

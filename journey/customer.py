@@ -26,6 +26,7 @@ from journey.machine import (
     CompleteJourney,
     CreateEntity,
     DenyConnection,
+    DiscardEntity,
     JourneyContext,
     JourneyState,
     LinkConnection,
@@ -287,6 +288,18 @@ def _apply(
                 req.relationship_id,
                 req.id,
             )
+        elif isinstance(effect, DiscardEntity):
+            entity = tx.get_entity(effect.entity_id)
+            if entity is not None:
+                tx.delete_entity(entity.id)
+                tx.append_event(
+                    req.org_id,
+                    actor,
+                    "entity.discarded",
+                    {"entity_id": entity.id, "name": entity.name},
+                    entity.relationship_id,
+                    req.id,
+                )
         elif isinstance(effect, CompleteJourney):
             fields.update(completed_at=now, state=RequestState.COMPLETE.value, state_at=now)
             tx.append_event(req.org_id, actor, "request.completed", {}, req.relationship_id, req.id)

@@ -16,6 +16,28 @@ from journey.records import Event
 from journey.storage.base import Store
 
 POLL_SECONDS = 0.05
+
+
+async def wait_event(event: asyncio.Event, seconds: float) -> None:
+    """Wait for ``event`` at most ``seconds``.
+
+    ``asyncio.timeout`` rather than ``wait_for``: on Python 3.11 ``wait_for`` can
+    swallow a cancellation that arrives as the event fires, and a task that ignores
+    its cancellation never lets the service shut down.
+    """
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()
+
+
+async def stop_task(task: asyncio.Task[None] | None, grace: float = 5.0) -> None:
+    """Cancel a background task and wait for it, but never for ever."""
+    if task is None or task.done():
+        return
+    task.cancel()
+    await asyncio.wait({task}, timeout=grace)
+
+
 IDLE_POLL_SECONDS = 1.0
 
 
@@ -35,10 +57,7 @@ class EventHub:
         self._task = asyncio.create_task(self._watch(), name="relportal-events")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await stop_task(self._task)
 
     def committed(self) -> None:
         """Called from the store's writer thread after every commit."""
@@ -48,8 +67,7 @@ class EventHub:
     async def _watch(self) -> None:
         while True:
             timeout = POLL_SECONDS if self._waiters else IDLE_POLL_SECONDS
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._poke.wait(), timeout=timeout)
+            await wait_event(self._poke, timeout)
             self._poke.clear()
             try:
                 latest = await self.store.read(lambda tx: tx.max_event_seq())
@@ -78,9 +96,7 @@ class EventHub:
             try:
                 async with self._changed:
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(
-                            self._changed.wait_for(lambda s=seen: self.latest > s),
-                            timeout=remaining,
-                        )
+                        async with asyncio.timeout(remaining):
+                            await self._changed.wait_for(lambda s=seen: self.latest > s)
             finally:
                 self._waiters -= 1

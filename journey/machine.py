@@ -161,6 +161,13 @@ class AcceptUpload:
 
 
 @dataclass(frozen=True)
+class DiscardEntity:
+    """The company's own entity, started and abandoned before choosing several entities."""
+
+    entity_id: str
+
+
+@dataclass(frozen=True)
 class CompleteJourney:
     pass
 
@@ -183,6 +190,7 @@ Effect = (
     | DenyConnection
     | SignInFailed
     | AcceptUpload
+    | DiscardEntity
     | CompleteJourney
     | PauseJourney
     | ResumeJourney
@@ -253,6 +261,9 @@ ACTION_LABELS: dict[Action, str] = {
     Action.RESUME: "Resume",
 }
 
+# An entity in these states has nothing the bank could use: safe to discard.
+_UNFINISHED = frozenset({EntityState.PENDING, EntityState.CONNECTING, EntityState.DENIED})
+
 # Steps the customer can close (×) with the exit confirmation; they resume there later.
 _CLOSABLE = frozenset(
     {
@@ -303,7 +314,8 @@ def back_target(state: JourneyState, ctx: JourneyContext) -> Step | None:
     if step is Step.ENTITY_COUNT:
         return Step.CHOOSE_METHOD if ctx.offers_upload else None
     if step is Step.ENTITY_NAME:
-        return Step.ENTITIES if ctx.entities else Step.ENTITY_COUNT
+        named = any(not e.is_company for e in ctx.entities)
+        return Step.ENTITIES if named else Step.ENTITY_COUNT
     if step is Step.SHARE_ACCOUNTING:
         # Once a named entity exists the customer carries on with it (or closes);
         # for the company itself they may still change their mind.
@@ -435,7 +447,13 @@ def decide(
         count = _choice(params, "count", ("single", "multiple"), "the number of legal entities")
         if count == "single":
             return Transition(_enter(replace(moved, entity_mode="single"), Step.SHARE_ACCOUNTING))
-        return Transition(_enter(replace(moved, entity_mode="multiple"), Step.ENTITY_NAME))
+        company = ctx.company_entity
+        abandoned: tuple[Effect, ...] = ()
+        if company is not None and company.state in _UNFINISHED:
+            abandoned = (DiscardEntity(company.id),)
+        return Transition(
+            _enter(replace(moved, entity_mode="multiple"), Step.ENTITY_NAME), abandoned
+        )
 
     if action is Action.NAME_ENTITY:
         name = clean_entity_name(params.get("name"))

@@ -8,12 +8,12 @@ can run passes side by side because every step re-reads the row it moves on.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import UTC, date, datetime, timedelta
 
 from journey import derive, service
 from journey.domain import ConnectionStatus, PullStatus, UploadStatus
+from journey.events import stop_task, wait_event
 from journey.ledger import generate_ledger, ledger_summary
 from journey.records import DataPull
 from journey.settings import ServiceSettings
@@ -194,10 +194,7 @@ class Worker:
         self._task = asyncio.create_task(self._run(), name="relportal-worker")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await stop_task(self._task)
 
     async def _run(self) -> None:
         interval = self.settings.worker_interval
@@ -214,6 +211,5 @@ class Worker:
                 moved = 0
             if moved:
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=interval)
+            await wait_event(self._wake, interval)
             self._wake.clear()

@@ -786,6 +786,9 @@ class SQLiteTx:
     def update_entity(self, entity_id: str, fields: dict[str, Any]) -> None:
         self._update("legal_entities", "id", entity_id, fields)
 
+    def delete_entity(self, entity_id: str) -> None:
+        self.conn.execute("DELETE FROM legal_entities WHERE id = ?", (entity_id,))
+
     def entities_for_request(self, req_id: str) -> list[LegalEntity]:
         rows = self._all(
             "SELECT * FROM legal_entities WHERE request_id = ? ORDER BY created_at, rowid", req_id

@@ -6,7 +6,7 @@ there is nothing to brute-force and lookups stay O(1) by hash.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import hashlib
 import secrets
 import time
@@ -14,14 +14,16 @@ import time
 API_TOKEN_PREFIX = "rp_"
 
 
-_BASE64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+# Base64's digits, re-lettered with URL-safe characters in ASCII order, so that the
+# text sorts like the number it encodes.
+_BASE64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _SORTED = b"-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
 _TO_SORTED = bytes.maketrans(_BASE64, _SORTED)
 
 
 def id_from(value: int) -> str:
     """A 128-bit number as 22 URL-safe characters that sort like the number."""
-    encoded = base64.urlsafe_b64encode(value.to_bytes(16, "big"))
+    encoded = binascii.b2a_base64(value.to_bytes(16, "big"), newline=False)
     return encoded.translate(_TO_SORTED)[:22].decode()
 
 

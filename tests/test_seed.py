@@ -58,6 +58,17 @@ def test_bulk_path_writes_the_same_rows_and_rebuilds_search_and_counts(tmp_path:
                 conn.execute("SELECT status, n FROM status_counts WHERE user_id = '' AND n > 0")
             )
         assert kept == counted
+        with sqlite3.connect(tmp_path / "bulk.db") as conn:
+            per_user = set(
+                conn.execute(
+                    "SELECT user_id, status, count(*) FROM relationship_users"
+                    " GROUP BY user_id, status"
+                )
+            )
+            kept_per_user = set(
+                conn.execute("SELECT user_id, status, n FROM status_counts WHERE user_id != ''")
+            )
+        assert per_user == kept_per_user
         found = store.read_sync(
             lambda tx: tx.conn.execute(
                 "SELECT count(*) FROM relationships_fts WHERE relationships_fts MATCH ?",

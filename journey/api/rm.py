@@ -128,20 +128,23 @@ async def list_relationships(
                     "user must be me, all, or a user id of your organization.", "invalid_user"
                 )
             user_id = user_filter
-        result = tx.list_relationships(
-            RelationshipQuery(
-                org_id=user.org_id,
-                user_id=user_id,
-                status=wanted,
-                q=q,
-                sort=sort_key,
-                descending=descending,
-                after=after,
-                offset=0 if after else offset,
-                limit=limit,
-                parent_id=parent,
+        try:
+            result = tx.list_relationships(
+                RelationshipQuery(
+                    org_id=user.org_id,
+                    user_id=user_id,
+                    status=wanted,
+                    q=q,
+                    sort=sort_key,
+                    descending=descending,
+                    after=after,
+                    offset=0 if after else offset,
+                    limit=limit,
+                    parent_id=parent,
+                )
             )
-        )
+        except ValueError:
+            raise Invalid("The cursor belongs to another filter.", "invalid_cursor") from None
         counts = {("None" if k == "None" else k): v for k, v in result.counts.items()}
         return {
             "items": [views.relationship(r) for r in result.rows],

@@ -59,10 +59,11 @@ CREATE TABLE relationships (
     platforms TEXT NOT NULL DEFAULT '',
     latest_request_id TEXT
 );
-CREATE INDEX rel_org_name ON relationships (org_id, name_key, id);
-CREATE INDEX rel_org_created ON relationships (org_id, created_at, id);
-CREATE INDEX rel_org_updated ON relationships (org_id, status_at, id);
-CREATE INDEX rel_org_status_updated ON relationships (org_id, status, status_at, id);
+-- Sort indexes end in the implicit rowid, which pages use to break ties.
+CREATE INDEX rel_org_name ON relationships (org_id, name_key);
+CREATE INDEX rel_org_created ON relationships (org_id, created_at);
+CREATE INDEX rel_org_updated ON relationships (org_id, status_at);
+CREATE INDEX rel_org_status_updated ON relationships (org_id, status, status_at);
 -- Search by contact email is by its beginning ("felix@", "felix@abra"): an index,
 -- where full-text trigrams over a million long addresses would cost far more.
 CREATE INDEX rel_org_email ON relationships (org_id, contact_email COLLATE NOCASE);

@@ -788,6 +788,11 @@ def seed_connection(
                 " FROM relationships WHERE rowid > ?",
                 (max_rowid,),
             )
+            conn.execute(
+                "INSERT INTO relationship_keys (rowid, org_id, status)"
+                " SELECT rowid, org_id, status FROM relationships WHERE rowid > ?",
+                (max_rowid,),
+            )
             trace("search")
             # Counted while generating: cheaper than grouping a million rows again.
             conn.executemany(

@@ -154,3 +154,45 @@ def test_two_stores_on_one_file_write_concurrently_without_locking_errors(tmp_pa
     finally:
         first.close()
         second.close()
+
+
+@pytest.mark.parametrize("sort", ["name", "-name", "created", "-updated"])
+def test_both_search_plans_give_the_same_pages(tmp_path: Path, sort: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Many matches walk the sort index; few fetch the matches: the rows are the same."""
+    from journey.seed import DEMO_ORG, seed_file
+    from journey.storage import sqlite as store_module
+    from journey.storage.base import RelationshipQuery
+
+    db = tmp_path / "plans.db"
+    seed_file(db, 400, 2)
+    store = SQLiteStore(db)
+    try:
+        org_id = store.read_sync(lambda tx: tx.get_organization_by_name(DEMO_ORG).id)
+
+        def walk(q: str) -> list[str]:
+            seen: list[str] = []
+            after = None
+            while True:
+                query = RelationshipQuery(
+                    org_id=org_id,
+                    q=q,
+                    sort=sort.lstrip("-"),
+                    descending=sort.startswith("-"),
+                    after=after,
+                    limit=7,
+                )
+                page = store.read_sync(lambda tx, query=query: tx.list_relationships(query))
+                seen += [row.id for row in page.rows]
+                if page.next_after is None:
+                    return seen
+                after = page.next_after
+
+        for q in ("bakery", "oak", "har", "ale"):
+            monkeypatch.setattr(store_module, "MANY_MATCHES", 10**9)
+            few = walk(q)
+            monkeypatch.setattr(store_module, "MANY_MATCHES", 0)
+            many = walk(q)
+            assert few == many, q
+            assert len(few) == len(set(few))
+    finally:
+        store.close()

@@ -211,6 +211,16 @@ CREATE VIRTUAL TABLE relationships_fts USING fts5(
 );
 INSERT INTO relationships_fts (relationships_fts) VALUES ('rebuild');
 
+-- Each company's status by rowid, small enough to stay in memory: counting the
+-- statuses of thousands of search matches then needs no visit to the wide rows.
+CREATE TABLE relationship_keys (
+    rowid INTEGER PRIMARY KEY,
+    org_id TEXT NOT NULL,
+    status TEXT NOT NULL
+);
+INSERT INTO relationship_keys (rowid, org_id, status)
+    SELECT rowid, org_id, status FROM relationships;
+
 CREATE TABLE status_counts (
     org_id TEXT NOT NULL,
     user_id TEXT NOT NULL,  -- '' counts the whole organization
@@ -240,6 +250,17 @@ AFTER UPDATE OF name, contact_name ON relationships BEGIN
     VALUES ('delete', old.rowid, old.name, old.contact_name);
     INSERT INTO relationships_fts (rowid, name, contact_name)
     VALUES (new.rowid, new.name, new.contact_name);
+END;
+
+CREATE TRIGGER rel_keys_insert AFTER INSERT ON relationships BEGIN
+    INSERT INTO relationship_keys (rowid, org_id, status)
+    VALUES (new.rowid, new.org_id, new.status);
+END;
+CREATE TRIGGER rel_keys_delete AFTER DELETE ON relationships BEGIN
+    DELETE FROM relationship_keys WHERE rowid = old.rowid;
+END;
+CREATE TRIGGER rel_keys_status AFTER UPDATE OF status ON relationships BEGIN
+    UPDATE relationship_keys SET status = new.status WHERE rowid = new.rowid;
 END;
 
 CREATE TRIGGER rel_count_insert AFTER INSERT ON relationships BEGIN
@@ -284,6 +305,9 @@ END;
 """
 
 TRIGGER_NAMES = (
+    "rel_keys_insert",
+    "rel_keys_delete",
+    "rel_keys_status",
     "rel_fts_insert",
     "rel_fts_delete",
     "rel_fts_update",

@@ -48,6 +48,8 @@ from journey.storage.schema import MIGRATIONS, SCHEMA_VERSION
 T = TypeVar("T")
 
 SORT_COLUMNS = {"name": "name_key", "created": "created_at", "updated": "status_at"}
+SORT_INDEXES = {"name": "rel_org_name", "created": "rel_org_created", "updated": "rel_org_updated"}
+MANY_MATCHES = 2000
 BUSY_TIMEOUT_MS = 10_000
 
 
@@ -610,11 +612,18 @@ class SQLiteTx:
         order = "DESC" if query.descending else "ASC"
         compare = "<" if query.descending else ">"
         search_sql, search_args = self._search_clause(query.q, "r")
+        counts = self.status_counts(query)
+        total = counts.get(query.status.value, 0) if query.status else sum(counts.values())
         args: list[Any]
         if query.user_id is None:
             # Covering-index pass for the ids first; rows are fetched for one page only.
             # Ties are broken by rowid, the implicit last column of every index.
-            sql = f"SELECT r.id, r.{column}, r.rowid FROM relationships r WHERE r.org_id = ?"
+            source = "relationships r"
+            if "rowid IN" in search_sql and total > MANY_MATCHES:
+                # Thousands of matches: walking the sort index and keeping the matches
+                # finds a page sooner than fetching and sorting every match.
+                source += f" INDEXED BY {SORT_INDEXES[query.sort]}"
+            sql = f"SELECT r.id, r.{column}, r.rowid FROM {source} WHERE r.org_id = ?"
             args = [query.org_id]
             if query.status is not None:
                 sql += " AND r.status = ?"
@@ -666,8 +675,6 @@ class SQLiteTx:
         users = self._users_of(ids)
         rows = [_relationship(rows_by_id[i], users.get(i, ())) for i in ids if i in rows_by_id]
         next_after = (str(keys[-1][1]), str(keys[-1][2])) if more and keys else None
-        counts = self.status_counts(query)
-        total = counts.get(query.status.value, 0) if query.status else sum(counts.values())
         return Page(rows=rows, next_after=next_after, counts=counts, total=total)
 
     def status_counts(self, query: RelationshipQuery) -> dict[str, int]:
@@ -680,8 +687,18 @@ class SQLiteTx:
             )
             return {r[0]: r[1] for r in rows}
         search_sql, search_args = self._search_clause(query.q, "r")
+        if query.user_id is None and query.parent_id is None and "rowid IN" in search_sql:
+            sql = (
+                "SELECT k.status, count(*) FROM relationship_keys k WHERE k.org_id = ?"
+                + search_sql.replace("r.rowid", "k.rowid")
+                + " GROUP BY k.status"
+            )
+            return {r[0]: r[1] for r in self._all(sql, query.org_id, *search_args)}
         if query.user_id is None:
-            sql = "SELECT r.status, count(*) FROM relationships r WHERE r.org_id = ?"
+            sql = (
+                "SELECT k.status, count(*) FROM relationships r"
+                " JOIN relationship_keys k ON k.rowid = r.rowid WHERE r.org_id = ?"
+            )
             args: list[Any] = [query.org_id]
         else:
             sql = (
@@ -692,7 +709,8 @@ class SQLiteTx:
         if query.parent_id is not None:
             sql += " AND r.parent_id = ?"
             args.append(query.parent_id)
-        sql += search_sql + " GROUP BY r.status"
+        group = "k.status" if query.user_id is None else "r.status"
+        sql += search_sql + f" GROUP BY {group}"
         return {r[0]: r[1] for r in self._all(sql, *args, *search_args)}
 
     # Requests

@@ -206,3 +206,98 @@ def test_a_multi_entity_journey_end_to_end_across_two_servers(deployment) -> Non
         server.stop()
         assert journey not in server.log.read_text()
         assert token not in server.log.read_text()
+
+
+def _supplier_file(template: bytes, rows: list[list[object]]) -> bytes:
+    import io
+
+    import openpyxl
+
+    workbook = openpyxl.load_workbook(io.BytesIO(template))
+    for row in rows:
+        workbook["Suppliers"].append(row)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def test_upload_and_denied_access_journeys_end_to_end(deployment) -> None:  # type: ignore[no-untyped-def]
+    (server, _), token, tmp_path = deployment
+    rm = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=15)
+    customer = httpx.Client(base_url=server.url, timeout=15)
+
+    def company(name: str) -> str:
+        body = {"name": name, "contact_name": "Ann Lee", "contact_email": "ann@co.example"}
+        return rm.post("/v1/relationships", json=body).json()["id"]
+
+    def wait_status(rel_id: str, status: str) -> dict:  # type: ignore[type-arg]
+        deadline = time.monotonic() + 15
+        while True:
+            body = rm.get(f"/v1/relationships/{rel_id}").json()
+            if body["status"] == status or time.monotonic() > deadline:
+                return body
+            time.sleep(0.1)
+
+    # Spend analysis by manual upload, by email: a bad file changes nothing, a good one lands.
+    spend = company("Knead to Know Bakery")
+    issued = rm.post(
+        f"/v1/relationships/{spend}/requests",
+        json={"data_types": ["spend_analysis"], "delivery": "email"},
+    ).json()
+    assert issued["email"]["sent"] is True
+    assert "link" not in issued
+    mails = list((tmp_path / "outbox").glob("*.eml"))
+    assert len(mails) == 1
+    text = mails[0].read_text()
+    link = next(line for line in text.splitlines() if line.startswith("View request: "))
+    journey = link_token_from(link.removeprefix("View request: "))
+    base = f"/v1/journeys/{journey}"
+    customer.post(f"{base}/actions", json={"action": "view_request"})
+    customer.post(f"{base}/actions", json={"action": "choose_method", "method": "upload"})
+    template = customer.get(f"{base}/template")
+    assert template.status_code == 200
+    bad = _supplier_file(template.content, [["Flour Mill Ltd", None, "XX", "GBP", 100, 30, "Cash"]])
+    rejected = customer.post(f"{base}/uploads", files={"file": ("suppliers.xlsx", bad)})
+    assert rejected.status_code == 422
+    assert rejected.json()["errors"][0]["row"] == 2
+    assert customer.get(base).json()["step"] == "manual_upload"
+    good = _supplier_file(
+        template.content, [["Flour Mill Ltd", None, "GB", "GBP", 12500, 30, "BankTransfer"]]
+    )
+    accepted = customer.post(f"{base}/uploads", files={"file": ("suppliers.xlsx", good)})
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["step"] == "complete"
+    assert wait_status(spend, "Available")["entities_linked"] == 1
+    report = rm.get(f"/v1/relationships/{spend}/reports/spend_analysis").json()
+    assert report["entities"][0]["suppliers"][0]["name"] == "Flour Mill Ltd"
+
+    # Financials: Cancel at the platform is an Error for the RM; allowing it is Available.
+    financials = company("Lord of the Fries")
+    link = rm.post(
+        f"/v1/relationships/{financials}/requests",
+        json={"data_types": ["financials"], "delivery": "link"},
+    ).json()["link"]
+    base = f"/v1/journeys/{link_token_from(link)}"
+    for body in (
+        {"action": "view_request"},
+        {"action": "connect"},
+        {"action": "select_platform", "platform": "akxx"},
+        {"action": "consent"},
+        {"action": "deny"},
+    ):
+        assert customer.post(f"{base}/actions", json=body).status_code == 200
+    assert wait_status(financials, "Error")["status"] == "Error"
+    for body in (
+        {"action": "select_platform", "platform": "akxx"},
+        {"action": "consent"},
+        {"action": "authorize", "username": "demo", "password": "demo"},
+    ):
+        assert customer.post(f"{base}/actions", json=body).status_code == 200
+    done = wait_status(financials, "Available")
+    assert done["status"] == "Available"
+    assert [p["name"] for p in done["platforms"]] == ["Oracle NetSuite"]
+    sheet = rm.get(f"/v1/relationships/{financials}/reports/balance_sheet").json()
+    entity = sheet["entities"][0]
+    from decimal import Decimal
+
+    assert Decimal(entity["assets"]) == Decimal(entity["liabilities"]) + Decimal(entity["equity"])

@@ -157,7 +157,7 @@ def act(tx: Tx, token: str, body: dict[str, Any]) -> dict[str, Any]:
     req = find_request(tx, token)
     raw = body.get("action")
     try:
-        action = Action(raw)
+        action = Action(str(raw))
     except ValueError:
         names = ", ".join(a.value for a in Action if a in POSTABLE)
         raise Invalid(f"Unknown action “{raw}”. Actions: {names}.", "unknown_action") from None

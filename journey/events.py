@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from functools import partial
 
 from journey.records import Event
 from journey.storage.base import Store
@@ -79,6 +80,9 @@ class EventHub:
                 async with self._changed:
                     self._changed.notify_all()
 
+    def _newer_than(self, seq: int) -> bool:
+        return self.latest > seq
+
     async def wait(self, org_id: str, after: int, wait: float, limit: int = 500) -> list[Event]:
         """Events of ``org_id`` newer than ``after``; waits up to ``wait`` seconds for one."""
         deadline = time.monotonic() + max(0.0, wait)
@@ -97,6 +101,6 @@ class EventHub:
                 async with self._changed:
                     with contextlib.suppress(TimeoutError):
                         async with asyncio.timeout(remaining):
-                            await self._changed.wait_for(lambda s=seen: self.latest > s)
+                            await self._changed.wait_for(partial(self._newer_than, seen))
             finally:
                 self._waiters -= 1

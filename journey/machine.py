@@ -481,11 +481,11 @@ def decide(
 
     if action is Action.CONSENT:
         entity_id, create = _entity_for_connection(state, ctx)
-        platform = state.platform or ""
+        platform_key = state.platform or ""
         effects: list[Effect] = []
         if create:
             effects.append(CreateEntity(entity_id, ctx.company_name, subsidiary=False))
-        effects.append(StartConnection(entity_id, platform))
+        effects.append(StartConnection(entity_id, platform_key))
         return Transition(
             replace(moved, step=Step.PLATFORM_SIGNIN, current_entity=entity_id), tuple(effects)
         )

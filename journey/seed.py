@@ -544,7 +544,8 @@ class _Generator:
             entity = self._entity(rows, req, child_id, child_name, moment, is_company=False)
             if platform:
                 self._connection(rows, entity, platform, "Linked", moment, ("Complete",), types)
-                child_status, child_linked, child_platforms = "Available", 1, (platform,)
+                child_status, child_linked = "Available", 1
+                child_platforms: tuple[str, ...] = (platform,)
             else:
                 child_status, child_linked, child_platforms = "In progress", 0, ()
             self.subsidiaries += 1

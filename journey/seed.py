@@ -33,7 +33,7 @@ from journey.platforms import DEFAULT_PLATFORMS
 from journey.records import dumps
 from journey.storage.schema import TRIGGER_NAMES, TRIGGERS
 from journey.storage.sqlite import SQLiteStore
-from journey.tokens import id_from
+from journey.tokens import RANDOM_BITS, id_from
 
 DEMO_ORG = "Larkspur Bank"
 DEMO_DOMAIN = "larkspurbank.example"
@@ -820,10 +820,14 @@ def seed_connection(
     return SeedResult(org_id, companies, subsidiaries, time.perf_counter() - started)
 
 
+# Seeded ids count up from here (2009, in id time): before any live id, never "-…".
+SEED_EPOCH = 1_234_567_890_123
+
+
 def seeded_id(rng: random.Random, sequence: int = 0) -> str:
     """Like ``journey.tokens.new_id``, from a seeded generator: a sequence number in
     place of the time, so seeded rows too arrive in id order."""
-    return id_from(sequence << 80 | rng.getrandbits(80))
+    return id_from(SEED_EPOCH + sequence, rng.getrandbits(RANDOM_BITS))
 
 
 class _Trace:

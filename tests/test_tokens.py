@@ -26,11 +26,22 @@ def test_ids_are_short_and_sort_in_creation_order() -> None:
     assert len(set(ids)) == len(ids)
 
 
-def test_id_encoding_keeps_numeric_order() -> None:
-    values = [0, 1, 63, 64, 2**80, 2**80 + 1, 2**127, 2**128 - 1]
-    encoded = [id_from(v) for v in values]
+def test_id_encoding_keeps_the_order_of_time_then_randomness() -> None:
+    pairs = [(0, 0), (0, 1), (0, 2**90 - 1), (1, 0), (2**40, 5), (2**41, 0), (2**42 - 1, 7)]
+    encoded = [id_from(moment, rest) for moment, rest in pairs]
     assert encoded == sorted(encoded)
-    assert all(ch.isalnum() or ch in "-_" for e in encoded for ch in e)
+    assert len(set(encoded)) == len(encoded)
+    assert all(len(e) == 22 and all(ch.isalnum() or ch in "-_" for ch in e) for e in encoded)
+
+
+def test_ids_do_not_start_with_a_dash() -> None:
+    """A leading "-" would read as an option on a command line."""
+    assert not new_id().startswith("-")
+    import random
+
+    from journey.seed import seeded_id
+
+    assert not seeded_id(random.Random(1), 1).startswith("-")
 
 
 def test_link_and_api_tokens_carry_at_least_128_random_bits() -> None:

@@ -27,6 +27,8 @@ def _parser() -> argparse.ArgumentParser:
         "and watch their data-sharing journeys arrive.",
     )
     parser.add_argument("--config", type=Path, help="config file (default: relportal locate)")
+    parser.add_argument("--service", help="URL of a remote `relportal serve` (default: embedded)")
+    parser.add_argument("--db", type=Path, help="the embedded service's SQLite database")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the journey service for several people")
@@ -99,6 +101,35 @@ def _open_store(path: Path):  # type: ignore[no-untyped-def]
         return SQLiteStore(path)
     except StorageError as exc:
         raise ConfigError(str(exc)) from None
+
+
+def cmd_portal(args: argparse.Namespace, config: Config) -> int:
+    """The Relationship Portal, on the embedded service or a remote one."""
+    import os
+
+    from tui.app import RelportalApp
+    from tui.client import embedded_client, remote_client
+
+    url = args.service or config.get("service", "url")
+    if url:
+        token = os.environ.get("RELPORTAL_TOKEN") or config.get("service", "token")
+        if not token:
+            return _fail(
+                "a remote service needs a token: set RELPORTAL_TOKEN or service.token "
+                "(relportal token create EMAIL on the service's machine)"
+            )
+
+        def factory():  # type: ignore[no-untyped-def]
+            return remote_client(url, token)
+    else:
+        settings = service_settings(config, args.db)
+        _open_store(settings.db_path).close()  # a bad database fails here, in one line
+
+        def factory():  # type: ignore[no-untyped-def]
+            return embedded_client(settings, config.get("portal", "user") or None)
+
+    RelportalApp(factory).run()
+    return 0
 
 
 def cmd_serve(args: argparse.Namespace, config: Config) -> int:
@@ -195,10 +226,9 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         config = load(args.config, explicit=args.config is not None)
-        if args.command in (None, "serve"):
-            if args.command is None:
-                # Until the portal's TUI lands, the bare command serves the embedded default.
-                args.host = args.port = args.db = args.demo_companies = None
+        if args.command is None:
+            return cmd_portal(args, config)
+        if args.command == "serve":
             return cmd_serve(args, config)
         if args.command == "seed":
             return cmd_seed(args, config)

@@ -71,6 +71,9 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "smtp_starttls": Key(bool, True, "true or false"),
         "sender": Key(str, "relportal@localhost", "an email address"),
     },
+    "portal": {
+        "user": Key(str, "", 'the email of the user the embedded portal signs in as, or ""'),
+    },
     "simulation": {
         "pull_queue_seconds": Key((int, float), 0.5, "seconds from 0 to 3600", _non_negative),
         "pull_fetch_seconds": Key((int, float), 1.5, "seconds from 0 to 3600", _non_negative),

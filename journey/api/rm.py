@@ -415,6 +415,12 @@ async def report(ctx: Ctx, user: Me, rel_id: str, kind: str) -> Response:
     return ok(await ctx.store.read(lambda tx: report_data(tx, user, rel_id, kind)))
 
 
+@router.get("/events/head", summary="The newest event's sequence number, to follow from")
+async def events_head(ctx: Ctx, user: Me) -> Response:
+    seq = await ctx.store.read(lambda tx: tx.last_event_seq(user.org_id))
+    return ok({"last_seq": seq})
+
+
 @router.get("/events", response_model=EventsOut, summary="Long-poll the event log")
 async def events(
     ctx: Ctx,

@@ -495,6 +495,12 @@ class SQLiteTx:
             (token_hash, user_id, label, utc_now()),
         )
 
+    def revoke_token(self, token_hash: str) -> None:
+        self.conn.execute(
+            "UPDATE api_tokens SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL",
+            (utc_now(), token_hash),
+        )
+
     def user_for_token(self, token_hash: str) -> User | None:
         row = self._one(
             "SELECT u.* FROM api_tokens t JOIN users u ON u.id = t.user_id"
@@ -989,6 +995,10 @@ class SQLiteTx:
             limit,
         )
         return [_event(r) for r in reversed(rows)]
+
+    def last_event_seq(self, org_id: str) -> int:
+        row = self._one("SELECT max(seq) FROM events WHERE org_id = ?", org_id)
+        return int(row[0] or 0) if row else 0
 
     def max_event_seq(self) -> int:
         row = self._one("SELECT max(seq) FROM events")

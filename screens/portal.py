@@ -1,0 +1,342 @@
+"""The Relationship Portal: the RM's companies, live.
+
+The screen owns the query (search, status, users, sort); workers talk to the
+service and hand results back through messages; the table only draws.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
+from widgets.relationship_table import PAGE_SIZE, RelationshipTable
+from widgets.status_badge import STATUS_STYLES
+
+STATUSES = [None, *STATUS_STYLES, "None"]
+SORTS = [("name", "Company"), ("created", "Created"), ("updated", "Last updated")]
+# Events that can change what a row shows.
+ROW_EVENTS = ("relationship.", "request.", "connection.", "pull.", "upload.", "entity.")
+
+
+@dataclass(frozen=True)
+class Criteria:
+    q: str = ""
+    status: str | None = None
+    user: str = "me"
+    sort: str = "name"
+    descending: bool = False
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "q": self.q,
+            "status": self.status,
+            "user": self.user,
+            "sort": ("-" if self.descending else "") + self.sort,
+        }
+
+
+class SummaryBar(Static):
+    """Counts per status for the filter in force; the chosen status is marked."""
+
+    DEFAULT_CSS = """
+    SummaryBar { height: auto; padding: 0 1; color: $text-muted; }
+    """
+
+    def show(self, counts: dict[str, int], total: int, status: str | None) -> None:
+        text = Text(no_wrap=False)
+        everyone = sum(counts.values())
+        text.append(f" All {everyone:,} ", style="reverse bold" if status is None else "bold")
+        for name in [*STATUS_STYLES, "None"]:
+            n = counts.get(name, 0)
+            label = "—" if name == "None" else name
+            chosen = status == name
+            style = "reverse bold" if chosen else (STATUS_STYLES.get(name, ("", "dim"))[1])
+            if n or chosen:
+                text.append("  ")
+                text.append(f" {label} {n:,} ", style=style)
+        self.update(text)
+
+
+class PortalScreen(Screen[None]):
+    DEFAULT_CSS = """
+    PortalScreen { layout: vertical; }
+    #title { height: 1; padding: 0 1; background: $panel; }
+    #search { height: 3; margin: 0 1; display: none; }
+    #search.shown { display: block; }
+    #columns { height: 1; padding: 0 1; background: $boost; }
+    #banner { height: auto; padding: 0 1; background: $error; color: $text; display: none; }
+    #banner.shown { display: block; }
+    """
+
+    BINDINGS = [
+        Binding("slash", "search", "Search", id="portal.search"),
+        Binding("escape", "back_out", "Back out", show=False, id="portal.back_out"),
+        Binding("u", "toggle_users", "Mine/all", id="portal.users"),
+        Binding("s", "cycle_status(1)", "Status", id="portal.status"),
+        Binding("S", "cycle_status(-1)", "Status back", show=False, id="portal.status_back"),
+        Binding("o", "cycle_sort", "Sort", id="portal.sort"),
+        Binding("O", "reverse_sort", "Reverse", show=False, id="portal.reverse"),
+        Binding("question_mark", "help", "Keys", id="portal.help"),
+    ]
+
+    criteria: reactive[Criteria] = reactive(Criteria, init=False, always_update=True)
+
+    class Loaded(Message):
+        def __init__(self, query: Criteria, body: dict[str, Any]) -> None:
+            super().__init__()
+            self.criteria = query
+            self.body = body
+
+    class Totals(Message):
+        """Fresh counts for the query in force (after live changes)."""
+
+        def __init__(self, query: Criteria, body: dict[str, Any]) -> None:
+            super().__init__()
+            self.criteria = query
+            self.body = body
+
+    class Changed(Message):
+        """Something changed at the service that rows on screen may show."""
+
+    class PageLoaded(Message):
+        def __init__(self, generation: int, page: int, rows: list[dict[str, Any]]) -> None:
+            super().__init__()
+            self.generation = generation
+            self.page = page
+            self.rows = rows
+
+    class Linked(Message):
+        """A connection of one of the user's companies was linked: worth a toast."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+    class Reachable(Message):
+        def __init__(self, ok: bool, detail: str = "") -> None:
+            super().__init__()
+            self.ok = ok
+            self.detail = detail
+
+    def __init__(self, client: ServiceClient, session: Session) -> None:
+        super().__init__()
+        self.client = client
+        self.session = session
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="title")
+        yield SummaryBar(id="summary")
+        yield Input(placeholder="Search companies and contacts…", id="search")
+        yield Static(id="banner")
+        yield Static(id="columns")
+        yield RelationshipTable(id="table")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(RelationshipTable)
+        table.users = {u["id"]: u["name"] for u in self.session.users}
+        self.criteria = Criteria()
+        table.focus()
+        self.follow_events()
+
+    # Loading
+
+    def watch_criteria(self, criteria: Criteria) -> None:
+        self._show_title()
+        self.load(criteria)
+
+    def _show_title(self) -> None:
+        query = self.criteria
+        who = "My companies" if query.user == "me" else "All companies"
+        sort = dict(SORTS)[query.sort] + (" ↓" if query.descending else " ↑")
+        title = Text()
+        title.append("Relationships", style="bold")
+        title.append(f"  {self.session.organization['name']}", style="dim")
+        title.append(f"  ·  {who}  ·  sorted by {sort}", style="")
+        if query.q:
+            title.append(f"  ·  “{query.q}”", style="italic")
+        title.append(f"  ·  {self.session.user['name']}", style="dim")
+        self.query_one("#title", Static).update(title)
+
+    @work(exclusive=True, group="load", exit_on_error=False)
+    async def load(self, query: Criteria) -> None:
+        body = await self.client.get("/v1/relationships", **query.params(), limit=PAGE_SIZE)
+        self.post_message(self.Loaded(query, body))
+
+    @on(Loaded)
+    def _loaded(self, message: Loaded) -> None:
+        if message.criteria != self.criteria:
+            return
+        table = self.query_one(RelationshipTable)
+        table.reset(message.body["total"], message.body["items"])
+        self.query_one(SummaryBar).show(
+            message.body["counts"], message.body["total"], self.criteria.status
+        )
+        self.query_one("#columns", Static).update(table.header_text())
+
+    @on(RelationshipTable.PageWanted)
+    def _page_wanted(self, message: RelationshipTable.PageWanted) -> None:
+        table = self.query_one(RelationshipTable)
+        self.fetch_page(self.criteria, table.generation, message.page)
+
+    @work(group="pages", exit_on_error=False)
+    async def fetch_page(self, query: Criteria, generation: int, page: int) -> None:
+        body = await self.client.get(
+            "/v1/relationships", **query.params(), offset=page * PAGE_SIZE, limit=PAGE_SIZE
+        )
+        self.post_message(self.PageLoaded(generation, page, body["items"]))
+        if page == 0:
+            self.post_message(self.Totals(query, body))
+
+    @on(Totals)
+    def _totals(self, message: Totals) -> None:
+        if message.criteria == self.criteria:
+            self.query_one(RelationshipTable).update_total(message.body["total"])
+            self.query_one(SummaryBar).show(
+                message.body["counts"], message.body["total"], self.criteria.status
+            )
+
+    @on(PageLoaded)
+    def _page_loaded(self, message: PageLoaded) -> None:
+        self.query_one(RelationshipTable).put_page(message.generation, message.page, message.rows)
+
+    def on_resize(self) -> None:
+        self.query_one("#columns", Static).update(self.query_one(RelationshipTable).header_text())
+
+    # Live
+
+    @work(exclusive=True, group="events", exit_on_error=False)
+    async def follow_events(self) -> None:
+        """Long-poll the event log; on changes, fetch what is on screen again."""
+        delay = 0.5
+        after: int | None = None
+        while True:
+            try:
+                if after is None:
+                    after = int((await self.client.get("/v1/events/head"))["last_seq"])
+                body = await self.client.events(after, wait=20)
+                delay = 0.5
+                self.post_message(self.Reachable(True))
+            except (ServiceUnavailable, ServiceProblem) as exc:
+                self.post_message(self.Reachable(False, str(exc)))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 8.0)
+                continue
+            events = body["events"]
+            after = body["last_seq"]
+            if any(e["kind"].startswith(ROW_EVENTS) for e in events):
+                self.post_message(self.Changed())
+            for event in events:
+                if event["kind"] == "connection.linked":
+                    await self._maybe_toast(event)
+
+    async def _maybe_toast(self, event: dict[str, Any]) -> None:
+        rel_id = event.get("relationship_id")
+        if not rel_id:
+            return
+        try:
+            rel = await self.client.get(f"/v1/relationships/{rel_id}")
+        except (ServiceProblem, ServiceUnavailable):
+            return
+        if self.session.user["id"] in rel.get("users", []):
+            payload = event["payload"]
+            self.post_message(self.Linked(f"{rel['name']}: Linked via {payload['platform_name']}"))
+
+    @on(Changed)
+    def _changed(self) -> None:
+        self.query_one(RelationshipTable).forget_pages()
+
+    @on(Linked)
+    def _linked(self, message: Linked) -> None:
+        self.notify(message.text, title="Connected")
+
+    @on(Reachable)
+    def _reachable(self, message: Reachable) -> None:
+        banner = self.query_one("#banner", Static)
+        if message.ok:
+            banner.remove_class("shown")
+        else:
+            banner.update(f"The service is unreachable ({message.detail}); retrying…")
+            banner.add_class("shown")
+
+    # Opening a company
+
+    @on(RelationshipTable.Opened)
+    def _opened(self, message: RelationshipTable.Opened) -> None:
+        from screens.relationship import RelationshipScreen
+
+        self.app.push_screen(RelationshipScreen(self.client, self.session, message.row["id"]))
+
+    # Filters
+
+    def action_search(self) -> None:
+        search = self.query_one("#search", Input)
+        search.add_class("shown")
+        search.focus()
+
+    @on(Input.Changed, "#search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        self.criteria = Criteria(
+            event.value.strip(),
+            self.criteria.status,
+            self.criteria.user,
+            self.criteria.sort,
+            self.criteria.descending,
+        )
+
+    @on(Input.Submitted, "#search")
+    def _search_done(self) -> None:
+        self.query_one(RelationshipTable).focus()
+
+    def action_back_out(self) -> None:
+        search = self.query_one("#search", Input)
+        if search.has_focus and search.value:
+            search.value = ""
+        elif search.has_class("shown"):
+            search.remove_class("shown")
+            self.query_one(RelationshipTable).focus()
+        elif self.criteria.status is not None:
+            self._set(status=None)
+
+    def _set(self, **changes: Any) -> None:
+        current = self.criteria
+        values = {
+            "q": current.q,
+            "status": current.status,
+            "user": current.user,
+            "sort": current.sort,
+            "descending": current.descending,
+            **changes,
+        }
+        self.criteria = Criteria(**values)
+
+    def action_toggle_users(self) -> None:
+        self._set(user="all" if self.criteria.user == "me" else "me")
+
+    def action_cycle_status(self, step: int) -> None:
+        index = STATUSES.index(self.criteria.status)
+        self._set(status=STATUSES[(index + step) % len(STATUSES)])
+
+    def action_cycle_sort(self) -> None:
+        keys = [k for k, _ in SORTS]
+        self._set(sort=keys[(keys.index(self.criteria.sort) + 1) % len(keys)], descending=False)
+
+    def action_reverse_sort(self) -> None:
+        self._set(descending=not self.criteria.descending)
+
+    def action_help(self) -> None:
+        if self.app.screen.query("HelpPanel"):
+            self.app.action_hide_help_panel()
+        else:
+            self.app.action_show_help_panel()

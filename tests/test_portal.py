@@ -1,0 +1,162 @@
+"""The portal screen through Pilot, on the embedded service (a fresh demo per test)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.geometry import Region
+
+from journey.settings import ServiceSettings
+from screens.portal import PortalScreen, SummaryBar
+from screens.relationship import RelationshipScreen
+from tui.app import RelportalApp
+from tui.client import embedded_client
+from widgets.relationship_table import RelationshipTable
+
+
+@pytest.fixture
+def demo_settings(tmp_path: Path) -> ServiceSettings:
+    return ServiceSettings(
+        db_path=tmp_path / "portal.db",
+        outbox_dir=tmp_path / "outbox",
+        demo_companies=120,
+        pull_queue_seconds=0.0,
+        pull_fetch_seconds=0.05,
+        worker_interval=0.02,
+    )
+
+
+async def until(pilot: Any, check: Any, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError("the portal never showed what was expected")
+        await pilot.pause(0.05)
+
+
+def text_of(widget: Any) -> str:
+    """What a widget shows, as plain text."""
+    region = Region(0, 0, widget.size.width, widget.size.height)
+    return "\n".join(strip.text for strip in widget.render_lines(region))
+
+
+def table_of(app: RelportalApp) -> RelationshipTable:
+    return app.screen.query_one(RelationshipTable)
+
+
+async def started(pilot: Any) -> RelationshipTable:
+    app = pilot.app
+    await until(pilot, lambda: isinstance(app.screen, PortalScreen))
+    table = table_of(app)
+    await until(pilot, lambda: table.total > 0 and table.row(0) is not None)
+    return table
+
+
+async def test_the_portal_shows_my_companies_with_status_counts(demo_settings) -> None:  # type: ignore[no-untyped-def]
+    app = RelportalApp(lambda: embedded_client(demo_settings))
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = await started(pilot)
+        screen = app.screen
+        me = screen.session.user["id"]
+        first = table.row(0)
+        assert first is not None and me in first["users"]
+        bar = text_of(screen.query_one(SummaryBar))
+        assert f"All {table.total}" in bar
+        lines = [table.render_line(y).text for y in range(4)]
+        assert first["name"] in lines[0]
+        assert first["contact_email"][:10] in lines[1]
+        # Mine/all widens the list.
+        mine = table.total
+        await pilot.press("u")
+        await until(pilot, lambda: table.total > mine)
+        assert "All companies" in text_of(screen.query_one("#title"))
+
+
+async def test_search_as_you_type_and_escape_back_out(demo_settings) -> None:  # type: ignore[no-untyped-def]
+    app = RelportalApp(lambda: embedded_client(demo_settings))
+    async with app.run_test(size=(100, 30)) as pilot:
+        table = await started(pilot)
+        await pilot.press("u")  # everyone's companies
+        await until(pilot, lambda: table.total >= 120)
+        await pilot.press("slash")
+        for key in "bakery":
+            await pilot.press(key)
+        await until(pilot, lambda: 0 < table.total < 120)
+        rows = [table.row(i) for i in range(table.total)]
+        assert all(r is not None and "bakery" in r["name"].lower() for r in rows)
+        await pilot.press("escape")  # clears the search text
+        await until(pilot, lambda: table.total >= 120)
+        await pilot.press("escape")  # hides the search box
+        assert table.has_focus
+
+
+async def test_status_filter_cycles_and_counts_follow(demo_settings) -> None:  # type: ignore[no-untyped-def]
+    app = RelportalApp(lambda: embedded_client(demo_settings))
+    async with app.run_test(size=(100, 30)) as pilot:
+        table = await started(pilot)
+        everyone = table.total
+        await pilot.press("s")  # the first status: Requested
+        await until(pilot, lambda: table.total < everyone)
+        await until(pilot, lambda: table.row(0) is not None)
+        assert all(
+            table.row(i)["status"] == "Requested"  # type: ignore[index]
+            for i in range(min(table.total, 20))
+        )
+        await pilot.press("escape")
+        await until(pilot, lambda: table.total == everyone)
+
+
+async def test_enter_opens_the_company_and_escape_comes_back(demo_settings) -> None:  # type: ignore[no-untyped-def]
+    app = RelportalApp(lambda: embedded_client(demo_settings))
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = await started(pilot)
+        name = table.row(0)["name"]  # type: ignore[index]
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, RelationshipScreen))
+        screen = app.screen
+        await until(pilot, lambda: screen.body is not None)
+        assert name in text_of(screen.query_one("#info"))
+        assert "Legal entities" in text_of(screen.query_one("#entities"))
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, PortalScreen))
+
+
+async def test_statuses_change_on_screen_by_themselves(demo_settings) -> None:  # type: ignore[no-untyped-def]
+    """A request created elsewhere (here: straight through the service) shows up live."""
+    app = RelportalApp(lambda: embedded_client(demo_settings))
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = await started(pilot)
+        await pilot.press("s", "s", "s", "s", "s", "s", "s", "s", "s")  # the never-asked ones
+        screen = app.screen
+        await until(pilot, lambda: screen.criteria.status == "None")
+        await until(pilot, lambda: table.row(0) is not None and table.row(0)["status"] is None)
+        await pilot.press("escape")  # all statuses again
+        await until(pilot, lambda: screen.criteria.status is None)
+        target = None
+        for index in range(table.total):
+            row = table.row(index)
+            if row is not None and row["status"] is None:
+                target = row
+                break
+        assert target is not None
+        client = screen.client
+        await client.post(
+            f"/v1/relationships/{target['id']}/requests",
+            {"data_types": ["financials"], "delivery": "link"},
+        )
+        started_at = time.monotonic()
+
+        def shows_requested() -> bool:
+            for index in range(table.total):
+                row = table.row(index)
+                if row is not None and row["id"] == target["id"]:
+                    return row["status"] == "Requested"
+            return False
+
+        await until(pilot, shows_requested, timeout=5)
+        assert time.monotonic() - started_at < 2.0
+        await asyncio.sleep(0)

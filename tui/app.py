@@ -1,0 +1,56 @@
+"""The Textual application: signs in, then shows the portal. Screens own the rest."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.widgets import Static
+
+from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable
+
+ClientFactory = Callable[[], AbstractAsyncContextManager[ServiceClient]]
+
+
+class RelportalApp(App[None]):
+    TITLE = "relportal"
+    CSS = """
+    #starting { content-align: center middle; height: 1fr; color: $text-muted; }
+    """
+    BINDINGS = [Binding("ctrl+q", "quit", "Quit", id="app.quit")]
+
+    def __init__(self, client_factory: ClientFactory, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.client_factory = client_factory
+        self.client: ServiceClient | None = None
+        self._signed_out = asyncio.Event()
+
+    def compose(self):  # type: ignore[no-untyped-def]
+        yield Static("Starting the Relationship Portal…", id="starting")
+
+    def on_mount(self) -> None:
+        self.connect()
+
+    @work(exclusive=True, group="client", exit_on_error=False)
+    async def connect(self) -> None:
+        """Hold the service client open for the app's life (entered and left in one task)."""
+        from screens.portal import PortalScreen
+
+        try:
+            async with self.client_factory() as client:
+                self.client = client
+                session = await client.session()
+                await self.push_screen(PortalScreen(client, session))
+                await self._signed_out.wait()
+        except (ServiceProblem, ServiceUnavailable) as exc:
+            self.query_one("#starting", Static).update(f"Cannot start: {exc}")
+            self.notify(str(exc), title="Cannot reach the service", severity="error", timeout=30)
+
+    async def action_quit(self) -> None:
+        self._signed_out.set()
+        self.exit()

@@ -1,0 +1,287 @@
+"""The company list: a virtual table that renders only the lines on screen.
+
+Rows arrive from the service a page at a time as the view reaches them (the table
+asks with ``PageWanted``; the screen fetches), so a million companies cost no more
+than the pages looked at. Each company takes two lines, like the portal's cards:
+name and contact on the first, description and email on the second.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from widgets.status_badge import status_text, when
+
+ROW_HEIGHT = 2
+PAGE_SIZE = 100
+CACHED_PAGES = 40
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    title: str
+    width: int
+    priority: int  # lower shows first when space is short
+
+
+COLUMNS = (
+    Column("company", "Company", 30, 0),
+    Column("status", "Status", 19, 1),
+    Column("contact", "Contact", 22, 2),
+    Column("entities", "Entities", 8, 3),
+    Column("requested", "Requested", 11, 4),
+    Column("platforms", "Platform(s)", 18, 5),
+    Column("users", "Users", 16, 6),
+    Column("created", "Created", 14, 7),
+)
+
+
+def layout(width: int) -> list[tuple[Column, int]]:
+    """The columns that fit ``width``, in display order, with their widths. The company
+    column takes whatever is left over."""
+    chosen: list[Column] = []
+    used = 0
+    for column in sorted(COLUMNS, key=lambda c: c.priority):
+        need = column.width + (1 if chosen else 0)
+        if used + need <= width or not chosen:
+            chosen.append(column)
+            used += need
+    chosen.sort(key=COLUMNS.index)
+    spare = max(0, width - used)
+    return [(c, c.width + (spare if c.key == "company" else 0)) for c in chosen]
+
+
+def _cells(row: dict[str, Any], users: dict[str, str]) -> dict[str, tuple[Text, Text]]:
+    requested = {"financials": "Fin", "spend_analysis": "Spend"}
+    names = [users.get(u, "?") for u in row["users"]]
+    return {
+        "company": (
+            Text(row["name"], style="bold"),
+            Text(row["description"] or "", style="dim"),
+        ),
+        "status": (status_text(row["status"]), Text(when(row["status_at"]), style="dim")),
+        "contact": (Text(row["contact_name"]), Text(row["contact_email"], style="dim")),
+        "entities": (
+            Text(
+                f"{row['entities_linked']}/{row['entities_total']}"
+                if row["entities_total"]
+                else "—"
+            ),
+            Text(""),
+        ),
+        "requested": (
+            Text(" + ".join(requested.get(r, r) for r in row["requested"]) or "—"),
+            Text(""),
+        ),
+        "platforms": (Text(", ".join(p["name"] for p in row["platforms"]) or "—"), Text("")),
+        "users": (
+            Text(names[0] if names else "—"),
+            Text(f"+{len(names) - 1} more" if len(names) > 1 else "", style="dim"),
+        ),
+        "created": (Text(when(row["created_at"], with_year=True)), Text("")),
+    }
+
+
+class RelationshipTable(ScrollView, can_focus=True):
+    """Companies as the service pages them; ``cursor`` is the highlighted row."""
+
+    DEFAULT_CSS = """
+    RelationshipTable {
+        height: 1fr;
+        scrollbar-gutter: stable;
+    }
+    """
+
+    BINDINGS = [
+        Binding("up,k", "move(-1)", "Up", show=False, id="table.up"),
+        Binding("down,j", "move(1)", "Down", show=False, id="table.down"),
+        Binding("pageup", "page(-1)", "Page up", show=False, id="table.page_up"),
+        Binding("pagedown", "page(1)", "Page down", show=False, id="table.page_down"),
+        Binding("home,g", "jump(0)", "First", show=False, id="table.first"),
+        Binding("end,G", "jump(-1)", "Last", show=False, id="table.last"),
+        Binding("enter", "open", "Open", id="table.open"),
+    ]
+
+    cursor: reactive[int] = reactive(0)
+
+    class PageWanted(Message):
+        """The view reached rows that have not been fetched."""
+
+        def __init__(self, page: int) -> None:
+            super().__init__()
+            self.page = page
+
+    class Opened(Message):
+        """Enter on a company."""
+
+        def __init__(self, row: dict[str, Any]) -> None:
+            super().__init__()
+            self.row = row
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.total = 0
+        self.generation = 0  # bumps when the query changes, so stale pages are dropped
+        self._pages: OrderedDict[int, list[dict[str, Any]]] = OrderedDict()
+        self._wanted: set[int] = set()
+        self.users: dict[str, str] = {}
+
+    # Data
+
+    def reset(self, total: int, first_rows: list[dict[str, Any]]) -> None:
+        """A new query's answer: its total and first page."""
+        self.generation += 1
+        self.total = total
+        self._pages.clear()
+        self._wanted.clear()
+        self._pages[0] = first_rows
+        self.cursor = min(self.cursor, max(0, total - 1)) if total else 0
+        self.virtual_size = Size(self.size.width, total * ROW_HEIGHT)
+        self.scroll_to(y=min(self.scroll_y, self.max_scroll_y), animate=False)
+        self.refresh()
+
+    def put_page(self, generation: int, page: int, rows: list[dict[str, Any]]) -> None:
+        if generation != self.generation:
+            return
+        self._wanted.discard(page)
+        self._pages[page] = rows
+        self._pages.move_to_end(page)
+        while len(self._pages) > CACHED_PAGES:
+            self._pages.popitem(last=False)
+        self.refresh()
+
+    def update_total(self, total: int) -> None:
+        self.total = total
+        self.virtual_size = Size(self.size.width, total * ROW_HEIGHT)
+        self.refresh()
+
+    def forget_pages(self) -> None:
+        """Live changes: keep what is shown, but fetch it again."""
+        self._wanted.clear()
+        for page in list(self._pages):
+            self._wanted.add(page)
+            self.post_message(self.PageWanted(page))
+
+    def row(self, index: int) -> dict[str, Any] | None:
+        page, offset = divmod(index, PAGE_SIZE)
+        rows = self._pages.get(page)
+        if rows is None:
+            if page not in self._wanted and 0 <= index < self.total:
+                self._wanted.add(page)
+                self.post_message(self.PageWanted(page))
+            return None
+        return rows[offset] if offset < len(rows) else None
+
+    def visible_ids(self) -> set[str]:
+        first = int(self.scroll_y) // ROW_HEIGHT
+        last = first + self.size.height // ROW_HEIGHT + 1
+        found = set()
+        for index in range(first, min(last + 1, self.total)):
+            row = self.row(index)
+            if row is not None:
+                found.add(row["id"])
+        return found
+
+    @property
+    def current(self) -> dict[str, Any] | None:
+        return self.row(self.cursor) if self.total else None
+
+    # Rendering
+
+    def header_text(self) -> Text:
+        text = Text(no_wrap=True, overflow="ellipsis")
+        for number, (column, width) in enumerate(layout(self.size.width - 2)):
+            if number:
+                text.append(" ")
+            text.append(column.title.ljust(width)[:width], style="bold")
+        return text
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        line = int(self.scroll_y) + y
+        index, part = divmod(line, ROW_HEIGHT)
+        base = self.rich_style
+        if index >= self.total:
+            return Strip.blank(width, base)
+        row = self.row(index)
+        selected = index == self.cursor
+        style = (
+            base + Style(bgcolor="#264f78", color="#ffffff")
+            if selected and self.has_focus
+            else base
+        )
+        if selected and not self.has_focus:
+            style = base + Style(bgcolor="#3a3d41")
+        if row is None:
+            text = Text("  …" if part == 0 else "", style="dim")
+        else:
+            cells = _cells(row, self.users)
+            text = Text(no_wrap=True, overflow="ellipsis")
+            for number, (column, col_width) in enumerate(layout(width - 2)):
+                if number:
+                    text.append(" ")
+                cell = cells[column.key][part].copy()
+                cell.truncate(col_width, overflow="ellipsis", pad=True)
+                text.append_text(cell)
+        segments = [Segment(" "), *text.render(self.app.console)]
+        strip = Strip(segments).crop_extend(0, width, style)
+        return strip.apply_style(style) if selected else strip
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        self.refresh()
+
+    def on_resize(self) -> None:
+        self.virtual_size = Size(self.size.width, self.total * ROW_HEIGHT)
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+    # Moving
+
+    def _show_cursor(self) -> None:
+        top = self.cursor * ROW_HEIGHT
+        if top < self.scroll_y:
+            self.scroll_to(y=top, animate=False)
+        elif top + ROW_HEIGHT > self.scroll_y + self.size.height:
+            self.scroll_to(y=top + ROW_HEIGHT - self.size.height, animate=False)
+
+    def action_move(self, delta: int) -> None:
+        if self.total:
+            self.cursor = max(0, min(self.total - 1, self.cursor + delta))
+            self._show_cursor()
+
+    def action_page(self, direction: int) -> None:
+        self.action_move(direction * max(1, self.size.height // ROW_HEIGHT - 1))
+
+    def action_jump(self, where: int) -> None:
+        if self.total:
+            self.cursor = 0 if where == 0 else self.total - 1
+            self._show_cursor()
+
+    def action_open(self) -> None:
+        row = self.current
+        if row is not None:
+            self.post_message(self.Opened(row))
+
+    def on_click(self, event: Any) -> None:
+        index = (int(self.scroll_y) + event.y) // ROW_HEIGHT
+        if 0 <= index < self.total:
+            if index == self.cursor and event.chain > 1:
+                self.action_open()
+            self.cursor = index

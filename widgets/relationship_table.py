@@ -148,9 +148,10 @@ class RelationshipTable(ScrollView, can_focus=True):
         self._pages.clear()
         self._wanted.clear()
         self._pages[0] = first_rows
-        self.cursor = min(self.cursor, max(0, total - 1)) if total else 0
+        # Another query is another list: start at its top.
+        self.cursor = 0
         self.virtual_size = Size(self.size.width, total * ROW_HEIGHT)
-        self.scroll_to(y=min(self.scroll_y, self.max_scroll_y), animate=False)
+        self.scroll_to(y=0, animate=False)
         self.refresh()
 
     def put_page(self, generation: int, page: int, rows: list[dict[str, Any]]) -> None:

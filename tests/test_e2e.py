@@ -301,3 +301,91 @@ def test_upload_and_denied_access_journeys_end_to_end(deployment) -> None:  # ty
     from decimal import Decimal
 
     assert Decimal(entity["assets"]) == Decimal(entity["liabilities"]) + Decimal(entity["equity"])
+
+
+def test_the_other_journeys_end_to_end(deployment) -> None:  # type: ignore[no-untyped-def]
+    """Single-entity spend, financials and spend, close and resume, resend, cancel, expiry."""
+    (server, _), token, _ = deployment
+    rm = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=15)
+    customer = httpx.Client(base_url=server.url, timeout=15)
+    support_token = _cli(
+        "token",
+        "create",
+        "jo@larkspur.example",
+        "--role",
+        "support",
+        "--db",
+        str(server.log.parent / "shared.db"),
+    ).stdout.strip()
+    support = httpx.Client(
+        base_url=server.url, headers={"Authorization": f"Bearer {support_token}"}, timeout=15
+    )
+
+    def start(name: str, data_types: list[str]) -> tuple[str, str, str]:
+        body = {"name": name, "contact_name": "Ann Lee", "contact_email": "ann@co.example"}
+        rel = rm.post("/v1/relationships", json=body).json()["id"]
+        issued = rm.post(
+            f"/v1/relationships/{rel}/requests", json={"data_types": data_types, "delivery": "link"}
+        ).json()
+        return rel, issued["request"]["id"], f"/v1/journeys/{link_token_from(issued['link'])}"
+
+    def act(base: str, action: str, **params: str) -> dict:  # type: ignore[type-arg]
+        response = customer.post(f"{base}/actions", json={"action": action, **params})
+        assert response.status_code == 200, (action, response.text)
+        return response.json()
+
+    def connect(base: str, platform: str) -> dict:  # type: ignore[type-arg]
+        act(base, "connect")
+        act(base, "select_platform", platform=platform)
+        act(base, "consent")
+        return act(base, "authorize", username="demo", password="demo")
+
+    def status(rel: str, wanted: str | None) -> str | None:
+        deadline = time.monotonic() + 15
+        while True:
+            seen = rm.get(f"/v1/relationships/{rel}").json()["status"]
+            if seen == wanted or time.monotonic() > deadline:
+                return seen  # type: ignore[no-any-return]
+            time.sleep(0.1)
+
+    # Spend analysis, a single legal entity, with close and resume on the way.
+    rel, _, base = start("Tea Rex", ["spend_analysis"])
+    assert act(base, "view_request")["step"] == "choose_method"
+    assert act(base, "choose_method", method="connect")["step"] == "entity_count"
+    closed = act(base, "close")
+    assert closed["closed"] is True and [a["action"] for a in closed["actions"]] == ["resume"]
+    assert customer.get(base).json()["step"] == "entity_count"
+    assert act(base, "resume")["step"] == "entity_count"
+    assert act(base, "choose_entities", count="single")["step"] == "share_accounting"
+    assert connect(base, "fbrh")["step"] == "complete"
+    assert status(rel, "Available") == "Available"
+
+    # Financials and spend analysis: straight to the software connection.
+    rel, _, base = start("Vinyl Countdown", ["financials", "spend_analysis"])
+    assert act(base, "view_request")["step"] == "share_accounting"
+    assert connect(base, "knfz")["step"] == "complete"
+    assert status(rel, "Available") == "Available"
+    assert act(base, "close")["step"] == "summary"
+
+    # Resend: the old link is revoked, the new one resumes where the customer was.
+    rel, req, base = start("Sofa So Good", ["financials"])
+    act(base, "view_request")
+    act(base, "connect")
+    resent = rm.post(f"/v1/requests/{req}/resend", json={"delivery": "link"}).json()
+    assert customer.get(base).status_code == 410
+    new_base = f"/v1/journeys/{link_token_from(resent['link'])}"
+    assert customer.get(new_base).json()["step"] == "select_platform"
+
+    # Cancel: the link is revoked; the company is back to never asked.
+    assert rm.post(f"/v1/requests/{req}/cancel").status_code == 200
+    gone = customer.get(new_base)
+    assert gone.status_code == 410 and gone.json()["code"] == "link_revoked"
+    assert status(rel, None) is None
+
+    # Expiry (support ends the link's life now): the customer sees it expired.
+    rel, req, base = start("Shear Genius", ["financials"])
+    act(base, "view_request")
+    assert support.post(f"/v1/requests/{req}/expire").status_code == 200
+    expired = customer.get(base)
+    assert expired.status_code == 410 and expired.json()["step"] == "expired"
+    assert status(rel, "Expired") == "Expired"

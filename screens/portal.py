@@ -87,6 +87,8 @@ class PortalScreen(Screen[None]):
         Binding("S", "cycle_status(-1)", "Status back", show=False, id="portal.status_back"),
         Binding("o", "cycle_sort", "Sort", id="portal.sort"),
         Binding("O", "reverse_sort", "Reverse", show=False, id="portal.reverse"),
+        Binding("a", "add_company", "Add company", id="portal.add_company"),
+        Binding("r", "request", "Request info", id="portal.request"),
         Binding("question_mark", "help", "Keys", id="portal.help"),
     ]
 
@@ -334,6 +336,27 @@ class PortalScreen(Screen[None]):
 
     def action_reverse_sort(self) -> None:
         self._set(descending=not self.criteria.descending)
+
+    def action_add_company(self) -> None:
+        from screens.company_form import CompanyForm
+
+        def saved(company: dict[str, Any] | None) -> None:
+            if company:
+                self.notify(f"Added {company['name']}", title="Company added")
+                self.criteria = self.criteria  # reload
+
+        self.app.push_screen(CompanyForm(self.client, self.session), saved)
+
+    def action_request(self) -> None:
+        from screens.request_form import RequestForm
+
+        row = self.query_one(RelationshipTable).current
+        if row is None:
+            return
+        self.app.push_screen(
+            RequestForm(self.client, self.session, row),
+            lambda _: self.query_one(RelationshipTable).forget_pages(),
+        )
 
     def action_help(self) -> None:
         if self.app.screen.query("HelpPanel"):

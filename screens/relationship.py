@@ -75,8 +75,15 @@ class RelationshipScreen(Screen[None]):
 
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="company.back"),
+        Binding("r", "request", "Request info", id="company.request"),
+        Binding("e", "edit", "Edit", id="company.edit"),
+        Binding("d", "delete", "Delete", id="company.delete"),
+        Binding("s", "resend", "Resend", id="company.resend"),
+        Binding("x", "cancel_request", "Cancel request", id="company.cancel_request"),
+        Binding("f", "refresh_data", "Refresh data", id="company.refresh_data"),
+        Binding("l", "unlink", "Unlink", id="company.unlink"),
         Binding("c", "copy_contact", "Copy email", id="company.copy_contact"),
-        Binding("R", "reload", "Reload", id="company.reload"),
+        Binding("R", "reload", "Reload", show=False, id="company.reload"),
     ]
 
     class Loaded(Message):
@@ -113,6 +120,149 @@ class RelationshipScreen(Screen[None]):
 
     def action_reload(self) -> None:
         self.load()
+
+    def _reload(self, _: object = None) -> None:
+        self.load()
+
+    def _latest_request(self) -> dict[str, Any] | None:
+        if not self.body or not self.body["requests"]:
+            return None
+        return self.body["requests"][0]  # type: ignore[no-any-return]
+
+    def action_request(self) -> None:
+        from screens.request_form import RequestForm
+
+        if self.body:
+            self.app.push_screen(RequestForm(self.client, self.session, self.body), self._reload)
+
+    def action_edit(self) -> None:
+        from screens.company_form import CompanyForm
+
+        def saved(company: dict[str, Any] | None) -> None:
+            if company:
+                self.notify(f"Saved {company['name']}")
+                self.load()
+
+        if self.body:
+            self.app.push_screen(CompanyForm(self.client, self.session, self.body), saved)
+
+    def action_delete(self) -> None:
+        from screens.confirm import Confirm
+
+        body = self.body
+        if not body:
+            return
+        extra = f" and its {len(body['subsidiaries'])} subsidiaries" if body["subsidiaries"] else ""
+        question = f"Delete {body['name']}{extra}? Its requests and data go with it."
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.run_call(
+                    "delete",
+                    f"/v1/relationships/{body['id']}",
+                    done=f"Deleted {body['name']}",
+                    leave=True,
+                    headers={"If-Match": f'"{body["version"]}"'},
+                )
+
+        self.app.push_screen(Confirm(question, "Delete"), answered)
+
+    def action_resend(self) -> None:
+        request = self._latest_request()
+        if request is None:
+            self.notify("There is no request to resend.", severity="warning")
+            return
+        delivery = "link" if "copy_link" in self.session.features else "email"
+        self.run_call(
+            "post",
+            f"/v1/requests/{request['id']}/resend",
+            body={"delivery": delivery},
+            done="Resent: the old link no longer works",
+            copy_link=delivery == "link",
+        )
+
+    def action_cancel_request(self) -> None:
+        from screens.confirm import Confirm
+
+        request = self._latest_request()
+        if request is None or request["state"] in ("Cancelled", "Complete"):
+            self.notify("There is no open request to cancel.", severity="warning")
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes and request:
+                self.run_call(
+                    "post", f"/v1/requests/{request['id']}/cancel", done="Request cancelled"
+                )
+
+        self.app.push_screen(
+            Confirm("Cancel the open request? Its link stops working.", "Cancel request"),
+            answered,
+        )
+
+    def action_refresh_data(self) -> None:
+        if self.body:
+            self.run_call(
+                "post",
+                f"/v1/relationships/{self.body['id']}/refresh",
+                done="Refreshing: a new data pull is on its way",
+            )
+
+    def action_unlink(self) -> None:
+        from screens.confirm import Confirm
+
+        linked = [
+            e
+            for e in (self.body or {}).get("entities", [])
+            if e["connection"] and e["connection"]["status"] == "Linked"
+        ]
+        if not linked:
+            self.notify("No connection is linked.", severity="warning")
+            return
+        entity = linked[0]
+        platform = entity["connection"]["platform"]["name"]
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.run_call(
+                    "post",
+                    f"/v1/connections/{entity['connection']['id']}/unlink",
+                    done=f"Unlinked {entity['name']} from {platform}",
+                )
+
+        self.app.push_screen(
+            Confirm(f"Unlink {entity['name']} from {platform}? Data fetched so far stays."),
+            answered,
+        )
+
+    @work(group="company-actions", exit_on_error=False)
+    async def run_call(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        done: str,
+        leave: bool = False,
+        copy_link: bool = False,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        try:
+            if method == "delete":
+                result = await self.client.delete(path, **(headers or {}))
+            else:
+                result = await self.client.post(path, body)
+        except (ServiceProblem, ServiceUnavailable) as exc:
+            self.notify(str(exc), title="Not done", severity="error")
+            return
+        if copy_link and result and result.get("link"):
+            self.app.copy_to_clipboard(result["link"])
+            done += " (new link copied)"
+        self.notify(done)
+        if leave:
+            self.app.pop_screen()
+        else:
+            self.load()
 
     def action_copy_contact(self) -> None:
         if self.body:

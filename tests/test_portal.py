@@ -160,3 +160,89 @@ async def test_statuses_change_on_screen_by_themselves(demo_settings) -> None:  
         await until(pilot, shows_requested, timeout=5)
         assert time.monotonic() - started_at < 2.0
         await asyncio.sleep(0)
+
+
+async def test_add_a_company_with_validation(demo_settings) -> None:  # type: ignore[no-untyped-def]
+    from screens.company_form import CompanyForm
+
+    app = RelportalApp(lambda: embedded_client(demo_settings))
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = await started(pilot)
+        mine = table.total
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, CompanyForm))
+        form = app.screen
+        await pilot.press(*"Tea Rex Ltd")
+        await pilot.press("ctrl+s")  # contact missing: refused, with a reason
+        await pilot.pause(0.1)
+        assert "Contact name is required" in text_of(form.query_one("#error"))
+        form.query_one("#contact_name").value = "Rex Tyler"
+        form.query_one("#contact_email").value = "not an email"
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.1)
+        assert "email" in text_of(form.query_one("#error")).lower()
+        form.query_one("#contact_email").value = "rex@tearex.example"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, PortalScreen))
+        await until(pilot, lambda: table.total == mine + 1)
+        names = [table.row(i)["name"] for i in range(table.total) if table.row(i)]  # type: ignore[index]
+        assert "Tea Rex Ltd" in names
+
+
+async def test_request_by_email_previews_then_sends(demo_settings) -> None:  # type: ignore[no-untyped-def]
+    from screens.request_form import RequestForm
+
+    app = RelportalApp(lambda: embedded_client(demo_settings))
+    async with app.run_test(size=(100, 40)) as pilot:
+        table = await started(pilot)
+        company = table.row(0)
+        assert company is not None
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, RequestForm))
+        form = app.screen
+        await pilot.click("#spend_analysis")
+        await pilot.click("#financials")  # spend analysis only
+        await pilot.click("#email")
+        await until(pilot, lambda: form.previewed)
+        preview = text_of(form.query_one("#preview-text"))
+        assert "supplier information" in preview and "View request" in preview
+        outbox = demo_settings.outbox_dir
+        assert not outbox.exists() or not list(outbox.glob("*.eml"))  # nothing sent yet
+        await pilot.pause(0.2)  # the dialog grew: let it lay out before clicking
+        await pilot.click("#email")  # now "Send"
+        await until(pilot, lambda: isinstance(app.screen, PortalScreen))
+        mails = list(outbox.glob("*.eml"))
+        assert len(mails) == 1
+        assert company["contact_email"] in mails[0].read_text()
+
+
+async def test_copy_link_puts_the_link_on_the_clipboard(demo_settings) -> None:  # type: ignore[no-untyped-def]
+    from screens.request_form import RequestForm
+
+    app = RelportalApp(lambda: embedded_client(demo_settings))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await started(pilot)
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, RequestForm))
+        await pilot.click("#copy")
+        await until(pilot, lambda: "/j/" in (app.clipboard or ""))
+        assert "Link copied" in text_of(app.screen.query_one("#link"))
+
+
+async def test_delete_asks_naming_the_company(demo_settings) -> None:  # type: ignore[no-untyped-def]
+    from screens.confirm import Confirm
+
+    app = RelportalApp(lambda: embedded_client(demo_settings))
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = await started(pilot)
+        total = table.total
+        name = table.row(0)["name"]  # type: ignore[index]
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, RelationshipScreen))
+        await until(pilot, lambda: app.screen.body is not None)
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, Confirm))
+        assert name in app.screen.question
+        await pilot.press("y")
+        await until(pilot, lambda: isinstance(app.screen, PortalScreen))
+        await until(pilot, lambda: table.total < total)

@@ -1,0 +1,129 @@
+"""Add or edit a company: name, description, contact (mandatory), assigned users."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, SelectionList, Static
+
+from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
+
+FIELDS = (
+    ("name", "Company name", True),
+    ("description", "Description", False),
+    ("contact_name", "Contact name", True),
+    ("contact_email", "Contact email", True),
+)
+
+
+class CompanyForm(ModalScreen[dict[str, Any] | None]):
+    """Answers the saved company, or None when cancelled."""
+
+    DEFAULT_CSS = """
+    CompanyForm { align: center middle; }
+    CompanyForm > Vertical {
+        width: 72; max-width: 100%; height: auto; max-height: 100%;
+        border: thick $primary; background: $surface; padding: 0 1;
+    }
+    CompanyForm VerticalScroll { height: auto; max-height: 14; }
+    CompanyForm .field { height: 1; margin-bottom: 1; }
+    CompanyForm .field Label { width: 17; color: $text-muted; }
+    CompanyForm .field Input { width: 1fr; background: $boost; }
+    CompanyForm #error { color: $error; height: auto; }
+    CompanyForm SelectionList { height: auto; max-height: 4; }
+    CompanyForm #buttons { height: auto; align-horizontal: right; }
+    """
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="form.cancel"),
+        Binding("ctrl+s", "save", "Save", id="form.save"),
+    ]
+
+    def __init__(
+        self, client: ServiceClient, session: Session, company: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__()
+        self.client = client
+        self.session = session
+        self.company = company
+
+    def compose(self) -> ComposeResult:
+        title = "Edit company" if self.company else "Add a company"
+        with Vertical():
+            yield Static(f"[b]{title}[/b]")
+            with VerticalScroll():
+                for key, label, required in FIELDS:
+                    value = str(self.company.get(key, "")) if self.company else ""
+                    with Horizontal(classes="field"):
+                        yield Label(label + (" *" if required else ""))
+                        yield Input(
+                            value,
+                            id=key,
+                            max_length=500 if key == "description" else 200,
+                            compact=True,
+                        )
+                yield Label("Users")
+                chosen = set(self.company["users"]) if self.company else {self.session.user["id"]}
+                yield SelectionList[str](
+                    *[(u["name"], u["id"], u["id"] in chosen) for u in self.session.users],
+                    id="users",
+                    compact=True,
+                )
+            yield Static(id="error")
+            with Horizontal(id="buttons"):
+                yield Button("Cancel", id="cancel")
+                yield Button("Save", variant="primary", id="save")
+
+    def on_mount(self) -> None:
+        self.query_one("#name", Input).focus()
+
+    def _values(self) -> dict[str, Any]:
+        values: dict[str, Any] = {
+            key: self.query_one(f"#{key}", Input).value for key, _, _ in FIELDS
+        }
+        values["users"] = list(self.query_one("#users", SelectionList).selected)
+        return values
+
+    def _missing(self, values: dict[str, Any]) -> str | None:
+        for key, label, required in FIELDS:
+            if required and not values[key].strip():
+                return f"{label} is required."
+        if "@" not in values["contact_email"]:
+            return "Contact email must be an email address."
+        return None
+
+    @on(Button.Pressed, "#save")
+    @on(Input.Submitted)
+    def action_save(self) -> None:
+        values = self._values()
+        problem = self._missing(values)
+        if problem:
+            self.query_one("#error", Static).update(problem)
+            return
+        self.save(values)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @work(exclusive=True, group="save", exit_on_error=False)
+    async def save(self, values: dict[str, Any]) -> None:
+        try:
+            if self.company:
+                saved = await self.client.patch(
+                    f"/v1/relationships/{self.company['id']}",
+                    values,
+                    **{"If-Match": f'"{self.company["version"]}"'},
+                )
+            else:
+                saved = await self.client.post("/v1/relationships", values)
+        except (ServiceProblem, ServiceUnavailable) as exc:
+            # The service's own reason (a field too long, a stale version…), word for word.
+            self.query_one("#error", Static).update(str(exc))
+            return
+        self.dismiss(saved)

@@ -682,10 +682,13 @@ def seed(
     *,
     org_name: str = DEMO_ORG,
     progress: Callable[[int], None] | None = None,
+    anchor: float | None = None,
 ) -> SeedResult:
     """Add demo companies through an open store (small seeds: the first-run demo)."""
     with store._write_lock:  # seeding owns the store's writer for its one transaction
-        return seed_connection(store._writer, companies, seed_value, org_name, progress)
+        return seed_connection(
+            store._writer, companies, seed_value, org_name, progress, anchor=anchor
+        )
 
 
 def seed_file(
@@ -733,6 +736,7 @@ def seed_connection(
     progress: Callable[[int], None] | None,
     *,
     bulk: bool | None = None,
+    anchor: float | None = None,
 ) -> SeedResult:
     """Generate and insert ``companies`` companies (plus subsidiaries) in one transaction.
 
@@ -740,7 +744,8 @@ def seed_connection(
     rebuilds them after; the rows are the same either way.
     """
     started = time.perf_counter()
-    anchor = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+    if anchor is None:
+        anchor = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
     rng = random.Random(seed_value)
     big = companies >= BIG_SEED if bulk is None else bulk
     trace = _Trace(os.environ.get("RELPORTAL_SEED_TRACE") == "1")
@@ -932,10 +937,12 @@ def _triggers() -> Iterator[str]:
     yield from _split_sql(TRIGGERS)
 
 
-def ensure_demo(store: SQLiteStore, companies: int, seed_value: int = 7) -> bool:
+def ensure_demo(
+    store: SQLiteStore, companies: int, seed_value: int = 7, anchor: float | None = None
+) -> bool:
     """On first start: the demo organization with ``companies`` companies. True if created."""
     exists = store.read_sync(lambda tx: tx.get_organization_by_name(DEMO_ORG))
     if exists is not None:
         return False
-    seed(store, companies, seed_value)
+    seed(store, companies, seed_value, anchor=anchor)
     return True

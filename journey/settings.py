@@ -36,6 +36,9 @@ class ServiceSettings:
     # Create the demo organization with this many companies on first start (0: none).
     demo_companies: int = 0
     demo_seed: int = 7
+    # The day demo times are laid out back from (epoch seconds); None: today. Tests fix
+    # it so that what the portal shows is the same every day.
+    demo_anchor: float | None = None
     # Customer-link guessing: misses allowed per client address per minute.
     link_misses_per_minute: int = 30
     extra: dict[str, str] = field(default_factory=dict)

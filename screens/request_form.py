@@ -24,7 +24,7 @@ class RequestForm(ModalScreen[dict[str, Any] | None]):
         width: 78; max-width: 100%; height: auto; max-height: 100%;
         border: thick $primary; background: $surface; padding: 0 1;
     }
-    RequestForm #preview { height: auto; max-height: 14; border: round $panel; display: none; }
+    RequestForm #preview { height: auto; max-height: 9; border: round $panel; display: none; }
     RequestForm #preview.shown { display: block; }
     RequestForm #error { color: $error; height: auto; }
     RequestForm #link { height: auto; }
@@ -50,8 +50,12 @@ class RequestForm(ModalScreen[dict[str, Any] | None]):
                 f"To {self.company['contact_name']} <{self.company['contact_email']}>",
                 classes="dim",
             )
-            yield Checkbox("Financials — profit and loss, balance sheet", True, id="financials")
-            yield Checkbox("Spend analysis — suppliers, bills, payments", id="spend_analysis")
+            yield Checkbox(
+                "Financials — profit and loss, balance sheet", True, id="financials", compact=True
+            )
+            yield Checkbox(
+                "Spend analysis — suppliers, bills, payments", id="spend_analysis", compact=True
+            )
             with VerticalScroll(id="preview"):
                 yield Static(id="preview-text")
             yield Static(id="link")

@@ -36,7 +36,13 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         if settings.demo_companies:
             from journey.seed import ensure_demo
 
-            await asyncio.to_thread(ensure_demo, store, settings.demo_companies, settings.demo_seed)
+            await asyncio.to_thread(
+                ensure_demo,
+                store,
+                settings.demo_companies,
+                settings.demo_seed,
+                settings.demo_anchor,
+            )
         hub = EventHub(store)
         worker = Worker(store, settings)
         store.on_commit.append(hub.committed)

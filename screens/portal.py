@@ -148,7 +148,11 @@ class PortalScreen(Screen[None]):
     def on_mount(self) -> None:
         table = self.query_one(RelationshipTable)
         table.users = {u["id"]: u["name"] for u in self.session.users}
-        self.criteria = Criteria()
+        saved = getattr(self.app, "preferences", None)
+        if saved is not None:
+            self.criteria = Criteria(user=saved.users, sort=saved.sort, descending=saved.descending)
+        else:
+            self.criteria = Criteria()
         table.focus()
         self.follow_events()
 
@@ -157,6 +161,18 @@ class PortalScreen(Screen[None]):
     def watch_criteria(self, criteria: Criteria) -> None:
         self._show_title()
         self.load(criteria)
+        saved = getattr(self.app, "preferences", None)
+        if saved is not None and (saved.users, saved.sort, saved.descending) != (
+            criteria.user,
+            criteria.sort,
+            criteria.descending,
+        ):
+            saved.users, saved.sort, saved.descending = (
+                criteria.user,
+                criteria.sort,
+                criteria.descending,
+            )
+            self.app.save_preferences()  # type: ignore[attr-defined]
 
     def _show_title(self) -> None:
         query = self.criteria

@@ -18,7 +18,8 @@ def test_the_example_documents_every_key_with_its_default() -> None:
     example = ROOT / "config.example.toml"
     with open(example, "rb") as handle:
         raw = tomllib.load(handle)
-    assert set(raw) == set(SCHEMA)
+    assert set(raw) == {*SCHEMA, "keys"}
+    assert raw["keys"] == {}  # documented, nothing remapped by default
     for section, keys in SCHEMA.items():
         assert set(raw[section]) == set(keys), section
         for key, spec in keys.items():
@@ -84,3 +85,26 @@ def test_the_cli_stops_on_bad_config_with_one_line_and_no_traceback(tmp_path: Pa
     assert len(lines) == 1
     assert str(path) in lines[0] and "service.port" in lines[0]
     assert "Traceback" not in done.stderr
+
+
+def test_keys_table_is_checked(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[keys]\n"portal.search" = "ctrl+f"\n')
+    assert load(path, explicit=True).values["keys"] == {"portal.search": "ctrl+f"}
+    path.write_text('[keys]\n"portal.search" = 3\n')
+    with pytest.raises(ConfigError, match=r"keys.portal.search must be a key"):
+        load(path, explicit=True)
+
+
+def test_an_unknown_binding_id_stops_the_portal_with_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[keys]\n"portal.serach" = "ctrl+f"\n')
+    done = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "--config", str(path), "--db", str(tmp_path / "x.db")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0
+    assert "keys.portal.serach is not a binding id" in done.stderr

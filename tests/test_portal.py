@@ -246,3 +246,35 @@ async def test_delete_asks_naming_the_company(demo_settings) -> None:  # type: i
         await pilot.press("y")
         await until(pilot, lambda: isinstance(app.screen, PortalScreen))
         await until(pilot, lambda: table.total < total)
+
+
+async def test_keys_remapped_in_config_take_effect(demo_settings) -> None:  # type: ignore[no-untyped-def]
+    app = RelportalApp(lambda: embedded_client(demo_settings), keymap={"portal.search": "ctrl+f"})
+    async with app.run_test(size=(100, 30)) as pilot:
+        await started(pilot)
+        search = app.screen.query_one("#search")
+        await pilot.press("slash")
+        assert not search.has_class("shown")
+        await pilot.press("ctrl+f")
+        assert search.has_class("shown") and search.has_focus
+
+
+async def test_theme_and_list_choices_are_remembered(demo_settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tui import preferences
+
+    path = tmp_path / "preferences.toml"
+    app = RelportalApp(lambda: embedded_client(demo_settings), preferences_path=path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        table = await started(pilot)
+        app.theme = "textual-light"
+        await pilot.press("u", "o")
+        await until(pilot, lambda: app.screen.criteria.sort == "created")
+        await pilot.pause(0.1)
+    saved = preferences.load(path)
+    assert (saved.theme, saved.users, saved.sort) == ("textual-light", "all", "created")
+    again = RelportalApp(lambda: embedded_client(demo_settings), preferences_path=path)
+    async with again.run_test(size=(100, 30)) as pilot:
+        table = await started(pilot)
+        assert again.theme == "textual-light"
+        assert again.screen.criteria.user == "all"
+        assert table.total >= 120

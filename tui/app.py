@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
+from pathlib import Path
 from typing import Any
 
 from textual import work
@@ -12,6 +13,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.widgets import Static
 
+from tui import preferences
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable
 
 ClientFactory = Callable[[], AbstractAsyncContextManager[ServiceClient]]
@@ -24,17 +26,41 @@ class RelportalApp(App[None]):
     """
     BINDINGS = [Binding("ctrl+q", "quit", "Quit", id="app.quit")]
 
-    def __init__(self, client_factory: ClientFactory, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        client_factory: ClientFactory,
+        *,
+        keymap: dict[str, str] | None = None,
+        preferences_path: Path | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.client_factory = client_factory
         self.client: ServiceClient | None = None
         self._signed_out = asyncio.Event()
+        self.preferences_path = preferences_path
+        self.preferences = (
+            preferences.load(preferences_path) if preferences_path else preferences.Preferences()
+        )
+        if keymap:
+            self.set_keymap(keymap)
 
     def compose(self):  # type: ignore[no-untyped-def]
         yield Static("Starting the Relationship Portal…", id="starting")
 
     def on_mount(self) -> None:
+        if self.preferences.theme in self.available_themes:
+            self.theme = self.preferences.theme
+        self.theme_changed_signal.subscribe(self, self._remember_theme)
         self.connect()
+
+    def _remember_theme(self, theme: Any) -> None:
+        self.preferences.theme = theme.name
+        self.save_preferences()
+
+    def save_preferences(self) -> None:
+        if self.preferences_path is not None:
+            preferences.save(self.preferences_path, self.preferences)
 
     @work(exclusive=True, group="client", exit_on_error=False)
     async def connect(self) -> None:

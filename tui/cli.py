@@ -56,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--db", type=Path)
 
     commands.add_parser("locate", help="print where config, preferences, database and outbox are")
+    commands.add_parser("keys", help="list the portal's key bindings and their ids")
     return parser
 
 
@@ -128,7 +129,13 @@ def cmd_portal(args: argparse.Namespace, config: Config) -> int:
         def factory():  # type: ignore[no-untyped-def]
             return embedded_client(settings, config.get("portal", "user") or None)
 
-    RelportalApp(factory).run()
+    from tui.keys import check_keymap
+
+    keymap = config.values.get("keys", {})
+    problem = check_keymap(keymap, str(config.path or paths.default_config_file()))
+    if problem:
+        return _fail(problem)
+    RelportalApp(factory, keymap=keymap, preferences_path=paths.preferences_file()).run()
     return 0
 
 
@@ -209,6 +216,16 @@ def cmd_token_create(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def cmd_keys(args: argparse.Namespace, config: Config) -> int:
+    from tui.keys import bindable
+
+    remapped = config.values.get("keys", {})
+    for binding_id, binding in sorted(bindable().items()):
+        key = remapped.get(binding_id, binding.key)
+        print(f"{binding_id:<28} {key:<16} {binding.description}")
+    return 0
+
+
 def cmd_locate(args: argparse.Namespace, config: Config) -> int:
     settings = service_settings(config)
     rows = [
@@ -236,10 +253,15 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_token_create(args, config)
         if args.command == "locate":
             return cmd_locate(args, config)
+        if args.command == "keys":
+            return cmd_keys(args, config)
     except ConfigError as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `relportal keys | head`
+        sys.stderr.close()
+        return 0
     return 0
 
 

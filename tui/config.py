@@ -120,9 +120,18 @@ def load(path: Path | None = None, *, explicit: bool = False) -> Config:
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{target}: is not valid TOML ({exc})") from None
     values: dict[str, dict[str, Any]] = {}
+    keys = raw.pop("keys", {})
+    if not isinstance(keys, dict):
+        raise ConfigError(f'{target}: keys must be a [keys] table of binding id = "key"')
+    for binding_id, key in keys.items():
+        if not isinstance(key, str) or not key.strip():
+            raise ConfigError(
+                f'{target}: keys.{binding_id} must be a key such as "ctrl+f" or "f2,ctrl+f"'
+            )
+    values["keys"] = dict(keys)
     for section_name, section in raw.items():
         if section_name not in SCHEMA:
-            known = ", ".join(f"[{s}]" for s in SCHEMA)
+            known = ", ".join(f"[{s}]" for s in [*SCHEMA, "keys"])
             raise ConfigError(f"{target}: unknown section [{section_name}]; sections are {known}")
         if not isinstance(section, dict):
             raise ConfigError(f"{target}: {section_name} must be a [{section_name}] table")

@@ -1,0 +1,65 @@
+"""Preferences the app saves for the user (theme, list choices), apart from config.
+
+Written with tomli-w to a file of their own, atomically, so that the user's
+config.toml is never rewritten. A damaged preferences file is set aside, not fatal:
+the app made it, the app can do without it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import tomllib
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+
+@dataclass
+class Preferences:
+    theme: str = "textual-dark"
+    users: str = "me"  # the portal's default: "me" or "all"
+    sort: str = "name"
+    descending: bool = False
+
+
+def load(path: Path) -> Preferences:
+    try:
+        with open(path, "rb") as handle:
+            raw = tomllib.load(handle)
+    except FileNotFoundError:
+        return Preferences()
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        with contextlib.suppress(OSError):
+            path.replace(path.with_suffix(".toml.damaged"))
+        return Preferences()
+    defaults = Preferences()
+    values: dict[str, Any] = {}
+    for field in fields(Preferences):
+        value = raw.get(field.name, getattr(defaults, field.name))
+        values[field.name] = (
+            value
+            if isinstance(value, type(getattr(defaults, field.name)))
+            else getattr(defaults, field.name)
+        )
+    if values["users"] not in ("me", "all"):
+        values["users"] = "me"
+    if values["sort"] not in ("name", "created", "updated"):
+        values["sort"] = "name"
+    return Preferences(**values)
+
+
+def save(path: Path, preferences: Preferences) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".preferences-", suffix=".toml")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(b"# Saved by relportal; your settings belong in config.toml.\n")
+            tomli_w.dump(asdict(preferences), handle)
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)

@@ -278,3 +278,28 @@ async def test_theme_and_list_choices_are_remembered(demo_settings, tmp_path) ->
         assert again.theme == "textual-light"
         assert again.screen.criteria.user == "all"
         assert table.total >= 120
+
+
+async def test_the_command_palette_names_actions_and_jumps_to_companies(demo_settings) -> None:  # type: ignore[no-untyped-def]
+    from textual.command import CommandPalette
+
+    app = RelportalApp(lambda: embedded_client(demo_settings))
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = await started(pilot)
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"all companies")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, PortalScreen))
+        await until(pilot, lambda: app.screen.criteria.user == "all")
+        name = "Knead to Know Bakery"
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"knead")
+        await pilot.pause(1.0)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, RelationshipScreen))
+        await until(pilot, lambda: app.screen.body is not None)
+        assert app.screen.body["name"] == name
+        assert table.total >= 120

@@ -15,6 +15,7 @@ from textual.widgets import Static
 
 from tui import preferences
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable
+from tui.commands import PortalCommands
 
 ClientFactory = Callable[[], AbstractAsyncContextManager[ServiceClient]]
 
@@ -25,6 +26,7 @@ class RelportalApp(App[None]):
     #starting { content-align: center middle; height: 1fr; color: $text-muted; }
     """
     BINDINGS = [Binding("ctrl+q", "quit", "Quit", id="app.quit")]
+    COMMANDS = App.COMMANDS | {PortalCommands}
 
     def __init__(
         self,

@@ -1,0 +1,95 @@
+"""Command palette: every portal action by name, and "jump to a company" by its name."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from functools import partial
+from typing import Any
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from tui.client import ServiceProblem, ServiceUnavailable
+
+
+class PortalCommands(Provider):
+    def _portal(self) -> Any:
+        from screens.portal import PortalScreen
+
+        for screen in reversed(self.app.screen_stack):
+            if isinstance(screen, PortalScreen):
+                return screen
+        return None
+
+    def _commands(self) -> list[tuple[str, Callable[[], Any], str]]:
+        portal = self._portal()
+        if portal is None:
+            return []
+        from screens.portal import SORTS, STATUSES
+
+        commands: list[tuple[str, Callable[[], Any], str]] = [
+            ("company: add", portal.action_add_company, "Add a company"),
+            (
+                "company: request information",
+                portal.action_request,
+                "Request data from the highlighted company",
+            ),
+            (
+                "company: open",
+                portal.query_one("#table").action_open,
+                "Open the highlighted company",
+            ),
+            ("portal: search", portal.action_search, "Search companies and contacts"),
+            ("portal: my companies", partial(portal._set, user="me"), "Show my companies"),
+            ("portal: all companies", partial(portal._set, user="all"), "Show everyone's"),
+            ("portal: reverse sort", portal.action_reverse_sort, "Reverse the order"),
+        ]
+        for status in STATUSES:
+            label = (
+                "all statuses"
+                if status is None
+                else ("never asked" if status == "None" else status)
+            )
+            commands.append(
+                (f"portal: filter {label}", partial(portal._set, status=status), "Status filter")
+            )
+        for key, title in SORTS:
+            commands.append(
+                (f"portal: sort by {title.lower()}", partial(portal._set, sort=key), "Sort")
+            )
+        return commands
+
+    async def discover(self) -> Hits:
+        for name, action, help_text in self._commands():
+            yield DiscoveryHit(name, action, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, action, help_text in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), action, help=help_text)
+        async for hit in self._companies(query):
+            yield hit
+
+    async def _companies(self, query: str) -> AsyncIterator[Hit]:
+        portal = self._portal()
+        query = query.strip().removeprefix("jump to ").removeprefix("jump ").strip()
+        if portal is None or len(query) < 2:
+            return
+        try:
+            body = await portal.client.get("/v1/relationships", q=query, user="all", limit=8)
+        except (ServiceProblem, ServiceUnavailable):
+            return
+        from screens.relationship import RelationshipScreen
+
+        for row in body["items"]:
+
+            def open_company(rel_id: str = row["id"]) -> None:
+                self.app.push_screen(RelationshipScreen(portal.client, portal.session, rel_id))
+
+            yield Hit(
+                0.9,
+                f"jump to {row['name']}",
+                open_company,
+                help=row["status_label"] + " · " + row["contact_name"],
+            )

@@ -389,3 +389,51 @@ def test_the_other_journeys_end_to_end(deployment) -> None:  # type: ignore[no-u
     expired = customer.get(base)
     assert expired.status_code == 410 and expired.json()["step"] == "expired"
     assert status(rel, "Expired") == "Expired"
+
+
+async def test_the_portal_against_relportal_serve(deployment) -> None:  # type: ignore[no-untyped-def]
+    """The TUI through the remote client: rows from the server, and changes made by
+    someone else (another process) appearing on screen by themselves."""
+    from screens.portal import PortalScreen
+    from tui.app import RelportalApp
+    from tui.client import remote_client
+    from widgets.relationship_table import RelationshipTable
+
+    (server, other), token, _ = deployment
+    rm = httpx.Client(base_url=other.url, headers={"Authorization": f"Bearer {token}"}, timeout=15)
+    me = rm.get("/v1/me").json()["user"]["id"]
+    ids = []
+    for name in ("Grill Seeker", "Oh My Cod", "Pizza the Action"):
+        body = {
+            "name": name,
+            "contact_name": "Ann Lee",
+            "contact_email": "ann@co.example",
+            "users": [me],
+        }
+        ids.append(rm.post("/v1/relationships", json=body).json()["id"])
+
+    app = RelportalApp(lambda: remote_client(server.url, token))
+    async with app.run_test(size=(120, 30)) as pilot:
+        deadline = time.monotonic() + 15
+        while not isinstance(app.screen, PortalScreen):
+            assert time.monotonic() < deadline
+            await pilot.pause(0.05)
+        table = app.screen.query_one(RelationshipTable)
+        while table.total < 3 or table.row(0) is None:
+            assert time.monotonic() < deadline
+            await pilot.pause(0.05)
+        assert [table.row(i)["name"] for i in range(3)] == [  # type: ignore[index]
+            "Grill Seeker",
+            "Oh My Cod",
+            "Pizza the Action",
+        ]
+        # Someone requests data through the other server; the portal shows it live.
+        rm.post(
+            f"/v1/relationships/{ids[1]}/requests",
+            json={"data_types": ["financials"], "delivery": "link"},
+        )
+        changed = time.monotonic()
+        while (table.row(1) or {}).get("status") != "Requested":
+            assert time.monotonic() - changed < 5, "the change never reached the portal"
+            await pilot.pause(0.05)
+        assert time.monotonic() - changed < 2.0

@@ -162,6 +162,8 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
         log_level="warning",
         loop="auto",
         http="auto",
+        # Long polls hold requests open for up to a minute; a shutdown must not wait them out.
+        timeout_graceful_shutdown=2,
     )
     return 0
 

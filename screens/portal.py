@@ -176,7 +176,9 @@ class PortalScreen(Screen[None]):
 
     def _show_title(self) -> None:
         query = self.criteria
-        who = "My companies" if query.user == "me" else "All companies"
+        who = {"me": "My companies", "all": "All companies"}.get(
+            query.user, f"{self.session.user_name(query.user)}'s companies"
+        )
         sort = dict(SORTS)[query.sort] + (" ↓" if query.descending else " ↑")
         title = Text()
         title.append("Relationships", style="bold")
@@ -340,7 +342,7 @@ class PortalScreen(Screen[None]):
         self.criteria = Criteria(**values)
 
     def action_toggle_users(self) -> None:
-        self._set(user="all" if self.criteria.user == "me" else "me")
+        self._set(user="me" if self.criteria.user == "all" else "all")
 
     def action_cycle_status(self, step: int) -> None:
         index = STATUSES.index(self.criteria.status)

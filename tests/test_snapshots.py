@@ -93,3 +93,11 @@ def test_request_form(snap_compare: Any, tmp_path: Path, size: tuple[int, int]) 
         _still(pilot.app)
 
     assert snap_compare(_app(tmp_path), terminal_size=size, run_before=open_form)
+
+
+def test_portal_light_theme_wide(snap_compare: Any, tmp_path: Path) -> None:
+    async def light(pilot: Any) -> None:
+        pilot.app.theme = "textual-light"
+        await _portal_ready(pilot)
+
+    assert snap_compare(_app(tmp_path), terminal_size=(200, 60), run_before=light)

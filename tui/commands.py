@@ -52,6 +52,14 @@ class PortalCommands(Provider):
             commands.append(
                 (f"portal: filter {label}", partial(portal._set, status=status), "Status filter")
             )
+        for user in portal.session.users:
+            commands.append(
+                (
+                    f"portal: companies of {user['name']}",
+                    partial(portal._set, user=user["id"]),
+                    "Users filter",
+                )
+            )
         for key, title in SORTS:
             commands.append(
                 (f"portal: sort by {title.lower()}", partial(portal._set, sort=key), "Sort")

@@ -45,7 +45,7 @@ COLUMNS = (
     Column("requested", "Requested", 11, 4),
     Column("platforms", "Platform(s)", 18, 5),
     Column("users", "Users", 16, 6),
-    Column("created", "Created", 14, 7),
+    Column("created", "Created", 17, 7),
 )
 
 
@@ -204,7 +204,7 @@ class RelationshipTable(ScrollView, can_focus=True):
 
     def header_text(self) -> Text:
         text = Text(no_wrap=True, overflow="ellipsis")
-        for number, (column, width) in enumerate(layout(self.size.width - 2)):
+        for number, (column, width) in enumerate(layout(self.size.width - 3)):
             if number:
                 text.append(" ")
             text.append(column.title.ljust(width)[:width], style="bold")
@@ -231,18 +231,22 @@ class RelationshipTable(ScrollView, can_focus=True):
         else:
             cells = _cells(row, self.users)
             text = Text(no_wrap=True, overflow="ellipsis")
-            for number, (column, col_width) in enumerate(layout(width - 2)):
+            for number, (column, col_width) in enumerate(layout(width - 3)):
                 if number:
                     text.append(" ")
                 cell = cells[column.key][part].copy()
                 cell.truncate(col_width, overflow="ellipsis", pad=True)
                 text.append_text(cell)
         segments = [Segment(" "), *text.render(self.app.console)]
-        strip = Strip(segments).crop_extend(0, width, style)
-        return strip.apply_style(style) if selected else strip
+        # Under every segment, the row's style: the theme's background, or the cursor's.
+        return Strip(segments).crop_extend(0, width, style).apply_style(style)
 
     def watch_cursor(self, old: int, new: int) -> None:
         self.refresh()
+
+    def on_mount(self) -> None:
+        # Lines are drawn from the theme's colours: draw them again when it changes.
+        self.app.theme_changed_signal.subscribe(self, lambda _: self.refresh())
 
     def on_resize(self) -> None:
         self.virtual_size = Size(self.size.width, self.total * ROW_HEIGHT)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from journey import derive, service
 from journey.domain import (
@@ -22,10 +22,12 @@ from journey.domain import (
     UploadStatus,
 )
 from journey.errors import Conflict, Invalid
-from journey.ledger import Ledger, generate_ledger
 from journey.records import LegalEntity, User
 from journey.storage.base import Tx
 from journey.worker import ledger_key, ledger_period_end
+
+if TYPE_CHECKING:
+    from journey.ledger import Ledger
 
 
 def _entities(tx: Tx, user: User, rel_id: str) -> list[LegalEntity]:
@@ -117,6 +119,8 @@ def relationship_reports(tx: Tx, user: User, rel_id: str) -> dict[str, Any]:
 
 
 def _ledgers(tx: Tx, entities: list[LegalEntity]) -> list[tuple[LegalEntity, Ledger]]:
+    from journey.ledger import generate_ledger
+
     found = []
     for entity in entities:
         conn = tx.connection_for_entity(entity.id)

@@ -14,7 +14,6 @@ from datetime import UTC, date, datetime, timedelta
 from journey import derive, service
 from journey.domain import ConnectionStatus, PullStatus, UploadStatus
 from journey.events import stop_task, wait_event
-from journey.ledger import generate_ledger, ledger_summary
 from journey.records import DataPull
 from journey.settings import ServiceSettings
 from journey.storage.base import Store, Tx
@@ -115,6 +114,8 @@ def _finish_pull(tx: Tx, pull: DataPull, now: datetime) -> None:
     elif failure == "FetchError":
         _move_pull(tx, pull, PullStatus.FETCH_ERROR, error="The platform did not answer in time.")
     else:
+        from journey.ledger import generate_ledger, ledger_summary  # only when a pull finishes
+
         ledger = generate_ledger(
             ledger_key(entity.name, conn.platform), period_end=ledger_period_end(now)
         )

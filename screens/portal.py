@@ -26,6 +26,7 @@ from widgets.status_badge import STATUS_STYLES
 STATUSES = [None, *STATUS_STYLES, "None"]
 SORTS = [("name", "Company"), ("created", "Created"), ("updated", "Last updated")]
 # Events that can change what a row shows.
+COUNTS_DELAY = 0.25  # seconds of quiet typing before a search's counts are asked for
 ROW_EVENTS = ("relationship.", "request.", "connection.", "pull.", "upload.", "entity.")
 
 
@@ -191,18 +192,34 @@ class PortalScreen(Screen[None]):
 
     @work(exclusive=True, group="load", exit_on_error=False)
     async def load(self, query: Criteria) -> None:
-        body = await self.client.get("/v1/relationships", **query.params(), limit=PAGE_SIZE)
+        if not query.q:
+            body = await self.client.get("/v1/relationships", **query.params(), limit=PAGE_SIZE)
+            self.post_message(self.Loaded(query, body))
+            return
+        # Typing: rows first, counts after. Counting a broad search costs more than its
+        # page, and the next keystroke may make it moot (this worker is then cancelled
+        # before the counts are asked for).
+        body = await self.client.get(
+            "/v1/relationships", **query.params(), limit=PAGE_SIZE, counts="false"
+        )
         self.post_message(self.Loaded(query, body))
+        await asyncio.sleep(COUNTS_DELAY)
+        totals = await self.client.get("/v1/relationships", **query.params(), limit=1)
+        self.post_message(self.Totals(query, totals))
 
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:
         if message.criteria != self.criteria:
             return
         table = self.query_one(RelationshipTable)
-        table.reset(message.body["total"], message.body["items"])
-        self.query_one(SummaryBar).show(
-            message.body["counts"], message.body["total"], self.criteria.status
-        )
+        body = message.body
+        total = body["total"]
+        if total is None:
+            # Counts follow; until then, what the first page tells.
+            total = len(body["items"]) * (2 if body["next_cursor"] else 1)
+        table.reset(total, body["items"])
+        if body["counts"] is not None:
+            self.query_one(SummaryBar).show(body["counts"], total, self.criteria.status)
         self.query_one("#columns", Static).update(table.header_text())
 
     @on(RelationshipTable.PageWanted)

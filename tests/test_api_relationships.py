@@ -915,3 +915,15 @@ async def test_no_or_bad_token_is_401(svc: Service, method: str, url: str) -> No
         assert svc.tokens["rm"] not in response.text
         assert problem["code"] in ("token_missing", "token_invalid")
     assert await snapshot(svc) == before
+
+
+async def test_rows_without_counts_for_type_ahead(svc: Service) -> None:
+    for name in ("Harbour Lights", "Harbour Bakery", "Quay Cafe"):
+        await svc.company(name=name)
+    response = await svc.get("/v1/relationships", params={"q": "harbour", "counts": "false"})
+    body = response.json()
+    assert response.status_code == 200
+    assert body["total"] is None and body["counts"] is None
+    assert [r["name"] for r in body["items"]] == ["Harbour Bakery", "Harbour Lights"]
+    with_counts = (await svc.get("/v1/relationships", params={"q": "harbour"})).json()
+    assert with_counts["total"] == 2 and with_counts["counts"] == {"None": 2}

@@ -110,8 +110,8 @@ class RelationshipOut(BaseModel):
 
 class RelationshipPage(BaseModel):
     items: list[RelationshipOut]
-    total: int
-    counts: dict[str, int]
+    total: int | None
+    counts: dict[str, int] | None
     next_cursor: str | None
     limit: int
 

@@ -99,6 +99,7 @@ async def list_relationships(
     offset: Annotated[int, Query(ge=0, le=100_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     parent: Annotated[str | None, Query(max_length=64)] = None,
+    counts: Annotated[bool, Query(description="false: rows only (total and counts null)")] = True,
 ) -> Response:
     if not q.isprintable():
         raise Invalid("q must be printable text (no control characters).", "invalid_q")
@@ -141,15 +142,15 @@ async def list_relationships(
                     offset=0 if after else offset,
                     limit=limit,
                     parent_id=parent,
+                    with_counts=counts,
                 )
             )
         except ValueError:
             raise Invalid("The cursor belongs to another filter.", "invalid_cursor") from None
-        counts = {("None" if k == "None" else k): v for k, v in result.counts.items()}
         return {
             "items": [views.relationship(r) for r in result.rows],
             "total": result.total,
-            "counts": counts,
+            "counts": result.counts,
             "next_cursor": views.encode_cursor(result.next_after, sort_key, descending)
             if result.next_after
             else None,

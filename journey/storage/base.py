@@ -43,14 +43,17 @@ class RelationshipQuery:
     offset: int = 0
     limit: int = 50
     parent_id: str | None = None
+    # Counting per status can cost more than the page for a broad search; a client
+    # that types ahead asks for the rows first and the counts separately.
+    with_counts: bool = True
 
 
 @dataclass
 class Page:
     rows: list[Relationship]
     next_after: tuple[str, str] | None
-    counts: dict[str, int] = field(default_factory=dict)
-    total: int = 0
+    counts: dict[str, int] | None = field(default_factory=dict)
+    total: int | None = 0
 
 
 class Tx(Protocol):

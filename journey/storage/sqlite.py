@@ -618,14 +618,25 @@ class SQLiteTx:
         order = "DESC" if query.descending else "ASC"
         compare = "<" if query.descending else ">"
         search_sql, search_args = self._search_clause(query.q, "r")
-        counts = self.status_counts(query)
-        total = counts.get(query.status.value, 0) if query.status else sum(counts.values())
+        counts: dict[str, int] | None = None
+        total: int | None = None
+        if query.with_counts:
+            counts = self.status_counts(query)
+            total = counts.get(query.status.value, 0) if query.status else sum(counts.values())
+            matches = total
+        elif "rowid IN" in search_sql:
+            matches = self._one(
+                "SELECT count(*) FROM relationships_fts WHERE relationships_fts MATCH ?",
+                *search_args,
+            )[0]  # type: ignore[index]
+        else:
+            matches = 0
         args: list[Any]
         if query.user_id is None:
             # Covering-index pass for the ids first; rows are fetched for one page only.
             # Ties are broken by rowid, the implicit last column of every index.
             source = "relationships r"
-            if "rowid IN" in search_sql and total > MANY_MATCHES:
+            if "rowid IN" in search_sql and matches > MANY_MATCHES:
                 # Thousands of matches: walking the sort index and keeping the matches
                 # finds a page sooner than fetching and sorting every match.
                 source += f" INDEXED BY {SORT_INDEXES[query.sort]}"

@@ -196,3 +196,45 @@ def test_both_search_plans_give_the_same_pages(tmp_path: Path, sort: str, monkey
             assert len(few) == len(set(few))
     finally:
         store.close()
+
+
+def test_my_companies_search_agrees_with_everyone_filtered_to_me(tmp_path: Path) -> None:
+    """The assignment table's own copy of names and statuses answers the same as the
+    companies themselves, for short (prefix) and long (full-text) searches."""
+    from journey.seed import DEMO_ORG, seed_file
+    from journey.storage.base import RelationshipQuery
+
+    db = tmp_path / "mine.db"
+    seed_file(db, 300, 4)
+    store = SQLiteStore(db)
+    try:
+        org_id, user_id = store.read_sync(
+            lambda tx: (
+                tx.get_organization_by_name(DEMO_ORG).id,
+                next(
+                    u.id
+                    for u in tx.list_users(tx.get_organization_by_name(DEMO_ORG).id)
+                    if u.role.value == "rm"
+                ),
+            )
+        )
+        for q in ("b", "Be", "har", "oak", "bakery", "ab"):
+            mine = store.read_sync(
+                lambda tx, q=q: tx.list_relationships(
+                    RelationshipQuery(org_id=org_id, user_id=user_id, q=q, limit=500)
+                )
+            )
+            everyone = store.read_sync(
+                lambda tx, q=q: tx.list_relationships(
+                    RelationshipQuery(org_id=org_id, q=q, limit=500)
+                )
+            )
+            expected = [r.id for r in everyone.rows if user_id in r.users]
+            assert [r.id for r in mine.rows] == expected, q
+            statuses: dict[str, int] = {}
+            for row in everyone.rows:
+                if user_id in row.users:
+                    statuses[row.status.value] = statuses.get(row.status.value, 0) + 1
+            assert mine.counts == statuses, q
+    finally:
+        store.close()

@@ -592,7 +592,12 @@ class SQLiteTx:
         users = self._users_of([r["id"] for r in rows])
         return [_relationship(r, users.get(r["id"], ())) for r in rows]
 
-    def _search_clause(self, q: str, alias: str) -> tuple[str, list[Any]]:
+    def _search_clause(
+        self, q: str, alias: str, name_alias: str | None = None
+    ) -> tuple[str, list[Any]]:
+        """The search as SQL. ``name_alias`` is where ``name_key`` is read for short
+        searches: the assignment table has its own copy, and ranging over it with the
+        user's index is what makes "my companies" starting with "h" quick."""
         # Control characters can never match a name; they would only upset FTS5.
         q = " ".join("".join(ch for ch in q if ch.isprintable()).split())
         if not q:
@@ -608,7 +613,8 @@ class SQLiteTx:
             )
         # Trigrams need three characters; shorter text matches the start of the name.
         prefix = q.casefold()
-        return f" AND {alias}.name_key >= ? AND {alias}.name_key < ?", [
+        named = name_alias or alias
+        return f" AND {named}.name_key >= ? AND {named}.name_key < ?", [
             prefix,
             prefix + "\U0010ffff",
         ]
@@ -657,10 +663,13 @@ class SQLiteTx:
                 args += [query.after[0], int(query.after[1])]
             sql += f" ORDER BY r.{column} {order}, r.rowid {order} LIMIT ? OFFSET ?"
         else:
+            search_sql, search_args = self._search_clause(query.q, "r", name_alias="u")
+            joined = (
+                " JOIN relationships r ON r.id = u.relationship_id" if "r." in search_sql else ""
+            )
             sql = (
                 f"SELECT u.relationship_id, u.{column}, u.relationship_id FROM relationship_users u"
-                f"{' JOIN relationships r ON r.id = u.relationship_id' if search_sql else ''}"
-                " WHERE u.user_id = ?"
+                f"{joined} WHERE u.user_id = ?"
             )
             args = [query.user_id]
             if query.status is not None:
@@ -718,15 +727,20 @@ class SQLiteTx:
             )
             args: list[Any] = [query.org_id]
         else:
+            # The assignment rows carry status and name: join the companies only when
+            # the search or the parent filter needs them.
+            search_sql, search_args = self._search_clause(query.q, "r", name_alias="u")
+            needs_rows = "r." in search_sql or query.parent_id is not None
             sql = (
-                "SELECT r.status, count(*) FROM relationship_users u"
-                " JOIN relationships r ON r.id = u.relationship_id WHERE u.user_id = ?"
+                "SELECT u.status, count(*) FROM relationship_users u"
+                + (" JOIN relationships r ON r.id = u.relationship_id" if needs_rows else "")
+                + " WHERE u.user_id = ?"
             )
             args = [query.user_id]
         if query.parent_id is not None:
             sql += " AND r.parent_id = ?"
             args.append(query.parent_id)
-        group = "k.status" if query.user_id is None else "r.status"
+        group = "k.status" if query.user_id is None else "u.status"
         sql += search_sql + f" GROUP BY {group}"
         return {r[0]: r[1] for r in self._all(sql, *args, *search_args)}
 

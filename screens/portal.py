@@ -84,6 +84,7 @@ class PortalScreen(Screen[None]):
         Binding("slash", "search", "Search", id="portal.search"),
         Binding("escape", "back_out", "Back out", show=False, id="portal.back_out"),
         Binding("u", "toggle_users", "Mine/all", id="portal.users"),
+        Binding("U", "pick_users", "Users…", show=False, id="portal.pick_users"),
         Binding("s", "cycle_status(1)", "Status", id="portal.status"),
         Binding("S", "cycle_status(-1)", "Status back", show=False, id="portal.status_back"),
         Binding("o", "cycle_sort", "Sort", id="portal.sort"),
@@ -360,6 +361,15 @@ class PortalScreen(Screen[None]):
 
     def action_toggle_users(self) -> None:
         self._set(user="me" if self.criteria.user == "all" else "all")
+
+    def action_pick_users(self) -> None:
+        from screens.users_filter import UsersFilter
+
+        def chosen(user: str | None) -> None:
+            if user is not None:
+                self._set(user=user)
+
+        self.app.push_screen(UsersFilter(self.session, self.criteria.user), chosen)
 
     def action_cycle_status(self, step: int) -> None:
         index = STATUSES.index(self.criteria.status)

@@ -303,3 +303,24 @@ async def test_the_command_palette_names_actions_and_jumps_to_companies(demo_set
         await until(pilot, lambda: app.screen.body is not None)
         assert app.screen.body["name"] == name
         assert table.total >= 120
+
+
+async def test_the_users_filter_shows_a_colleagues_companies(demo_settings) -> None:  # type: ignore[no-untyped-def]
+    from screens.users_filter import UsersFilter
+
+    app = RelportalApp(lambda: embedded_client(demo_settings))
+    async with app.run_test(size=(100, 30)) as pilot:
+        table = await started(pilot)
+        screen = app.screen
+        colleague = next(u for u in screen.session.users if u["name"] == "Priya Shah")
+        await pilot.press("U")
+        await until(pilot, lambda: isinstance(app.screen, UsersFilter))
+        options = app.screen.query_one("#users")
+        for index in range(options.option_count):
+            if options.get_option_at_index(index).id == colleague["id"]:
+                options.highlighted = index
+        await pilot.press("enter")
+        await until(pilot, lambda: screen.criteria.user == colleague["id"])
+        await until(pilot, lambda: table.row(0) is not None)
+        assert colleague["id"] in table.row(0)["users"]  # type: ignore[index]
+        assert "Priya Shah's companies" in text_of(screen.query_one("#title"))

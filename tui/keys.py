@@ -12,6 +12,7 @@ def bindable() -> dict[str, Binding]:
     from screens.portal import PortalScreen
     from screens.relationship import RelationshipScreen
     from screens.request_form import RequestForm
+    from screens.users_filter import UsersFilter
     from tui.app import RelportalApp
     from widgets.relationship_table import RelationshipTable
 
@@ -24,6 +25,7 @@ def bindable() -> dict[str, Binding]:
         CompanyForm,
         RequestForm,
         Confirm,
+        UsersFilter,
     ):
         for binding in owner.BINDINGS:
             if isinstance(binding, Binding) and binding.id:

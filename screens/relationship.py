@@ -305,7 +305,11 @@ class RelationshipScreen(Screen[None]):
                 req["step"].replace("_", " "),
                 when(req["expires_at"], with_year=True),
             )
-        self.query_one("#requests", Static).update(requests)
+        self.query_one("#requests", Static).update(
+            requests
+            if body["requests"]
+            else Text("No information requested yet: press r to request it.", style="dim")
+        )
 
         entities = Table(title="Legal entities", title_justify="left", expand=True)
         for column in ("Entity", "Connection", "Platform", "Last sync", "Data pull", "Reports"):
@@ -324,7 +328,11 @@ class RelationshipScreen(Screen[None]):
                     f"{r['kind'].replace('_', ' ')}: {r['status']}" for r in entity["reports"]
                 ),
             )
-        self.query_one("#entities", Static).update(entities)
+        self.query_one("#entities", Static).update(
+            entities
+            if body["entities"]
+            else Text("No legal entities yet: they appear as the customer shares.", style="dim")
+        )
 
         timeline = Table(title="Timeline", title_justify="left", expand=True, show_header=False)
         timeline.add_column(style="dim", no_wrap=True)

@@ -242,15 +242,6 @@ def update_organization(
 # Relationships
 
 
-@dataclass(frozen=True)
-class RelationshipInput:
-    name: str
-    description: str
-    contact_name: str
-    contact_email: str
-    users: tuple[str, ...]
-
-
 def clean_relationship(data: dict[str, Any], *, partial: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = {}
     specs = {

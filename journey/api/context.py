@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -81,6 +80,3 @@ async def current_user(
 
 def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
-
-
-Json = dict[str, Any]

@@ -43,6 +43,7 @@ from journey.records import (
     DataPull,
     InformationRequest,
     LegalEntity,
+    Organization,
     Relationship,
     Upload,
 )
@@ -85,10 +86,21 @@ def find_request(tx: Tx, token: str) -> InformationRequest:
     return req
 
 
-def _context(tx: Tx, req: InformationRequest, new_entity_id: str = "") -> JourneyContext:
+def _parties(tx: Tx, req: InformationRequest) -> tuple[Organization, Relationship]:
+    """The bank and the company a request is between."""
     org = tx.get_organization(req.org_id)
     rel = tx.get_relationship(req.org_id, req.relationship_id)
     assert org is not None and rel is not None
+    return org, rel
+
+
+def _context(
+    tx: Tx,
+    req: InformationRequest,
+    new_entity_id: str = "",
+    parties: tuple[Organization, Relationship] | None = None,
+) -> JourneyContext:
+    org, rel = parties or _parties(tx, req)
     return JourneyContext(
         data_types=req.data_types,
         features=org.features,
@@ -99,13 +111,13 @@ def _context(tx: Tx, req: InformationRequest, new_entity_id: str = "") -> Journe
     )
 
 
-def _request_summary(tx: Tx, req: InformationRequest) -> dict[str, Any]:
+def _request_summary(
+    tx: Tx, req: InformationRequest, parties: tuple[Organization, Relationship]
+) -> dict[str, Any]:
     entities = tx.entities_for_request(req.id)
     facts = [derive.entity_facts(tx, e) for e in entities]
-    status = derive_company_status(derive._request_facts(req), facts)
-    org = tx.get_organization(req.org_id)
-    rel = tx.get_relationship(req.org_id, req.relationship_id)
-    assert org is not None and rel is not None
+    status = derive_company_status(derive.request_facts(req), facts)
+    org, rel = parties
     shown = {"None": "Requested", "Requested": "Requested"}.get(status.value, status.value)
     if req.state is RequestState.COMPLETE and status.value == "In progress":
         shown = "Complete"
@@ -125,15 +137,13 @@ def _request_summary(tx: Tx, req: InformationRequest) -> dict[str, Any]:
 def view(tx: Tx, req: InformationRequest) -> dict[str, Any]:
     """The journey as the customer sees it now."""
     state = JourneyState.from_dict(req.journey)
-    ctx = _context(tx, req)
-    org = tx.get_organization(req.org_id)
-    rel = tx.get_relationship(req.org_id, req.relationship_id)
-    assert org is not None and rel is not None
+    parties = _parties(tx, req)
+    org, rel = parties
+    ctx = _context(tx, req, parties=parties)
     email = None
     if state.step is Step.EMAIL:
         sender = tx.get_user(req.org_id, req.created_by)
         composed = compose_email(
-            tx,
             org,
             rel,
             sender.name if sender else "Your relationship manager",
@@ -142,9 +152,9 @@ def view(tx: Tx, req: InformationRequest) -> dict[str, Any]:
         )
         email = composed.to_dict()
     result = describe(state, ctx, organization=org.name, email=email)
-    result["request"] = _request_summary(tx, req)
+    result["request"] = _request_summary(tx, req, parties)
     if state.step is Step.SUMMARY:
-        result["requests"] = [_request_summary(tx, req)]
+        result["requests"] = [result["request"]]
     return result
 
 

@@ -65,7 +65,7 @@ def entity_view(tx: Tx, entity: LegalEntity) -> EntityView:
     )
 
 
-def _request_facts(req: InformationRequest) -> RequestFacts:
+def request_facts(req: InformationRequest) -> RequestFacts:
     return RequestFacts(
         opened=req.opened_at is not None,
         completed=req.state is RequestState.COMPLETE,
@@ -89,7 +89,7 @@ def recompute(tx: Tx, org_id: str, rel_id: str, actor: str = "system") -> Compan
         if req is not None and req.state is RequestState.CANCELLED:
             req, entities = None, []
     facts = [entity_facts(tx, e) for e in entities]
-    status = derive_company_status(_request_facts(req) if req else None, facts)
+    status = derive_company_status(request_facts(req) if req else None, facts)
     platforms: list[str] = []
     for entity in entities:
         conn = tx.connection_for_entity(entity.id)

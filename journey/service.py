@@ -378,7 +378,6 @@ def _sender(tx: Tx, req: InformationRequest) -> str:
 
 
 def compose_email(
-    tx: Tx,
     org: Organization,
     rel: Relationship,
     sender: str,
@@ -401,7 +400,7 @@ def preview_request(tx: Tx, user: User, rel_id: str, data: dict[str, Any]) -> di
     org = tx.get_organization(user.org_id)
     assert org is not None
     types = clean_data_types(data.get("data_types"))
-    email = compose_email(tx, org, rel, user.name, types, "{link}")
+    email = compose_email(org, rel, user.name, types, "{link}")
     return {"email": email.to_dict()}
 
 
@@ -458,9 +457,7 @@ def create_request(
     )
     tx.insert_request(req, hash_secret(token))
     link = link_for(public_url, token)
-    email = (
-        compose_email(tx, org, rel, user.name, types, link) if delivery is Delivery.EMAIL else None
-    )
+    email = compose_email(org, rel, user.name, types, link) if delivery is Delivery.EMAIL else None
     tx.append_event(
         user.org_id,
         actor_of(user),
@@ -560,7 +557,7 @@ def resend_request(
     derive.recompute_for_request(tx, fresh, actor_of(user))
     link = link_for(public_url, token)
     email = (
-        compose_email(tx, org, rel, _sender(tx, req), req.data_types, link)
+        compose_email(org, rel, _sender(tx, req), req.data_types, link)
         if delivery is Delivery.EMAIL
         else None
     )

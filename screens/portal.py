@@ -7,7 +7,6 @@ service and hand results back through messages; the table only draws.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
@@ -20,7 +19,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
-from widgets.relationship_table import PAGE_SIZE, RelationshipTable
+from tui.listing import PAGE_SIZE, Criteria
+from widgets.relationship_table import RelationshipTable
 from widgets.status_badge import STATUS_STYLES
 
 STATUSES = [None, *STATUS_STYLES, "None"]
@@ -28,23 +28,6 @@ SORTS = [("name", "Company"), ("created", "Created"), ("updated", "Last updated"
 # Events that can change what a row shows.
 COUNTS_DELAY = 0.25  # seconds of quiet typing before a search's counts are asked for
 ROW_EVENTS = ("relationship.", "request.", "connection.", "pull.", "upload.", "entity.")
-
-
-@dataclass(frozen=True)
-class Criteria:
-    q: str = ""
-    status: str | None = None
-    user: str = "me"
-    sort: str = "name"
-    descending: bool = False
-
-    def params(self) -> dict[str, Any]:
-        return {
-            "q": self.q,
-            "status": self.status,
-            "user": self.user,
-            "sort": ("-" if self.descending else "") + self.sort,
-        }
 
 
 class SummaryBar(Static):
@@ -150,11 +133,7 @@ class PortalScreen(Screen[None]):
     def on_mount(self) -> None:
         table = self.query_one(RelationshipTable)
         table.users = {u["id"]: u["name"] for u in self.session.users}
-        saved = getattr(self.app, "preferences", None)
-        if saved is not None:
-            self.criteria = Criteria(user=saved.users, sort=saved.sort, descending=saved.descending)
-        else:
-            self.criteria = Criteria()
+        self.criteria = Criteria.saved(getattr(self.app, "preferences", None))
         table.focus()
         self.follow_events()
 
@@ -194,7 +173,7 @@ class PortalScreen(Screen[None]):
     @work(exclusive=True, group="load", exit_on_error=False)
     async def load(self, query: Criteria) -> None:
         if not query.q:
-            body = await self.client.get("/v1/relationships", **query.params(), limit=PAGE_SIZE)
+            body = await self.client.get("/v1/relationships", **query.first_page())
             self.post_message(self.Loaded(query, body))
             return
         # Typing: rows first, counts after. Counting a broad search costs more than its

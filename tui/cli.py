@@ -108,10 +108,8 @@ def cmd_portal(args: argparse.Namespace, config: Config) -> int:
     """The Relationship Portal, on the embedded service or a remote one."""
     import os
 
-    from tui.app import RelportalApp
-    from tui.client import embedded_client, remote_client
-
     url = args.service or config.get("service", "url")
+    preferences_path = paths.preferences_file()
     if url:
         token = os.environ.get("RELPORTAL_TOKEN") or config.get("service", "token")
         if not token:
@@ -120,14 +118,30 @@ def cmd_portal(args: argparse.Namespace, config: Config) -> int:
                 "(relportal token create EMAIL on the service's machine)"
             )
 
+        from tui.client import remote_client
+
         def factory():  # type: ignore[no-untyped-def]
             return remote_client(url, token)
     else:
+        from tui import preferences
+        from tui.listing import Criteria
+        from tui.opening import Opening
+
         settings = service_settings(config, args.db)
-        _open_store(settings.db_path).close()  # a bad database fails here, in one line
+        user_email = config.get("portal", "user") or None
+        # Read the first answers in a thread while Textual imports (tui/opening.py).
+        opening = Opening(
+            settings.db_path, user_email, Criteria.saved(preferences.load(preferences_path))
+        ).start()
+        from tui.app import RelportalApp  # the longest import: the opening reads meanwhile
+        from tui.client import embedded_client
+
+        problem = opening.store_problem()
+        if problem:
+            return _fail(problem)  # a bad database fails here, in one line
 
         def factory():  # type: ignore[no-untyped-def]
-            return embedded_client(settings, config.get("portal", "user") or None)
+            return embedded_client(settings, user_email, opening.answers(timeout=1.0))
 
     from tui.keys import check_keymap
 
@@ -135,7 +149,9 @@ def cmd_portal(args: argparse.Namespace, config: Config) -> int:
     problem = check_keymap(keymap, str(config.path or paths.default_config_file()))
     if problem:
         return _fail(problem)
-    RelportalApp(factory, keymap=keymap, preferences_path=paths.preferences_file()).run()
+    from tui.app import RelportalApp
+
+    RelportalApp(factory, keymap=keymap, preferences_path=preferences_path).run()
     return 0
 
 

@@ -9,13 +9,18 @@ through HTTP, so the embedded path is the path a remote deployment takes.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import importlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+from tui.listing import answer_key
+
+if TYPE_CHECKING:  # imported when a call is made: httpx is not needed for the first rows
+    import httpx
 
 # httpx logs request URLs at INFO; customer links carry their token in the path.
 logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -54,13 +59,65 @@ class Session:
 
 
 class ServiceClient:
-    def __init__(self, http: httpx.AsyncClient, *, remote: bool) -> None:
+    """HTTP to the journey service. ``http`` may arrive later than the client (the
+    embedded service starts in the background); calls wait for it, and until then the
+    opening answers, if any, answer the questions they were read for, once each."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient | None,
+        *,
+        remote: bool,
+        answers: dict[str, Any] | None = None,
+    ) -> None:
         self.http = http
         self.remote = remote
+        self._answers = dict(answers or {})
+        self._connected: asyncio.Future[httpx.AsyncClient] | None = None
+        # Set once the opening answers are used up (or one missed): the embedded
+        # service waits for it before loading, so the first rows paint unhindered.
+        self.answers_spent = asyncio.Event()
+        if not self._answers:
+            self.answers_spent.set()
+
+    def connected(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+        self._answers.clear()
+        if self._connected is not None and not self._connected.done():
+            self._connected.set_result(http)
+
+    def failed(self, exc: BaseException) -> None:
+        """The service could not start: every waiting and later call raises ``exc``."""
+        if self._connected is None:
+            self._connected = asyncio.get_running_loop().create_future()
+        if not self._connected.done():
+            self._connected.set_exception(exc)
+            self._connected.exception()  # retrieved here; raised again to each caller
+
+    async def _http(self) -> httpx.AsyncClient:
+        if self.http is not None:
+            return self.http
+        if self._connected is None:
+            self._connected = asyncio.get_running_loop().create_future()
+        return await asyncio.shield(self._connected)
+
+    def _opening_answer(self, path: str, params: dict[str, Any]) -> Any:
+        if not self._answers:
+            return None
+        answer = self._answers.pop(answer_key(path, params), None)
+        if answer is None or not self._answers:
+            # A question the opening did not foresee: the rest may be stale by the
+            # time they are asked, and the service is needed now anyway.
+            self._answers.clear()
+            self.answers_spent.set()
+        return answer
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        http = await self._http()
+        import httpx  # loaded by now: the connection was made with it
+
         try:
-            response = await self.http.request(method, path, **kwargs)
+            response = await http.request(method, path, **kwargs)
         except httpx.TransportError as exc:
             raise ServiceUnavailable(f"cannot reach the service ({type(exc).__name__})") from None
         if response.status_code >= 400:
@@ -82,6 +139,9 @@ class ServiceClient:
 
     async def get(self, path: str, **params: Any) -> Any:
         clean = {k: v for k, v in params.items() if v is not None and v != ""}
+        answer = self._opening_answer(path, clean)
+        if answer is not None:
+            return answer
         return await self._call("GET", path, params=clean)
 
     async def post(self, path: str, body: Any = None, **headers: str) -> Any:
@@ -115,6 +175,8 @@ class ServiceClient:
 
 @contextlib.asynccontextmanager
 async def remote_client(url: str, token: str) -> AsyncIterator[ServiceClient]:
+    import httpx
+
     async with httpx.AsyncClient(
         base_url=url.rstrip("/"),
         headers={"Authorization": f"Bearer {token}"},
@@ -125,44 +187,68 @@ async def remote_client(url: str, token: str) -> AsyncIterator[ServiceClient]:
 
 @contextlib.asynccontextmanager
 async def embedded_client(
-    settings: Any, user_email: str | None = None
+    settings: Any,
+    user_email: str | None = None,
+    answers: dict[str, Any] | None = None,
 ) -> AsyncIterator[ServiceClient]:
-    """Start the journey service in this process and sign in as ``user_email``
-    (default: the demo organization's first relationship manager)."""
-    from journey import service
-    from journey.api import create_app
-    from journey.domain import Role
+    """Run the journey service in this process, signed in as ``user_email`` (default:
+    the demo organization's first relationship manager).
 
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        store = app.state.ctx.store
+    The client is handed over at once and the service starts behind it: with opening
+    answers (``tui.opening``) the portal shows its first rows while FastAPI is still
+    importing, which takes longer than Textual itself.
+    """
+    client = ServiceClient(None, remote=False, answers=answers)
+    stop = asyncio.Event()
 
-        def sign_in(tx: Any) -> tuple[str, str]:
-            user = None
-            for org in tx.list_organizations():
-                if user_email:
-                    user = tx.get_user_by_email(org.id, user_email)
-                else:
-                    user = next((u for u in tx.list_users(org.id) if u.role is Role.RM), None)
-                if user is not None:
-                    break
-            if user is None:
-                wanted = user_email or "a relationship manager"
-                raise ServiceProblem(404, "user_not_found", f"There is no user {wanted}.", {})
-            token = service.create_token(tx, user, label="embedded portal session")
-            return token, user.id
-
-        token, _ = await store.write(sign_in)
-        transport = httpx.ASGITransport(app=app)
+    async def run() -> None:
         try:
-            async with httpx.AsyncClient(
-                transport=transport,
-                base_url="http://relportal.embedded",
-                headers={"Authorization": f"Bearer {token}"},
-                timeout=httpx.Timeout(30.0),
-            ) as http:
-                yield ServiceClient(http, remote=False)
-        finally:
+            await client.answers_spent.wait()
+            if answers:
+                await asyncio.sleep(0.1)  # let the first rows paint before the import takes the GIL
+            # Importing in a thread leaves the event loop free to paint and take keys.
+            api = await asyncio.to_thread(importlib.import_module, "journey.api.app")
+            httpx = await asyncio.to_thread(importlib.import_module, "httpx")
+            if stop.is_set():
+                return  # the portal closed before the service was needed
+            from journey import service
             from journey.tokens import hash_secret
 
-            await store.write(lambda tx: tx.revoke_token(hash_secret(token)))
+            app = api.create_app(settings)
+            async with app.router.lifespan_context(app):
+                store = app.state.ctx.store
+
+                def sign_in(tx: Any) -> str:
+                    user = service.embedded_user(tx, user_email)
+                    if user is None:
+                        wanted = user_email or "a relationship manager"
+                        raise ServiceProblem(
+                            404, "user_not_found", f"There is no user {wanted}.", {}
+                        )
+                    return service.create_token(tx, user, label="embedded portal session")
+
+                token = await store.write(sign_in)
+                try:
+                    async with httpx.AsyncClient(
+                        transport=httpx.ASGITransport(app=app),
+                        base_url="http://relportal.embedded",
+                        headers={"Authorization": f"Bearer {token}"},
+                        timeout=httpx.Timeout(30.0),
+                    ) as http:
+                        client.connected(http)
+                        await stop.wait()
+                finally:
+                    await store.write(lambda tx: tx.revoke_token(hash_secret(token)))
+        except ServiceProblem as exc:
+            client.failed(exc)
+        except Exception as exc:  # the service did not start: say so, do not crash
+            client.failed(
+                ServiceUnavailable(f"the service did not start ({type(exc).__name__}: {exc})")
+            )
+
+    task = asyncio.create_task(run(), name="embedded journey service")
+    try:
+        yield client
+    finally:
+        stop.set()
+        await task

@@ -35,6 +35,8 @@ def bindable() -> dict[str, Binding]:
 
 def check_keymap(keymap: dict[str, str], source: str) -> str | None:
     """A one-line reason when the keymap names a binding that does not exist."""
+    if not keymap:
+        return None
     known = bindable()
     for binding_id in keymap:
         if binding_id not in known:

@@ -22,10 +22,10 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from tui.listing import PAGE_SIZE
 from widgets.status_badge import status_text, when
 
 ROW_HEIGHT = 2
-PAGE_SIZE = 100
 CACHED_PAGES = 40
 
 

@@ -1,5 +1,20 @@
-"""The HTTP API: the one contract between the journey service and every client."""
+"""The HTTP API: the one contract between the journey service and every client.
 
-from journey.api.app import create_app
+``create_app`` is imported on first use: FastAPI and pydantic cost more to import
+than the rest of the service together, and the answer builders in this package
+(``views``, ``pages``) are used without them (the portal's opening answers).
+"""
+
+from __future__ import annotations
+
+from typing import Any
 
 __all__ = ["create_app"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "create_app":
+        from journey.api.app import create_app
+
+        return create_app
+    raise AttributeError(f"module 'journey.api' has no attribute {name!r}")

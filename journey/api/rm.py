@@ -9,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
 from journey import connections, mail, service
-from journey.api import views
+from journey.api import pages, views
 from journey.api.context import ServiceContext, current_user, get_context
 from journey.api.models import (
     EventsOut,
@@ -25,12 +25,11 @@ from journey.api.models import (
     RequestPreviewBody,
     ResendBody,
 )
-from journey.domain import CompanyStatus
 from journey.errors import Invalid
 from journey.idempotency import check_key, fingerprint, lookup_key, seal, unseal
 from journey.records import User
 from journey.reports import relationship_reports, report_data
-from journey.storage.base import SORT_KEYS, RelationshipQuery, Tx
+from journey.storage.base import Tx
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {"application/problem+json": {}}}
@@ -40,7 +39,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 router = APIRouter(prefix="/v1", responses=ERRORS)
 Ctx = Annotated[ServiceContext, Depends(get_context)]
 Me = Annotated[User, Depends(current_user)]
-STATUS_NAMES = {s.value.casefold(): s for s in CompanyStatus} | {"none": CompanyStatus.NONE}
 
 
 def ok(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -101,61 +99,20 @@ async def list_relationships(
     parent: Annotated[str | None, Query(max_length=64)] = None,
     counts: Annotated[bool, Query(description="false: rows only (total and counts null)")] = True,
 ) -> Response:
-    if not q.isprintable():
-        raise Invalid("q must be printable text (no control characters).", "invalid_q")
-    descending = sort.startswith("-")
-    sort_key = sort.removeprefix("-")
-    if sort_key not in SORT_KEYS:
-        raise Invalid(
-            f"sort must be one of {', '.join(SORT_KEYS)} (prefix - to descend).", "invalid_sort"
-        )
-    wanted: CompanyStatus | None = None
-    if status:
-        wanted = STATUS_NAMES.get(status.casefold())
-        if wanted is None:
-            names = ", ".join(s.value for s in CompanyStatus)
-            raise Invalid(f"status must be one of: {names}.", "invalid_status")
-    after = views.decode_cursor(cursor, sort_key, descending) if cursor else None
-
     def page(tx: Tx) -> dict[str, Any]:
-        user_id: str | None
-        if user_filter == "me":
-            user_id = user.id
-        elif user_filter == "all":
-            user_id = None
-        else:
-            if tx.get_user(user.org_id, user_filter) is None:
-                raise Invalid(
-                    "user must be me, all, or a user id of your organization.", "invalid_user"
-                )
-            user_id = user_filter
-        try:
-            result = tx.list_relationships(
-                RelationshipQuery(
-                    org_id=user.org_id,
-                    user_id=user_id,
-                    status=wanted,
-                    q=q,
-                    sort=sort_key,
-                    descending=descending,
-                    after=after,
-                    offset=0 if after else offset,
-                    limit=limit,
-                    parent_id=parent,
-                    with_counts=counts,
-                )
-            )
-        except ValueError:
-            raise Invalid("The cursor belongs to another filter.", "invalid_cursor") from None
-        return {
-            "items": [views.relationship(r) for r in result.rows],
-            "total": result.total,
-            "counts": result.counts,
-            "next_cursor": views.encode_cursor(result.next_after, sort_key, descending)
-            if result.next_after
-            else None,
-            "limit": limit,
-        }
+        return pages.relationship_page(
+            tx,
+            user,
+            q=q,
+            status=status,
+            user_filter=user_filter,
+            sort=sort,
+            cursor=cursor,
+            offset=offset,
+            limit=limit,
+            parent=parent,
+            counts=counts,
+        )
 
     return ok(await ctx.store.read(page))
 

@@ -31,7 +31,7 @@ from journey import names
 from journey.domain import Feature, Role
 from journey.platforms import DEFAULT_PLATFORMS
 from journey.records import dumps
-from journey.storage.schema import TRIGGER_NAMES, TRIGGERS
+from journey.storage.schema import TRIGGER_NAMES, TRIGGERS, V3_TRIGGERS
 from journey.storage.sqlite import SQLiteStore
 from journey.tokens import RANDOM_BITS, id_from
 
@@ -69,9 +69,9 @@ _SECONDARY_INDEXES = {
     "rel_org_updated": "relationships (org_id, status_at)",
     "rel_org_status_updated": "relationships (org_id, status, status_at)",
     "rel_org_email": "relationships (org_id, contact_email COLLATE NOCASE)",
-    "ru_user_name": "relationship_users (user_id, name_key, relationship_id)",
-    "ru_user_created": "relationship_users (user_id, created_at, relationship_id)",
-    "ru_user_updated": "relationship_users (user_id, status_at, relationship_id)",
+    "ru_user_name": "relationship_users (user_id, name_key, rel_rowid)",
+    "ru_user_created": "relationship_users (user_id, created_at, rel_rowid)",
+    "ru_user_updated": "relationship_users (user_id, status_at, rel_rowid)",
 }
 # Indexes on ids or sequence numbers are left in place: seeded ids grow as rows are
 # generated, so those entries land at the end of their index, which is cheaper than
@@ -587,17 +587,21 @@ class _Company:
 
 
 def _flush(conn: sqlite3.Connection, rows: Rows) -> None:
+    # Rowids given, not drawn, so the assignments can carry them (schema V3) without
+    # a lookup per row.
+    base = conn.execute("SELECT coalesce(max(rowid), 0) + 1 FROM relationships").fetchone()[0]
+    rowids = {row[0]: base + i for i, row in enumerate(rows.relationships)}
     conn.executemany(
-        "INSERT INTO relationships (id, org_id, parent_id, name, name_key, description,"
+        "INSERT INTO relationships (rowid, id, org_id, parent_id, name, name_key, description,"
         " contact_name, contact_email, created_at, updated_at, version, status, status_at,"
         " requested, entities_linked, entities_total, platforms, latest_request_id)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        rows.relationships,
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        ((base + i, *row) for i, row in enumerate(rows.relationships)),
     )
     conn.executemany(
         "INSERT INTO relationship_users (relationship_id, user_id, org_id, status, name_key,"
-        " created_at, status_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        rows.users,
+        " created_at, status_at, rel_rowid) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        ((*user, rowids[user[0]]) for user in rows.users),
     )
     conn.executemany(
         "INSERT INTO requests (id, org_id, relationship_id, data_types, delivery, created_by,"
@@ -935,6 +939,7 @@ def _triggers() -> Iterator[str]:
     from journey.storage.sqlite import _split_sql
 
     yield from _split_sql(TRIGGERS)
+    yield from _split_sql(V3_TRIGGERS)
 
 
 def ensure_demo(

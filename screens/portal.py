@@ -74,7 +74,6 @@ class PortalScreen(Screen[None]):
         Binding("O", "reverse_sort", "Reverse", show=False, id="portal.reverse"),
         Binding("a", "add_company", "Add company", id="portal.add_company"),
         Binding("r", "request", "Request info", id="portal.request"),
-        Binding("question_mark", "help", "Keys", id="portal.help"),
     ]
 
     criteria: reactive[Criteria] = reactive(Criteria, init=False, always_update=True)
@@ -381,9 +380,3 @@ class PortalScreen(Screen[None]):
             RequestForm(self.client, self.session, row),
             lambda _: self.query_one(RelationshipTable).forget_pages(),
         )
-
-    def action_help(self) -> None:
-        if self.app.screen.query("HelpPanel"):
-            self.app.action_hide_help_panel()
-        else:
-            self.app.action_show_help_panel()

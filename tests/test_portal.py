@@ -325,3 +325,37 @@ async def test_the_users_filter_shows_a_colleagues_companies(demo_settings) -> N
         await until(pilot, lambda: table.row(0) is not None)
         assert colleague["id"] in table.row(0)["users"]  # type: ignore[index]
         assert "Priya Shah's companies" in text_of(screen.query_one("#title"))
+
+
+async def test_help_lists_the_keys_where_you_are_remapped_included(demo_settings) -> None:  # type: ignore[no-untyped-def]
+    from screens.help import HelpScreen
+
+    app = RelportalApp(
+        lambda: embedded_client(demo_settings), keymap={"portal.add_company": "ctrl+n"}
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
+        # "?" typed into the search box is a question mark, not help.
+        await pilot.press("slash", "question_mark")
+        assert app.screen.query_one("#search").value == "?"
+        await pilot.press("escape", "escape", "escape")
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        shown = "\n".join(text_of(s) for s in app.screen.query("Static"))
+        for words in ("Search", "Mine/all", "Users…", "Status back", "Reverse", "Quit"):
+            assert words in shown, words
+        assert "Add company" in shown and "^n" in shown  # the remapped key
+        assert "Deauthorized" in shown  # the status legend
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, PortalScreen))
+        # On a company's screen, its own actions.
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, RelationshipScreen))
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        shown = "\n".join(text_of(s) for s in app.screen.query("Static"))
+        for words in ("Request info", "Resend", "Cancel request", "Unlink", "Copy email"):
+            assert words in shown, words
+        assert "Mine/all" not in shown
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, RelationshipScreen))

@@ -12,6 +12,7 @@ import pytest
 
 from journey import service
 from journey.domain import Role
+from journey.storage.base import RelationshipQuery
 from journey.storage.schema import MIGRATIONS, SCHEMA_VERSION
 from journey.storage.sqlite import SQLiteStore, StorageError, _split_sql
 
@@ -32,6 +33,15 @@ def _v1_database(path: Path) -> None:
         " created_at, updated_at, status, status_at) VALUES ('r1', 'o1', 'Harbour Lights Bakery',"
         " 'harbour lights bakery', 'Ann Lee', 'ann@harbour.example', '2025-01-01T00:00:00.000Z',"
         " '2025-01-01T00:00:00.000Z', 'Requested', '2025-01-01T00:00:00.000Z')"
+    )
+    conn.execute(
+        "INSERT INTO users (id, org_id, email, name, role, created_at) VALUES"
+        " ('u1', 'o1', 'rm@old.example', 'Old RM', 'rm', '2025-01-01T00:00:00.000Z')"
+    )
+    conn.execute(
+        "INSERT INTO relationship_users (relationship_id, user_id, org_id, status, name_key,"
+        " created_at, status_at) VALUES ('r1', 'u1', 'o1', 'Requested', 'harbour lights bakery',"
+        " '2025-01-01T00:00:00.000Z', '2025-01-01T00:00:00.000Z')"
     )
     conn.close()
 
@@ -54,6 +64,21 @@ def test_an_older_database_is_upgraded_in_place(tmp_path: Path) -> None:
             lambda tx: dict(tx.conn.execute("SELECT status, n FROM status_counts").fetchall())
         )
         assert counts == {"Requested": 1}
+        # V3: the assignment carries its company's rowid, and "my companies" finds it
+        # by a full-text search.
+        carried = store.read_sync(
+            lambda tx: tx.conn.execute(
+                "SELECT u.rel_rowid = r.rowid FROM relationship_users u"
+                " JOIN relationships r ON r.id = u.relationship_id"
+            ).fetchall()
+        )
+        assert [tuple(row) for row in carried] == [(1,)]
+        mine = store.read_sync(
+            lambda tx: tx.list_relationships(
+                RelationshipQuery(org_id="o1", user_id="u1", q="lights", with_counts=False)
+            )
+        )
+        assert [r.name for r in mine.rows] == ["Harbour Lights Bakery"]
         assert store.integrity_check() == "ok"
     finally:
         store.close()
@@ -156,12 +181,33 @@ def test_two_stores_on_one_file_write_concurrently_without_locking_errors(tmp_pa
         second.close()
 
 
+def _every_page(store: SQLiteStore, org_id: str, user: str | None, q: str, sort: str) -> list[str]:
+    """Company ids of a search, seven a page, following the cursors to the end."""
+    seen: list[str] = []
+    after = None
+    while True:
+        query = RelationshipQuery(
+            org_id=org_id,
+            user_id=user,
+            q=q,
+            sort=sort.lstrip("-"),
+            descending=sort.startswith("-"),
+            after=after,
+            limit=7,
+            with_counts=False,
+        )
+        page = store.read_sync(lambda tx, query=query: tx.list_relationships(query))
+        seen += [row.id for row in page.rows]
+        if page.next_after is None:
+            return seen
+        after = page.next_after
+
+
 @pytest.mark.parametrize("sort", ["name", "-name", "created", "-updated"])
 def test_both_search_plans_give_the_same_pages(tmp_path: Path, sort: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Many matches walk the sort index; few fetch the matches: the rows are the same."""
     from journey.seed import DEMO_ORG, seed_file
     from journey.storage import sqlite as store_module
-    from journey.storage.base import RelationshipQuery
 
     db = tmp_path / "plans.db"
     seed_file(db, 400, 2)
@@ -170,22 +216,7 @@ def test_both_search_plans_give_the_same_pages(tmp_path: Path, sort: str, monkey
         org_id = store.read_sync(lambda tx: tx.get_organization_by_name(DEMO_ORG).id)
 
         def walk(q: str) -> list[str]:
-            seen: list[str] = []
-            after = None
-            while True:
-                query = RelationshipQuery(
-                    org_id=org_id,
-                    q=q,
-                    sort=sort.lstrip("-"),
-                    descending=sort.startswith("-"),
-                    after=after,
-                    limit=7,
-                )
-                page = store.read_sync(lambda tx, query=query: tx.list_relationships(query))
-                seen += [row.id for row in page.rows]
-                if page.next_after is None:
-                    return seen
-                after = page.next_after
+            return _every_page(store, org_id, None, q, sort)
 
         for q in ("bakery", "oak", "har", "ale"):
             monkeypatch.setattr(store_module, "MANY_MATCHES", 10**9)
@@ -236,5 +267,65 @@ def test_my_companies_search_agrees_with_everyone_filtered_to_me(tmp_path: Path)
                 if user_id in row.users:
                     statuses[row.status.value] = statuses.get(row.status.value, 0) + 1
             assert mine.counts == statuses, q
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("sort", ["name", "-name", "created", "-updated"])
+def test_my_companies_search_plans_page_alike(tmp_path: Path, sort: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """ "My companies" with a search: a few matches are looked up one by one, many walk
+    the user's sort index; page by page (cursors) both give the same companies, which
+    are everyone's matches assigned to the user, in the same order."""
+    from journey.seed import DEMO_ORG, seed_file
+    from journey.storage import sqlite as store_module
+
+    db = tmp_path / "mine-plans.db"
+    seed_file(db, 300, 5)
+    store = SQLiteStore(db)
+    try:
+        org = store.read_sync(lambda tx: tx.get_organization_by_name(DEMO_ORG))
+        user_id = store.read_sync(
+            lambda tx: next(u.id for u in tx.list_users(org.id) if u.role is Role.RM)
+        )
+        # An assignment made the ordinary way (not by the seed) is found as well.
+        rm = store.read_sync(lambda tx: tx.get_user(org.id, user_id))
+        other = store.read_sync(
+            lambda tx: tx.list_relationships(
+                RelationshipQuery(org_id=org.id, limit=500, with_counts=False)
+            )
+        )
+        stranger = next(r for r in other.rows if user_id not in r.users)
+        word = max(stranger.name.split(), key=len)
+        store.write_sync(
+            lambda tx: service.update_relationship(
+                tx, rm, stranger.id, {"users": [*stranger.users, user_id]}, stranger.version
+            )
+        )
+
+        def pages(q: str, user: str | None) -> list[str]:
+            return _every_page(store, org.id, user, q, sort)
+
+        found = 0
+        for q in ("bakery", "oak", "har", "ale"):
+            monkeypatch.setattr(store_module, "FEW_MATCHES", 10**9)
+            one_by_one = pages(q, user_id)
+            monkeypatch.setattr(store_module, "FEW_MATCHES", 0)
+            walked = pages(q, user_id)
+            mine = set(
+                store.read_sync(
+                    lambda tx: [
+                        row[0]
+                        for row in tx.conn.execute(
+                            "SELECT relationship_id FROM relationship_users WHERE user_id = ?",
+                            (user_id,),
+                        )
+                    ]
+                )
+            )
+            expected = [i for i in pages(q, None) if i in mine]
+            assert one_by_one == walked == expected, q
+            found += len(expected)
+        assert found > 20  # the searches did find companies
+        assert stranger.id in pages(word, user_id)
     finally:
         store.close()

@@ -25,7 +25,10 @@ class RelportalApp(App[None]):
     CSS = """
     #starting { content-align: center middle; height: 1fr; color: $text-muted; }
     """
-    BINDINGS = [Binding("ctrl+q", "quit", "Quit", id="app.quit")]
+    BINDINGS = [
+        Binding("question_mark", "help", "Keys", id="app.help"),
+        Binding("ctrl+q", "quit", "Quit", id="app.quit"),
+    ]
     COMMANDS = App.COMMANDS | {PortalCommands}
 
     def __init__(
@@ -78,6 +81,17 @@ class RelportalApp(App[None]):
         except (ServiceProblem, ServiceUnavailable) as exc:
             self.query_one("#starting", Static).update(f"Cannot start: {exc}")
             self.notify(str(exc), title="Cannot reach the service", severity="error", timeout=30)
+
+    def action_help(self) -> None:
+        from screens.help import HelpScreen, keys_of
+
+        if isinstance(self.screen, HelpScreen):
+            return
+        screen = self.screen
+        title = {"PortalScreen": "Relationships", "RelationshipScreen": "Company"}.get(
+            type(screen).__name__, screen.title or "relportal"
+        )
+        self.push_screen(HelpScreen(str(title), keys_of(screen)))
 
     async def action_quit(self) -> None:
         self._signed_out.set()

@@ -304,6 +304,33 @@ WHEN old.status IS NOT new.status BEGIN
 END;
 """
 
+# Version 3: each assignment keeps its company's rowid, the key full-text search
+# answers with, and the user's sort indexes end with it: "my companies" narrowed by a
+# search then walks the user's own index, index-only, keeping the matches, instead of
+# looking each match up among the assignments. (Rowids of relationships are
+# referenced by the search index, relationship_keys and here: never VACUUM this
+# database without rebuilding them.)
+V3_ASSIGNMENT_ROWIDS = """
+ALTER TABLE relationship_users ADD COLUMN rel_rowid INTEGER;
+UPDATE relationship_users SET rel_rowid =
+    (SELECT rowid FROM relationships r WHERE r.id = relationship_users.relationship_id);
+DROP INDEX ru_user_name;
+DROP INDEX ru_user_created;
+DROP INDEX ru_user_updated;
+CREATE INDEX ru_user_name ON relationship_users (user_id, name_key, rel_rowid);
+CREATE INDEX ru_user_created ON relationship_users (user_id, created_at, rel_rowid);
+CREATE INDEX ru_user_updated ON relationship_users (user_id, status_at, rel_rowid);
+"""
+
+V3_TRIGGERS = """
+CREATE TRIGGER ru_fill_rowid AFTER INSERT ON relationship_users
+WHEN new.rel_rowid IS NULL BEGIN
+    UPDATE relationship_users
+    SET rel_rowid = (SELECT rowid FROM relationships WHERE id = new.relationship_id)
+    WHERE relationship_id = new.relationship_id AND user_id = new.user_id;
+END;
+"""
+
 TRIGGER_NAMES = (
     "rel_keys_insert",
     "rel_keys_delete",
@@ -318,7 +345,12 @@ TRIGGER_NAMES = (
     "ru_count_insert",
     "ru_count_delete",
     "ru_count_status",
+    "ru_fill_rowid",
 )
 
-MIGRATIONS: tuple[str, ...] = (V1_CORE, V2_SEARCH_AND_COUNTS + TRIGGERS)
+MIGRATIONS: tuple[str, ...] = (
+    V1_CORE,
+    V2_SEARCH_AND_COUNTS + TRIGGERS,
+    V3_ASSIGNMENT_ROWIDS + V3_TRIGGERS,
+)
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -49,7 +49,13 @@ T = TypeVar("T")
 
 SORT_COLUMNS = {"name": "name_key", "created": "created_at", "updated": "status_at"}
 SORT_INDEXES = {"name": "rel_org_name", "created": "rel_org_created", "updated": "rel_org_updated"}
-MANY_MATCHES = 2000
+MANY_MATCHES = 20_000  # matches beyond which walking a sort index beats sorting them all
+FEW_MATCHES = 2_000  # "my companies": matches few enough to look up one by one
+USER_SORT_INDEXES = {
+    "name": "ru_user_name",
+    "created": "ru_user_created",
+    "updated": "ru_user_updated",
+}
 BUSY_TIMEOUT_MS = 10_000
 
 
@@ -575,14 +581,15 @@ class SQLiteTx:
                 (rel.id, user_id),
             )
         row = self._one(
-            "SELECT status, name_key, created_at, status_at FROM relationships WHERE id = ?", rel.id
+            "SELECT status, name_key, created_at, status_at, rowid FROM relationships WHERE id = ?",
+            rel.id,
         )
         assert row is not None
         for user_id in sorted(wanted - current):
             self.conn.execute(
                 "INSERT INTO relationship_users (relationship_id, user_id, org_id, status,"
-                " name_key, created_at, status_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (rel.id, user_id, rel.org_id, row[0], row[1], row[2], row[3]),
+                " name_key, created_at, status_at, rel_rowid) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (rel.id, user_id, rel.org_id, row[0], row[1], row[2], row[3], row[4]),
             )
 
     def children(self, rel_id: str) -> list[Relationship]:
@@ -664,12 +671,27 @@ class SQLiteTx:
             sql += f" ORDER BY r.{column} {order}, r.rowid {order} LIMIT ? OFFSET ?"
         else:
             search_sql, search_args = self._search_clause(query.q, "r", name_alias="u")
-            joined = (
-                " JOIN relationships r ON r.id = u.relationship_id" if "r." in search_sql else ""
-            )
+            source, user_term = "relationship_users u", "u.user_id = ?"
+            if "rowid IN" in search_sql and matches <= FEW_MATCHES:
+                # A handful of matches: look each up among the assignments (the user
+                # term is kept off the index so the planner does not walk it instead).
+                search_sql = (
+                    search_sql.replace(
+                        "r.rowid IN (",
+                        "u.relationship_id IN (SELECT id FROM relationships WHERE rowid IN (",
+                    )
+                    + ")"
+                )
+                user_term = "+u.user_id = ?"
+            elif "rowid IN" in search_sql:
+                # Many: walk the user's sort index (it ends with the company's rowid),
+                # keeping the entries whose rowid the search matched.
+                search_sql = search_sql.replace("r.rowid IN", "u.rel_rowid IN")
+                source += f" INDEXED BY {USER_SORT_INDEXES[query.sort]}"
+            elif "r." in search_sql:
+                source += " JOIN relationships r ON r.id = u.relationship_id"
             sql = (
-                f"SELECT u.relationship_id, u.{column}, u.relationship_id FROM relationship_users u"
-                f"{joined} WHERE u.user_id = ?"
+                f"SELECT u.relationship_id, u.{column}, u.rel_rowid FROM {source} WHERE {user_term}"
             )
             args = [query.user_id]
             if query.status is not None:
@@ -683,11 +705,11 @@ class SQLiteTx:
             sql += search_sql
             args += search_args
             if query.after is not None:
-                if query.after[1].isdigit():
+                if not query.after[1].isdigit():
                     raise ValueError("cursor from another filter")
-                sql += f" AND (u.{column}, u.relationship_id) {compare} (?, ?)"
-                args += list(query.after)
-            sql += f" ORDER BY u.{column} {order}, u.relationship_id {order} LIMIT ? OFFSET ?"
+                sql += f" AND (u.{column}, u.rel_rowid) {compare} (?, ?)"
+                args += [query.after[0], int(query.after[1])]
+            sql += f" ORDER BY u.{column} {order}, u.rel_rowid {order} LIMIT ? OFFSET ?"
         args += [query.limit + 1, max(query.offset, 0)]
         keys = self._all(sql, *args)
         more = len(keys) > query.limit

@@ -237,14 +237,19 @@ class PortalScreen(Screen[None]):
         """Long-poll the event log; on changes, fetch what is on screen again."""
         delay = 0.5
         after: int | None = None
+        reachable = True
         while True:
             try:
                 if after is None:
                     after = int((await self.client.get("/v1/events/head"))["last_seq"])
-                body = await self.client.events(after, wait=20)
+                # Back from an outage: a poll that does not wait says so at once.
+                body = await self.client.events(after, wait=20 if reachable else 0)
                 delay = 0.5
-                self.post_message(self.Reachable(True))
+                if not reachable:
+                    reachable = True
+                    self.post_message(self.Reachable(True))
             except (ServiceUnavailable, ServiceProblem) as exc:
+                reachable = False
                 self.post_message(self.Reachable(False, str(exc)))
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 8.0)
@@ -281,7 +286,9 @@ class PortalScreen(Screen[None]):
     def _reachable(self, message: Reachable) -> None:
         banner = self.query_one("#banner", Static)
         if message.ok:
-            banner.remove_class("shown")
+            if banner.has_class("shown"):
+                banner.remove_class("shown")
+                self.load(self.criteria)  # what was asked while it was away
         else:
             banner.update(f"The service is unreachable ({message.detail}); retrying…")
             banner.add_class("shown")

@@ -35,7 +35,12 @@ class Server:
     def __init__(self, config: Path, db: Path, log: Path) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log
+        self.log, self.config, self.db = log, config, db
+        self.start()
+
+    def start(self) -> None:
+        """Start (or start again, on the same port) and wait until it answers."""
+        config, db, log = self.config, self.db, self.log
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -50,7 +55,7 @@ class Server:
                 str(db),
             ],
             stdout=subprocess.DEVNULL,
-            stderr=open(log, "wb"),  # noqa: SIM115 - closed with the process
+            stderr=open(log, "ab"),  # noqa: SIM115 - closed with the process
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         deadline = time.monotonic() + 30
@@ -437,3 +442,27 @@ async def test_the_portal_against_relportal_serve(deployment) -> None:  # type: 
             assert time.monotonic() - changed < 5, "the change never reached the portal"
             await pilot.pause(0.05)
         assert time.monotonic() - changed < 2.0
+        # The server goes away: a banner says so, nothing typed is lost, and when
+        # it is back the portal carries on by itself.
+        await pilot.press("slash", *"pizza")
+        while table.total != 1:
+            assert time.monotonic() < deadline + 10
+            await pilot.pause(0.05)
+        banner = app.screen.query_one("#banner")
+        server.stop()
+        gone = time.monotonic()
+        while not banner.has_class("shown"):
+            assert time.monotonic() - gone < 30, "no banner while the service is away"
+            await pilot.pause(0.1)
+        assert "unreachable" in str(banner.render())
+        await pilot.press(*" the")  # typing goes on while it is away
+        server.start()
+        back = time.monotonic()
+        while banner.has_class("shown"):
+            assert time.monotonic() - back < 20, "the portal never noticed the service back"
+            await pilot.pause(0.1)
+        search = app.screen.query_one("#search")
+        assert search.value == "pizza the"
+        while not (table.total == 1 and (table.row(0) or {}).get("name") == "Pizza the Action"):
+            assert time.monotonic() - back < 20
+            await pilot.pause(0.05)

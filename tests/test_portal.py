@@ -359,3 +359,174 @@ async def test_help_lists_the_keys_where_you_are_remapped_included(demo_settings
         assert "Mine/all" not in shown
         await pilot.press("question_mark")
         await until(pilot, lambda: isinstance(app.screen, RelationshipScreen))
+
+
+async def open_first_with_status(pilot: Any, status: str) -> RelationshipScreen:
+    """Filter the portal to ``status``, open the first company, wait for its detail."""
+    app = pilot.app
+    table = await started(pilot)
+    screen = app.screen
+    while screen.criteria.status != status:
+        await pilot.press("s")
+    await until(pilot, lambda: table.row(0) is not None and table.row(0)["status"] == status)
+    await pilot.press("enter")
+    await until(pilot, lambda: isinstance(app.screen, RelationshipScreen))
+    detail = app.screen
+    await until(pilot, lambda: detail.body is not None)
+    return detail  # type: ignore[return-value]
+
+
+async def test_edit_a_company_and_copy_its_contact(demo_settings) -> None:  # type: ignore[no-untyped-def]
+    from screens.company_form import CompanyForm
+
+    app = RelportalApp(lambda: embedded_client(demo_settings))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await started(pilot)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, RelationshipScreen))
+        detail = app.screen
+        await until(pilot, lambda: detail.body is not None)
+        await pilot.press("c")
+        assert app.clipboard == detail.body["contact_email"]
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, CompanyForm))
+        form = app.screen
+        assert form.query_one("#name").value == detail.body["name"]  # the form is filled in
+        form.query_one("#contact_email").value = "no at sign"
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.1)
+        assert "email" in text_of(form.query_one("#error")).lower()
+        assert isinstance(app.screen, CompanyForm)  # refused: still editing
+        form.query_one("#contact_email").value = "new.contact@example.org"
+        form.query_one("#description").value = "Now with a garden terrace"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: app.screen is detail)
+        await until(pilot, lambda: "garden terrace" in text_of(detail.query_one("#info")))
+        assert "new.contact@example.org" in text_of(detail.query_one("#info"))
+        again = await detail.client.get(f"/v1/relationships/{detail.rel_id}")
+        assert again["contact_email"] == "new.contact@example.org"
+
+
+async def test_resend_then_cancel_a_request(demo_settings) -> None:  # type: ignore[no-untyped-def]
+    from screens.confirm import Confirm
+
+    app = RelportalApp(lambda: embedded_client(demo_settings))
+    async with app.run_test(size=(120, 40)) as pilot:
+        detail = await open_first_with_status(pilot, "Requested")
+        request = detail.body["requests"][0]
+        await pilot.press("s")  # resend: a new link (the demo organization copies links)
+        await until(pilot, lambda: "/j/" in (app.clipboard or ""))
+        first_link = app.clipboard
+        await pilot.press("s")
+        await until(pilot, lambda: app.clipboard != first_link)
+        await pilot.press("x")
+        await until(pilot, lambda: isinstance(app.screen, Confirm))
+        await pilot.press("y")
+        await until(pilot, lambda: app.screen is detail)
+        await until(pilot, lambda: detail.body["requests"][0]["state"] == "Cancelled")
+        assert "Cancelled" in text_of(detail.query_one("#requests"))
+        assert detail.body["requests"][0]["id"] == request["id"]
+        # Nothing left to cancel: the portal says so instead of asking.
+        await pilot.press("x")
+        await pilot.pause(0.2)
+        assert app.screen is detail
+
+
+async def test_refresh_data_then_unlink_a_connection(demo_settings) -> None:  # type: ignore[no-untyped-def]
+    from screens.confirm import Confirm
+
+    app = RelportalApp(lambda: embedded_client(demo_settings))
+    async with app.run_test(size=(120, 40)) as pilot:
+        detail = await open_first_with_status(pilot, "Available")
+        linked = [
+            e
+            for e in detail.body["entities"]
+            if e["connection"] and e["connection"]["status"] == "Linked"
+        ]
+        assert linked
+        newest_before = [p["id"] for p in linked[0]["connection"]["pulls"][:1]]
+
+        def newest_pull() -> list[str]:
+            entity = next(e for e in detail.body["entities"] if e["id"] == linked[0]["id"])
+            return [p["id"] for p in entity["connection"]["pulls"][:1]]
+
+        await pilot.press("f")  # refresh data: a new pull, shown on the company
+        await until(pilot, lambda: newest_pull() != newest_before)
+        await pilot.press("l")
+        await until(pilot, lambda: isinstance(app.screen, Confirm))
+        question = app.screen.question
+        assert linked[0]["name"] in question
+        assert linked[0]["connection"]["platform"]["name"] in question
+        await pilot.press("y")
+        await until(pilot, lambda: app.screen is detail)
+        await until(pilot, lambda: "Unlinked" in text_of(detail.query_one("#entities")))
+
+
+async def test_sort_reverse_and_jump_to_the_end(demo_settings) -> None:  # type: ignore[no-untyped-def]
+    app = RelportalApp(lambda: embedded_client(demo_settings))
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = await started(pilot)
+        screen = app.screen
+        names = [table.row(i)["name"].casefold() for i in range(5)]  # type: ignore[index]
+        assert names == sorted(names)
+        await pilot.press("o")  # by created
+        await until(pilot, lambda: screen.criteria.sort == "created" and table.row(0) is not None)
+        created = [table.row(i)["created_at"] for i in range(5)]  # type: ignore[index]
+        assert created == sorted(created)
+        await pilot.press("O")  # newest first
+        await until(pilot, lambda: screen.criteria.descending and table.row(0) is not None)
+        newest = [table.row(i)["created_at"] for i in range(5)]  # type: ignore[index]
+        assert newest == sorted(newest, reverse=True) and newest[0] >= created[-1]
+        assert "Created ↓" in text_of(screen.query_one("#title"))
+        await pilot.press("end")
+        await until(pilot, lambda: table.cursor == table.total - 1)
+        await until(pilot, lambda: table.current is not None)
+        assert table.current["created_at"] <= created[0]  # the oldest is last
+        await pilot.press("home")
+        await until(pilot, lambda: table.cursor == 0)
+
+
+async def test_a_toast_when_one_of_my_companies_links(demo_settings) -> None:  # type: ignore[no-untyped-def]
+    """The customer connects (through the customer side of the same service); the RM
+    sees the status change and a toast naming the company and the platform."""
+    from journey.tokens import link_token_from
+
+    app = RelportalApp(lambda: embedded_client(demo_settings))
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = await started(pilot)
+        client = app.screen.client
+        me = app.screen.session.user["id"]
+        company = await client.post(
+            "/v1/relationships",
+            {
+                "name": "Abra Kebabra Camden",
+                "contact_name": "Ann Lee",
+                "contact_email": "ann@abrakebabra.example",
+                "users": [me],
+            },
+        )
+        made = await client.post(
+            f"/v1/relationships/{company['id']}/requests",
+            {"data_types": ["financials"], "delivery": "link"},
+        )
+        token = link_token_from(made["link"])
+        for action, params in (
+            ("view_request", {}),
+            ("connect", {}),
+            ("select_platform", {"platform": "gbol"}),
+            ("consent", {}),
+            ("authorize", {"username": "demo", "password": "demo"}),
+        ):
+            await client.post(f"/v1/journeys/{token}/actions", {"action": action, **params})
+        await until(
+            pilot,
+            lambda: any(
+                "Abra Kebabra Camden: Linked via Xero" in str(n.message) for n in app._notifications
+            ),
+            timeout=5,
+        )
+        await pilot.press("slash", *"abra kebabra")
+        await until(pilot, lambda: table.total == 1 and table.row(0) is not None)
+        row = table.row(0)
+        assert row["platforms"] == [{"key": "gbol", "name": "Xero"}]  # type: ignore[index]
+        assert "Xero" in table.render_line(0).text + table.render_line(1).text

@@ -10,7 +10,7 @@ import asyncio
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
@@ -20,7 +20,7 @@ from textual.widgets import Footer, Input, Static
 
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
 from tui.listing import PAGE_SIZE, Criteria
-from widgets.relationship_table import RelationshipTable
+from widgets.relationship_table import SORT_OF_COLUMN, RelationshipTable
 from widgets.status_badge import STATUS_STYLES
 
 STATUSES = [None, *STATUS_STYLES, "None"]
@@ -140,6 +140,7 @@ class PortalScreen(Screen[None]):
 
     def watch_criteria(self, criteria: Criteria) -> None:
         self._show_title()
+        self._show_columns()
         self.load(criteria)
         saved = getattr(self.app, "preferences", None)
         if saved is not None and (saved.users, saved.sort, saved.descending) != (
@@ -199,7 +200,7 @@ class PortalScreen(Screen[None]):
         table.reset(total, body["items"])
         if body["counts"] is not None:
             self.query_one(SummaryBar).show(body["counts"], total, self.criteria.status)
-        self.query_one("#columns", Static).update(table.header_text())
+        self._show_columns()
 
     @on(RelationshipTable.PageWanted)
     def _page_wanted(self, message: RelationshipTable.PageWanted) -> None:
@@ -228,7 +229,25 @@ class PortalScreen(Screen[None]):
         self.query_one(RelationshipTable).put_page(message.generation, message.page, message.rows)
 
     def on_resize(self) -> None:
-        self.query_one("#columns", Static).update(self.query_one(RelationshipTable).header_text())
+        self._show_columns()
+
+    def _show_columns(self) -> None:
+        table = self.query_one(RelationshipTable)
+        header = table.header_text(self.criteria.sort, self.criteria.descending)
+        self.query_one("#columns", Static).update(header)
+
+    def on_click(self, event: events.Click) -> None:
+        """A click on a sortable column's title sorts by it; a second click reverses."""
+        if event.widget is None or event.widget.id != "columns":
+            return
+        table = self.query_one(RelationshipTable)
+        sort = SORT_OF_COLUMN.get(table.column_at(event.x - 1) or "")
+        if sort is None:
+            return
+        if sort == self.criteria.sort:
+            self._set(descending=not self.criteria.descending)
+        else:
+            self._set(sort=sort, descending=False)
 
     # Live
 

@@ -484,6 +484,16 @@ async def test_sort_reverse_and_jump_to_the_end(demo_settings) -> None:  # type:
         assert table.current["created_at"] <= created[0]  # the oldest is last
         await pilot.press("home")
         await until(pilot, lambda: table.cursor == 0)
+        # With the mouse: a column title sorts by it, a second click reverses.
+        x = next(x for x in range(table.size.width) if table.column_at(x) == "company")
+        await pilot.click("#columns", offset=(x + 1, 0))
+        await until(
+            pilot, lambda: (screen.criteria.sort, screen.criteria.descending) == ("name", False)
+        )
+        assert "Company ↑" in text_of(screen.query_one("#columns"))
+        await pilot.click("#columns", offset=(x + 1, 0))
+        await until(pilot, lambda: screen.criteria.descending)
+        assert "Company ↓" in text_of(screen.query_one("#columns"))
 
 
 async def test_a_toast_when_one_of_my_companies_links(demo_settings) -> None:  # type: ignore[no-untyped-def]

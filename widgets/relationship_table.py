@@ -26,6 +26,8 @@ from tui.listing import PAGE_SIZE
 from widgets.status_badge import status_text, when
 
 ROW_HEIGHT = 2
+# Columns whose header sorts the list when clicked, and by what.
+SORT_OF_COLUMN = {"company": "name", "created": "created", "status": "updated"}
 CACHED_PAGES = 40
 
 
@@ -202,13 +204,26 @@ class RelationshipTable(ScrollView, can_focus=True):
 
     # Rendering
 
-    def header_text(self) -> Text:
+    def header_text(self, sort: str = "", descending: bool = False) -> Text:
+        """Column titles; the column the list is sorted by carries an arrow."""
         text = Text(no_wrap=True, overflow="ellipsis")
         for number, (column, width) in enumerate(layout(self.size.width - 3)):
             if number:
                 text.append(" ")
-            text.append(column.title.ljust(width)[:width], style="bold")
+            title = column.title
+            if SORT_OF_COLUMN.get(column.key) == sort:
+                title += " ↓" if descending else " ↑"
+            text.append(title.ljust(width)[:width], style="bold")
         return text
+
+    def column_at(self, x: int) -> str | None:
+        """The key of the column drawn at ``x`` (header and rows share the layout)."""
+        left = 0
+        for column, width in layout(self.size.width - 3):
+            if left <= x < left + width:
+                return column.key
+            left += width + 1
+        return None
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width

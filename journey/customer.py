@@ -103,7 +103,7 @@ def _context(
     org, rel = parties or _parties(tx, req)
     return JourneyContext(
         data_types=req.data_types,
-        features=org.features,
+        features=org.features if req.features is None else req.features,
         platforms=org.platforms,
         company_name=rel.name,
         entities=tuple(derive.entity_view(tx, e) for e in tx.entities_for_request(req.id)),
@@ -238,6 +238,28 @@ def accept_upload(
         upload=(upload, records),
     )
     return view(tx, tx.get_request(req.org_id, req.id) or req)
+
+
+def record_rejected_upload(tx: Tx, token: str, filename: str, errors: list[dict[str, Any]]) -> None:
+    """A rejected file leaves the journey where it was, but the customer tried: the
+    transcript (and the RM's timeline) keep the attempt and why it failed."""
+    req = find_request(tx, token)
+    state = JourneyState.from_dict(req.journey)
+    tx.append_event(
+        req.org_id,
+        _customer(req),
+        "journey.action",
+        {
+            "action": Action.UPLOAD.value,
+            "from": state.step.value,
+            "to": state.step.value,
+            "closed": state.closed,
+            "answer": {"filename": filename[:200], "problems": len(errors)},
+            "error": "upload_rejected",
+        },
+        req.relationship_id,
+        req.id,
+    )
 
 
 def _apply(

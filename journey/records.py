@@ -95,6 +95,9 @@ class InformationRequest:
     journey: dict[str, Any]
     link_issued_at: str | None
     version: int
+    # The feature switches this request's journey follows; None: the organization's,
+    # as they are now. Customer simulations fix their own (every branch can be shown).
+    features: frozenset[Feature] | None = None
 
 
 @dataclass(frozen=True)

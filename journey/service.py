@@ -310,6 +310,13 @@ def create_relationship(tx: Tx, user: User, data: dict[str, Any]) -> Relationshi
     require_role(user, *WRITERS)
     clean = clean_relationship(data)
     _check_users(tx, user.org_id, clean["users"])
+    return add_relationship(tx, user, clean)
+
+
+def add_relationship(
+    tx: Tx, user: User, clean: dict[str, Any], note: dict[str, Any] | None = None
+) -> Relationship:
+    """Insert a company from cleaned fields (``clean_relationship``), with its event."""
     now = tx.now()
     rel = Relationship(
         id=new_id(),
@@ -336,7 +343,7 @@ def create_relationship(tx: Tx, user: User, data: dict[str, Any]) -> Relationshi
         user.org_id,
         actor_of(user),
         "relationship.created",
-        {"name": rel.name, "users": list(clean["users"])},
+        {"name": rel.name, "users": list(clean["users"]), **(note or {})},
         relationship_id=rel.id,
     )
     return get_relationship(tx, user, rel.id)
@@ -445,6 +452,21 @@ def create_request(
             "Copy link is not enabled for your organization; send the request by email.",
             "feature_disabled",
         )
+    return issue_request(tx, user, rel, types, delivery, public_url)
+
+
+def issue_request(
+    tx: Tx,
+    user: User,
+    rel: Relationship,
+    types: frozenset[DataType],
+    delivery: Delivery,
+    public_url: str,
+    features: frozenset[Feature] | None = None,
+) -> IssuedRequest:
+    """A new request to ``rel`` with a fresh link (the caller has checked the user may)."""
+    org = tx.get_organization(user.org_id)
+    assert org is not None
     now = _now()
     # A new request supersedes any earlier one still open: its link stops working.
     for old in tx.requests_for_relationship(rel.id):
@@ -467,6 +489,7 @@ def create_request(
         journey=JourneyState().to_dict(),
         link_issued_at=iso(now),
         version=1,
+        features=features,
     )
     tx.insert_request(req, hash_secret(token))
     link = link_for(public_url, token)
@@ -480,6 +503,7 @@ def create_request(
             "delivery": delivery.value,
             "expires_at": req.expires_at,
             "name": rel.name,
+            **({} if features is None else {"features": sorted(f.value for f in features)}),
         },
         relationship_id=rel.id,
         request_id=req.id,

@@ -290,6 +290,41 @@ def build_template() -> bytes:
     return _with_fixed_zip_timestamps(raw.getvalue())
 
 
+# Fictional suppliers for sample files (simulations and replays): a valid file, and
+# one whose rows break the rules the way customers' files do.
+_SAMPLE_GOOD = (
+    ("Pitta Bakery Ltd", "GB123456789", "GB", "GBP", 48250.5, 30, "BankTransfer"),
+    ("Garlic Sauce GmbH", None, "DE", "EUR", 12000, 14, "Check"),
+    ("Chilli Oil Co", None, "GB", "GBP", 3100, 60, "DebitCard"),
+)
+_SAMPLE_BAD = (
+    ("Nowhere Ltd", None, "ZZ", "GBP", -5, 30, "BankTransfer"),
+    ("Late Payers plc", None, "GB", "GBP", 100, 400, "Carrier pigeon"),
+)
+_SAMPLE_KEYS = (
+    "supplier_name",
+    "registration_number",
+    "country",
+    "currency",
+    "annual_spend",
+    "payment_terms_days",
+    "preferred_payment_method",
+)
+
+
+def sample_file(*, valid: bool) -> bytes:
+    """The template filled in with fictional suppliers: accepted when ``valid``,
+    otherwise rejected with row-level errors (for demos, simulations and replays)."""
+    workbook = openpyxl.load_workbook(io.BytesIO(build_template()))
+    sheet = workbook[SUPPLIERS_SHEET]
+    for values in _SAMPLE_GOOD if valid else _SAMPLE_BAD:
+        row = dict(zip(_SAMPLE_KEYS, values, strict=True))
+        sheet.append([row.get(column.key) for column in SUPPLIER_COLUMNS])
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
 def _fill_suppliers_sheet(sheet: Any) -> None:
     bold = Font(bold=True)
     required_fill = PatternFill("solid", fgColor="FFE699")

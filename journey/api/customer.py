@@ -93,6 +93,9 @@ async def post_upload(ctx: Ctx, request: Request, token: str, file: UploadFile) 
         records = await run_in_threadpool(parse_upload, data, filename)
     except UploadRejected as rejected:
         errors = [{"row": e.row, "column": e.column, "message": e.message} for e in rejected.errors]
+        await ctx.store.write(
+            lambda tx: customer.record_rejected_upload(tx, token, filename, errors)
+        )
         raise Invalid(str(rejected), "upload_rejected", errors=errors) from None
     rows = [r.to_dict() for r in records]
     result = await ctx.store.write(

@@ -58,6 +58,16 @@ class RequestCreate(Strict):
     delivery: Delivery = Delivery.EMAIL
 
 
+class SimulationCreate(Strict):
+    """A fresh demo request to walk as the customer: a copy of ``from_request``, or
+    made from ``data_types`` and ``features`` (default: the organization's)."""
+
+    from_request: str | None = Field(default=None, max_length=64)
+    data_types: list[DataType] | None = Field(default=None, min_length=1, max_length=2)
+    features: list[Feature] | None = Field(default=None, max_length=10)
+    company_name: str | None = Field(default=None, max_length=200)
+
+
 class ResendBody(Strict):
     delivery: Delivery | None = None
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
-from journey import connections, mail, service
+from journey import connections, mail, service, simulation
 from journey.api import pages, views
 from journey.api.context import ServiceContext, current_user, get_context
 from journey.api.models import (
@@ -24,6 +24,7 @@ from journey.api.models import (
     RequestOut,
     RequestPreviewBody,
     ResendBody,
+    SimulationCreate,
 )
 from journey.errors import Invalid
 from journey.idempotency import check_key, fingerprint, lookup_key, seal, unseal
@@ -331,6 +332,22 @@ async def resend_request(
 async def cancel_request(ctx: Ctx, user: Me, req_id: str) -> Response:
     req = await ctx.store.write(lambda tx: service.cancel_request(tx, user, req_id))
     return ok(views.request(req))
+
+
+@router.get("/requests/{req_id}/transcript", summary="The customer's journey, action by action")
+async def get_transcript(ctx: Ctx, user: Me, req_id: str) -> Response:
+    return ok(await ctx.store.read(lambda tx: simulation.transcript(tx, user, req_id)))
+
+
+@router.post(
+    "/simulations", status_code=201, summary="A fresh demo request to walk as the customer"
+)
+async def create_simulation(ctx: Ctx, user: Me, body: SimulationCreate) -> Response:
+    data = body.model_dump(mode="json", exclude_none=True)
+    made = await ctx.store.write(
+        lambda tx: simulation.create(tx, user, data, ctx.settings.public_url)
+    )
+    return ok(made, 201)
 
 
 @router.post(

@@ -331,6 +331,12 @@ WHEN new.rel_rowid IS NULL BEGIN
 END;
 """
 
+# Version 4: a request may fix the feature switches its journey follows (customer
+# simulations); NULL follows the organization's.
+V4_REQUEST_FEATURES = """
+ALTER TABLE requests ADD COLUMN features TEXT;
+"""
+
 TRIGGER_NAMES = (
     "rel_keys_insert",
     "rel_keys_delete",
@@ -352,5 +358,6 @@ MIGRATIONS: tuple[str, ...] = (
     V1_CORE,
     V2_SEARCH_AND_COUNTS + TRIGGERS,
     V3_ASSIGNMENT_ROWIDS + V3_TRIGGERS,
+    V4_REQUEST_FEATURES,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

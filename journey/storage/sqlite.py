@@ -275,6 +275,9 @@ def _request(row: sqlite3.Row) -> InformationRequest:
         journey=json.loads(row["journey"]),
         link_issued_at=row["link_issued_at"],
         version=row["version"],
+        features=None
+        if row["features"] is None
+        else frozenset(Feature(f) for f in _csv(row["features"])),
     )
 
 
@@ -772,8 +775,8 @@ class SQLiteTx:
         self.conn.execute(
             "INSERT INTO requests (id, org_id, relationship_id, data_types, delivery, created_by,"
             " created_at, expires_at, state, state_at, opened_at, completed_at, journey,"
-            " link_hash, link_issued_at, version)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " link_hash, link_issued_at, version, features)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 req.id,
                 req.org_id,
@@ -791,6 +794,7 @@ class SQLiteTx:
                 link_hash,
                 req.link_issued_at,
                 req.version,
+                None if req.features is None else _stored(req.features),
             ),
         )
 

@@ -567,10 +567,15 @@ async def test_manual_upload_bad_file_then_good_file(svc: Service) -> None:
     }
     assert all(e["message"] for e in rejected["errors"])
     assert "Row 2" in rejected["detail"]
-    # Nothing changed: same step, no entity, no event.
-    assert await snapshot(svc, token, req["id"]) == before
+    # Nothing changed (same step, no entity, same status) but the attempt is kept:
+    # one journey action, with why it failed, for the transcript and the timeline.
+    after = await snapshot(svc, token, req["id"])
+    assert after == {**before, "journey_actions": before["journey_actions"] + 1}
     assert (await rm_request(svc, req["id"]))["entities"] == []
-    assert await last_seq(svc) == seq_before
+    attempt = (await all_events(svc, seq_before))[-1]
+    assert attempt["kind"] == "journey.action"
+    assert attempt["payload"]["error"] == "upload_rejected"
+    assert attempt["payload"]["answer"]["problems"] == len(rejected["errors"])
     assert (await svc.relationship(rel["id"]))["status"] == "In progress"
 
     good = await svc.base.post(

@@ -335,6 +335,26 @@ def back_target(state: JourneyState, ctx: JourneyContext) -> Step | None:
     return None
 
 
+def journey_path(state: JourneyState, ctx: JourneyContext) -> tuple[Step, ...]:
+    """The steps this journey goes through, as far as the requested data, the switches
+    and the customer's choices so far decide (the journey map). Before the customer
+    chooses, the map shows the connection path; choosing to upload takes the other."""
+    steps = [Step.EMAIL]
+    if ctx.offers_upload:
+        steps.append(Step.CHOOSE_METHOD)
+        if state.method == "upload":
+            return (*steps, Step.MANUAL_UPLOAD, Step.COMPLETE, Step.SUMMARY)
+    multiple = state.entity_mode == "multiple"
+    if ctx.offers_multiple_entities:
+        steps.append(Step.ENTITY_COUNT)
+        if multiple:
+            steps.append(Step.ENTITY_NAME)
+    steps += [Step.SHARE_ACCOUNTING, Step.SELECT_PLATFORM, Step.CONSENT, Step.PLATFORM_SIGNIN]
+    if multiple:
+        steps.append(Step.ENTITIES)
+    return (*steps, Step.COMPLETE, Step.SUMMARY)
+
+
 def allowed_actions(state: JourneyState, ctx: JourneyContext) -> tuple[Action, ...]:
     """The actions the customer can take now, in the order a screen shows them."""
     if state.step in (Step.EXPIRED, Step.CANCELLED, Step.SUMMARY):

@@ -15,6 +15,7 @@ from journey.machine import (
     JourneyContext,
     JourneyState,
     allowed_actions,
+    journey_path,
 )
 from journey.platforms import PLATFORMS, SHARED_DATA
 
@@ -162,6 +163,10 @@ def describe(
             f"Your contact at {organization} will be in touch shortly.",
         ]
     actions = [_action_spec(a, state, ctx) for a in allowed_actions(state, ctx)]
+    if email:
+        for spec in actions:  # the email's button is what the customer clicks
+            if spec["action"] == Action.VIEW_REQUEST.value:
+                spec["label"] = email["call_to_action"]
     result: dict[str, Any] = {
         "step": step.value,
         "title": title,
@@ -169,6 +174,7 @@ def describe(
         "body": body,
         "view": view,
         "actions": actions,
+        "path": [s.value for s in journey_path(state, ctx)],
         "error": state.error,
         "entities": [
             {"id": e.id, "name": e.name, "state": e.state.value, "platform": e.platform}

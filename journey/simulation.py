@@ -16,6 +16,7 @@ transcript into the actions that take a simulation down the same path.
 
 from __future__ import annotations
 
+import hashlib
 import random
 from dataclasses import dataclass
 from typing import Any
@@ -64,9 +65,15 @@ def create(tx: Tx, user: User, data: dict[str, Any], public_url: str) -> dict[st
     else:
         types = service.clean_data_types(data.get("data_types"))
         features = clean_features(data.get("features", sorted(f.value for f in org.features)))
-        pick = random.SystemRandom().randrange(10_000_000)
+        chosen = data.get("company_name")
+        # A chosen name gets the same made-up contact every time (demos look alike).
+        pick = (
+            int(hashlib.sha256(str(chosen).encode()).hexdigest()[:8], 16)
+            if chosen
+            else random.SystemRandom().randrange(10_000_000)
+        )
         name = service.clean_text(
-            data.get("company_name") or company(pick)[0],
+            chosen or company(pick)[0],
             "company_name",
             required=True,
             max_len=service.NAME_MAX,

@@ -55,8 +55,11 @@ def describe_event(event: dict[str, Any]) -> str:
     if event["kind"] == "journey.action":
         answer = payload.get("answer") or {}
         shown = ", ".join(f"{k} {v}" for k, v in answer.items())
-        return f"{words}: {payload.get('action')} ({payload.get('from')} → {payload.get('to')})" + (
-            f" — {shown}" if shown else ""
+        failed = f" — failed: {payload['error']}" if payload.get("error") else ""
+        return (
+            f"{words}: {payload.get('action')} ({payload.get('from')} → {payload.get('to')})"
+            + (f" — {shown}" if shown else "")
+            + failed
         )
     if "platform_name" in payload:
         return f"{words} via {payload['platform_name']}"
@@ -83,6 +86,8 @@ class RelationshipScreen(Screen[None]):
         Binding("f", "refresh_data", "Refresh data", id="company.refresh_data"),
         Binding("l", "unlink", "Unlink", id="company.unlink"),
         Binding("c", "copy_contact", "Copy email", id="company.copy_contact"),
+        Binding("v", "simulate", "Simulate customer", id="company.simulate"),
+        Binding("t", "transcript", "Transcript", id="company.transcript"),
         Binding("R", "reload", "Reload", show=False, id="company.reload"),
     ]
 
@@ -263,6 +268,40 @@ class RelationshipScreen(Screen[None]):
             self.app.pop_screen()
         else:
             self.load()
+
+    def action_simulate(self) -> None:
+        """Walk the latest request's journey as the customer, on a fresh demo copy (the
+        customer's own link is theirs alone); with no request yet, choose what to show."""
+        from tui.simulate import start_simulation
+
+        request = self._latest_request()
+        if request is not None:
+            self.run_worker(
+                start_simulation(
+                    self.app, self.client, self.session, {"from_request": request["id"]}
+                ),
+                group="simulate",
+            )
+            return
+        from screens.simulation_setup import SimulationSetup
+
+        def chosen(body: dict[str, Any] | None) -> None:
+            if body:
+                self.run_worker(
+                    start_simulation(self.app, self.client, self.session, body), group="simulate"
+                )
+
+        name = self.body["name"] if self.body else ""
+        self.app.push_screen(SimulationSetup(self.session, name), chosen)
+
+    def action_transcript(self) -> None:
+        from screens.transcript import TranscriptScreen
+
+        request = self._latest_request()
+        if request is None:
+            self.notify("There is no request, so no journey yet.", severity="warning")
+            return
+        self.app.push_screen(TranscriptScreen(self.client, self.session, request["id"]))
 
     def action_copy_contact(self) -> None:
         if self.body:

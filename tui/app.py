@@ -14,7 +14,7 @@ from textual.binding import Binding
 from textual.widgets import Static
 
 from tui import preferences
-from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable
+from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
 from tui.commands import PortalCommands
 
 ClientFactory = Callable[[], AbstractAsyncContextManager[ServiceClient]]
@@ -35,13 +35,16 @@ class RelportalApp(App[None]):
         self,
         client_factory: ClientFactory,
         *,
+        simulate: str | None = None,
         keymap: dict[str, str] | None = None,
         preferences_path: Path | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.client_factory = client_factory
+        self.simulate_link = simulate  # `relportal simulate LINK`: open on that journey
         self.client: ServiceClient | None = None
+        self.session: Session | None = None
         self._signed_out = asyncio.Event()
         self.preferences_path = preferences_path
         self.preferences = (
@@ -76,7 +79,15 @@ class RelportalApp(App[None]):
             async with self.client_factory() as client:
                 self.client = client
                 session = await client.session()
+                self.session = session
                 await self.push_screen(PortalScreen(client, session))
+                if self.simulate_link:
+                    from screens.simulation import SimulationScreen
+                    from tui.simulate import token_of
+
+                    await self.push_screen(
+                        SimulationScreen(client, session, token_of(self.simulate_link))
+                    )
                 await self._signed_out.wait()
         except (ServiceProblem, ServiceUnavailable) as exc:
             self.query_one("#starting", Static).update(f"Cannot start: {exc}")
@@ -92,6 +103,53 @@ class RelportalApp(App[None]):
             type(screen).__name__, screen.title or "relportal"
         )
         self.push_screen(HelpScreen(str(title), keys_of(screen)))
+
+    # Customer simulation (also in the command palette)
+
+    def action_new_simulation(self) -> None:
+        from screens.simulation_setup import SimulationSetup
+        from tui.simulate import start_simulation
+
+        if self.client is None or self.session is None:
+            return
+        client, session = self.client, self.session
+
+        def chosen(body: dict[str, Any] | None) -> None:
+            if body:
+                self.run_worker(start_simulation(self, client, session, body), group="simulate")
+
+        self.push_screen(SimulationSetup(session), chosen)
+
+    def action_open_link(self) -> None:
+        from screens.path_prompt import PathPrompt
+        from screens.simulation import SimulationScreen
+        from tui.simulate import token_of
+
+        if self.client is None:
+            return
+        client = self.client
+
+        def chosen(link: str | None) -> None:
+            if link and token_of(link):
+                self.push_screen(SimulationScreen(client, self.session, token_of(link)))
+
+        self.push_screen(
+            PathPrompt("A request link (or its token):", ok="Open", paths=False), chosen
+        )
+
+    def action_import_transcript(self) -> None:
+        from screens.path_prompt import PathPrompt
+        from screens.transcript import open_transcript_file
+
+        if self.client is None:
+            return
+        client = self.client
+
+        def chosen(path: str | None) -> None:
+            if path:
+                open_transcript_file(self, client, self.session, Path(path).expanduser())
+
+        self.push_screen(PathPrompt("Import a transcript (JSON) from:", ok="Import"), chosen)
 
     async def action_quit(self) -> None:
         self._signed_out.set()

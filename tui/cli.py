@@ -55,6 +55,12 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--name", default=None, help="the user's name, if the user is new")
     create.add_argument("--db", type=Path)
 
+    simulate = commands.add_parser(
+        "simulate", help="walk a request's journey as its customer (the customer simulation)"
+    )
+    simulate.add_argument("link", help="the request link, or its token")
+    simulate.add_argument("--db", type=Path)
+
     commands.add_parser("locate", help="print where config, preferences, database and outbox are")
     commands.add_parser("keys", help="list the portal's key bindings and their ids")
     return parser
@@ -104,8 +110,9 @@ def _open_store(path: Path):  # type: ignore[no-untyped-def]
         raise ConfigError(str(exc)) from None
 
 
-def cmd_portal(args: argparse.Namespace, config: Config) -> int:
-    """The Relationship Portal, on the embedded service or a remote one."""
+def cmd_portal(args: argparse.Namespace, config: Config, simulate: str | None = None) -> int:
+    """The Relationship Portal, on the embedded service or a remote one (opened on a
+    customer simulation of ``simulate``, a link, when given)."""
     import os
 
     url = args.service or config.get("service", "url")
@@ -151,7 +158,7 @@ def cmd_portal(args: argparse.Namespace, config: Config) -> int:
         return _fail(problem)
     from tui.app import RelportalApp
 
-    RelportalApp(factory, keymap=keymap, preferences_path=preferences_path).run()
+    RelportalApp(factory, keymap=keymap, preferences_path=preferences_path, simulate=simulate).run()
     return 0
 
 
@@ -263,6 +270,10 @@ def main(argv: list[str] | None = None) -> int:
         config = load(args.config, explicit=args.config is not None)
         if args.command is None:
             return cmd_portal(args, config)
+        if args.command == "simulate":
+            if not args.link.strip():
+                return _fail("simulate needs a request link or its token")
+            return cmd_portal(args, config, simulate=args.link)
         if args.command == "serve":
             return cmd_serve(args, config)
         if args.command == "seed":

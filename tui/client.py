@@ -26,6 +26,9 @@ if TYPE_CHECKING:  # imported when a call is made: httpx is not needed for the f
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
 class ServiceProblem(Exception):
     """The service refused something, with its reason (a problem document)."""
 
@@ -149,6 +152,17 @@ class ServiceClient:
 
     async def patch(self, path: str, body: Any, **headers: str) -> Any:
         return await self._call("PATCH", path, json=body, headers=headers or None)
+
+    async def upload(self, path: str, filename: str, data: bytes) -> Any:
+        """POST a file as multipart form data (the supplier information upload)."""
+        return await self._call("POST", path, files={"file": (filename, data, XLSX)})
+
+    async def download(self, path: str) -> bytes:
+        """GET a file's bytes (the supplier information template)."""
+        content = await self._call("GET", path)
+        if not isinstance(content, bytes):
+            raise ServiceProblem(500, "not_a_file", "The service did not send a file.", {})
+        return content
 
     async def delete(self, path: str, **headers: str) -> Any:
         return await self._call("DELETE", path, headers=headers or None)

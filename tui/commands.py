@@ -43,6 +43,23 @@ class PortalCommands(Provider):
             ("portal: all companies", partial(portal._set, user="all"), "Show everyone's"),
             ("portal: reverse sort", portal.action_reverse_sort, "Reverse the order"),
         ]
+        commands += [
+            (
+                "simulation: new demo request",
+                self.app.action_new_simulation,  # type: ignore[attr-defined]
+                "Walk a customer journey: choose data types and switches",
+            ),
+            (
+                "simulation: open a request link",
+                self.app.action_open_link,  # type: ignore[attr-defined]
+                "Walk the journey behind a link, as its customer",
+            ),
+            (
+                "simulation: import a transcript",
+                self.app.action_import_transcript,  # type: ignore[attr-defined]
+                "Open a journey transcript (JSON) to read or replay",
+            ),
+        ]
         for status in STATUSES:
             label = (
                 "all statuses"

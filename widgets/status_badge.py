@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from rich.text import Text
 
@@ -37,3 +37,21 @@ def when(stamp: str | None, *, with_year: bool = False) -> str:
     if with_year:
         return f"{moment.day} {moment:%b %Y} {moment:%H:%M}"
     return f"{moment.day} {moment:%b %H:%M}"
+
+
+def ago(stamp: str | None, now: datetime | None = None) -> str:
+    """How long ago, for live panels: "just now", "5 min ago", "3 h ago", else a date."""
+    if not stamp:
+        return ""
+    try:
+        moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return stamp
+    seconds = ((now or datetime.now(UTC)) - moment).total_seconds()
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} h ago"
+    return when(stamp)

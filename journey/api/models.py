@@ -180,6 +180,7 @@ class JourneyOut(BaseModel):
     body: list[str]
     view: dict[str, Any]
     actions: list[dict[str, Any]]
+    path: list[str] = []
     error: dict[str, Any] | None
     entities: list[dict[str, Any]]
     request: dict[str, Any]

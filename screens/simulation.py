@@ -1,0 +1,727 @@
+"""The customer simulation: walk a request's journey exactly as the customer does.
+
+It drives the customer side of the API with the request's link and draws whatever
+the service answers: the step's title and text, what the step shows, and a control
+for each action the service allows now. It holds no journey rules of its own: a
+step it does not know still shows its title, text and actions. Beside it, the
+journey map (the path the service says this request takes) and what the RM sees
+meanwhile, live. In replay mode it also steps through a recorded transcript.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from collections.abc import Awaitable
+from pathlib import Path
+from typing import Any, Literal
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Button, DataTable, Footer, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
+from widgets.journey_map import JourneyMap
+from widgets.path_suggester import PathSuggester
+from widgets.rm_panel import RmPanel
+from widgets.status_badge import when
+
+TEMPLATE_NAME = "supplier-information-template.xlsx"
+
+
+class SimulationScreen(Screen[None]):
+    """``token`` is the link's token; ``request_id`` and ``relationship_id``, when known,
+    feed the RM panel (the RM side of the same organization)."""
+
+    DEFAULT_CSS = """
+    SimulationScreen { layout: vertical; }
+    #sim-title { height: 1; padding: 0 1; background: $panel; }
+    #sim-body { height: 1fr; }
+    #customer-column { width: 1fr; border-right: vkey $panel-lighten-2; }
+    #step-title { height: auto; padding: 0 1; text-style: bold; background: $boost; }
+    #customer { padding: 0 1; }
+    #customer .para { margin-bottom: 1; }
+    #customer .error { color: $error; text-style: bold; margin-bottom: 1; }
+    #customer .notice { color: $warning; margin-bottom: 1; }
+    #customer .box { border: round $panel-lighten-2; padding: 0 1; margin-bottom: 1; height: auto; }
+    #customer Button { margin: 0 2 0 0; min-width: 8; }
+    #customer Button.choice { margin-bottom: 1; }
+    #customer .actions { height: auto; margin-top: 1; }
+    #customer Input { margin-bottom: 1; }
+    #customer OptionList { height: auto; max-height: 10; margin-bottom: 1; }
+    #customer DataTable { height: auto; max-height: 10; margin-bottom: 1; }
+    #customer .counter { color: $text-muted; text-align: right; }
+    #side { width: 34; padding: 0 0; }
+    #side.hidden { display: none; }
+    #replay { height: auto; padding: 0 1; background: $boost; display: none; }
+    #replay.shown { display: block; }
+    """
+
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="simulation.back"),
+        Binding("x", "close", "Close ×", id="simulation.close"),
+        Binding("ctrl+r", "reload", "Reload", id="simulation.reload"),
+        Binding("m", "toggle_side", "Map", id="simulation.map"),
+        Binding("t", "transcript", "Transcript", id="simulation.transcript"),
+        # Replay keys work while an input has focus (they are not text keys).
+        Binding("ctrl+n", "replay_next", "Replay step", show=False, id="simulation.replay_next"),
+        Binding("ctrl+o", "replay_all", "Replay all", show=False, id="simulation.replay_all"),
+        Binding("E", "expire", "Expire link", show=False, id="simulation.expire"),
+        Binding("q", "leave", "Leave", id="simulation.leave"),
+    ]
+
+    class Showed(Message):
+        """A journey answer (or a link that no longer opens) to draw."""
+
+        def __init__(self, journey: dict[str, Any] | None, gone: str | None = None) -> None:
+            super().__init__()
+            self.journey = journey
+            self.gone = gone
+
+    class Refused(Message):
+        """The service refused an action: its reason, and row errors for an upload."""
+
+        def __init__(self, detail: str, errors: list[dict[str, Any]]) -> None:
+            super().__init__()
+            self.detail = detail
+            self.errors = errors
+
+    class CompanySeen(Message):
+        def __init__(self, company: dict[str, Any] | None, note: str = "") -> None:
+            super().__init__()
+            self.company = company
+            self.note = note
+
+    def __init__(
+        self,
+        client: ServiceClient,
+        session: Session | None,
+        token: str,
+        *,
+        request_id: str | None = None,
+        relationship_id: str | None = None,
+        replay: list[Any] | None = None,
+    ) -> None:
+        super().__init__()
+        self.client = client
+        self.session = session
+        self.token = token
+        self.request_id = request_id
+        self.relationship_id = relationship_id
+        self.journey: dict[str, Any] | None = None
+        self.gone: str | None = None
+        self.refusal: tuple[str, list[dict[str, Any]]] | None = None
+        self.busy = False
+        # Replay: the planned steps (journey.simulation.ReplayStep) and where we are.
+        self.replay = replay
+        self.replay_at = 0
+        self.replay_note = ""
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="sim-title")
+        yield Static(id="replay")
+        with Horizontal(id="sim-body"):
+            with Vertical(id="customer-column"):
+                yield Static(id="step-title")
+                yield VerticalScroll(id="customer")
+            with VerticalScroll(id="side"):
+                yield JourneyMap(id="map")
+                yield RmPanel(id="rm")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        title = Text()
+        title.append("Customer simulation", style="bold")
+        title.append("  ·  what the customer sees, step by step", style="dim")
+        if self.size.width < 90:
+            title.append("  ·  m: journey map", style="dim")
+        self.query_one("#sim-title", Static).update(title)
+        self.query_one(JourneyMap).show(None)
+        self.query_one(RmPanel).show(None)
+        if self.size.width < 90:
+            self.query_one("#side").add_class("hidden")
+        self._show_replay()
+        self.load()
+        self.follow_company()
+
+    # Talking to the service (customer side)
+
+    @property
+    def base(self) -> str:
+        return f"/v1/journeys/{self.token}"
+
+    @work(exclusive=True, group="journey", exit_on_error=False)
+    async def load(self) -> None:
+        try:
+            self.post_message(self.Showed(await self.client.get(self.base)))
+        except ServiceProblem as exc:
+            self.post_message(self.Showed(None, exc.detail))
+        except ServiceUnavailable as exc:
+            self.notify(str(exc), title="Cannot reach the service", severity="error")
+
+    async def _send(self, action: str, params: dict[str, Any]) -> bool:
+        """Take one customer action; True when the service accepted it."""
+        return await self._answer(
+            self.client.post(f"{self.base}/actions", {"action": action, **params})
+        )
+
+    async def _upload(self, filename: str, data: bytes) -> bool:
+        return await self._answer(self.client.upload(f"{self.base}/uploads", filename, data))
+
+    async def _answer(self, call: Awaitable[Any]) -> bool:
+        """Show what the service answered to a customer's move: the next state, a
+        refusal with its reason (and row errors), or a link that stopped working."""
+        try:
+            answer = await call
+        except ServiceProblem as exc:
+            if exc.status == 410:
+                self.post_message(self.Showed(None, exc.detail))
+            else:
+                self.post_message(self.Refused(exc.detail, exc.body.get("errors") or []))
+            return False
+        except ServiceUnavailable as exc:
+            self.notify(str(exc), title="Cannot reach the service", severity="error")
+            return False
+        self.post_message(self.Showed(answer))
+        return True
+
+    @work(group="journey-action", exit_on_error=False)
+    async def take(self, action: str, params: dict[str, Any]) -> None:
+        if self.busy:
+            return
+        self.busy = True
+        try:
+            await self._send(action, params)
+        finally:
+            self.busy = False
+
+    @work(group="journey-action", exit_on_error=False)
+    async def upload_file(self, path_text: str) -> None:
+        path = Path(os.path.expanduser(path_text.strip()))
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read(1_000_001)  # the service refuses more than 1 MB
+        except OSError as exc:
+            self.post_message(self.Refused(f"Cannot read {path}: {exc.strerror}.", []))
+            return
+        await self._upload(path.name, data)
+
+    @work(group="journey-action", exit_on_error=False)
+    async def save_template(self, path_text: str) -> None:
+        path = Path(os.path.expanduser(path_text.strip()))
+        if path.is_dir():
+            path = path / TEMPLATE_NAME
+        try:
+            data = await self.client.download(f"{self.base}/template")
+        except (ServiceProblem, ServiceUnavailable) as exc:
+            self.notify(str(exc), title="No template", severity="error")
+            return
+        try:
+            _write_atomically(path, data)
+        except OSError as exc:
+            self.notify(
+                f"Cannot write {path}: {exc.strerror}.", title="Not saved", severity="error"
+            )
+            return
+        self.notify(f"Saved the template to {path}", title="Template downloaded")
+
+    # Drawing what the service said
+
+    @on(Showed)
+    async def _showed(self, message: Showed) -> None:
+        before = (self.journey or {}).get("step")
+        self.journey, self.gone = message.journey, message.gone
+        self.refusal = None
+        self.query_one(JourneyMap).show(self.journey, self.gone)
+        # Still on the same step (a wrong password, say): what was typed stays.
+        await self._draw(keep_inputs=before == (self.journey or {}).get("step"))
+        if self.journey is not None and self.request_id is None:
+            self.request_id = self.journey["request"]["id"]
+            self.follow_company()
+
+    @on(Refused)
+    async def _refused(self, message: Refused) -> None:
+        self.refusal = (message.detail, message.errors)
+        await self._draw(keep_inputs=True)
+
+    async def _draw(self, keep_inputs: bool = False) -> None:
+        pane = self.query_one("#customer", VerticalScroll)
+        kept = (
+            {i.id: i.value for i in pane.query(Input) if i.id and not i.password}
+            if keep_inputs
+            else {}
+        )
+        await pane.remove_children()
+        await pane.mount_all(self._step_widgets())
+        for input_id, value in kept.items():
+            for found in pane.query(f"#{input_id}"):
+                if isinstance(found, Input):
+                    found.value = value
+        self.call_after_refresh(self._focus_first)
+
+    def _focus_first(self) -> None:
+        """Focus the step's first control, showing the step from its top (what went
+        wrong is said there); Tab brings the focused control into view."""
+        pane = self.query_one("#customer", VerticalScroll)
+        pane.scroll_home(animate=False)
+        for widget in pane.query("Input, OptionList, Button"):
+            if widget.focusable and widget.display:
+                widget.focus(scroll_visible=False)
+                return
+
+    def _show_step_title(self) -> None:
+        title = Text()
+        if self.journey is None:
+            title.append("This link does not open anymore" if self.gone else "Loading…")
+        else:
+            title.append(self.journey["title"])
+            if self._allowed("close") and not self.journey.get("closed"):
+                title.append("   ×", style="dim not bold")
+        self.query_one("#step-title", Static).update(title)
+
+    def _step_widgets(self) -> list[Widget]:
+        self._show_step_title()
+        if self.journey is None:
+            return [Static(self.gone or "Loading…", classes="para")]
+        journey = self.journey
+        out: list[Widget] = []
+        if journey.get("notice"):
+            out.append(Static(journey["notice"], classes="notice"))
+        for paragraph in journey.get("body") or []:
+            out.append(Static(paragraph, classes="para"))
+        error = journey.get("error")
+        if error:
+            out.append(Static(f"✖ {error.get('message') or error.get('code')}", classes="error"))
+        if self.refusal:
+            detail, errors = self.refusal
+            # With row errors the table says them; the detail's first line says what happened.
+            shown = detail.splitlines()[0] if errors else detail
+            out.append(Static(f"✖ {shown}", classes="error"))
+            if errors:
+                out.append(_errors_table(errors))
+        view = journey.get("view") or {}
+        actions = {spec["action"]: spec for spec in journey.get("actions") or []}
+        handled: set[str] = set()
+        step = journey["step"]
+        if "email" in view:
+            out.append(_email_box(view["email"]))
+        if step == "summary" or journey.get("requests"):
+            out.append(_requests_table(journey.get("requests") or [journey["request"]]))
+        for name, spec in actions.items():
+            if spec.get("choices"):
+                handled.add(name)
+                param = next(iter(spec.get("params") or {"value": None}))
+                for choice in spec["choices"]:
+                    label = choice["label"] + (f"  ({choice['tag']})" if choice.get("tag") else "")
+                    out.append(
+                        Button(
+                            f"○ {label}",
+                            name=f"{name}:{param}:{choice['value']}",
+                            classes="choice",
+                            compact=True,
+                        )
+                    )
+        if "field" in view and "name_entity" in actions:
+            field = view["field"]
+            out.append(Label(field["label"]))
+            out.append(Input(max_length=field["max_length"], id="entity-name", compact=True))
+            out.append(Static(_counter(field, ""), id="counter", classes="counter"))
+        if "integrations" in view:
+            for item in view["integrations"]:
+                tag = "Required" if item.get("required") else "Optional"
+                out.append(Static(f"{item['name']}  [{tag}]\n{item['text']}", classes="box"))
+            if view.get("entity"):
+                out.append(Static(f"Legal entity: {view['entity']}", classes="para"))
+        if "platforms" in view and "select_platform" in actions:
+            out.append(
+                Input(placeholder=view.get("search", "Search"), id="platform-search", compact=True)
+            )
+            out.append(
+                OptionList(
+                    *[Option(p["name"], id=p["key"]) for p in view["platforms"]],
+                    id="platforms",
+                )
+            )
+        if "shared_data" in view:
+            out.append(
+                Static("\n".join(f"• {item}" for item in view["shared_data"]), classes="box")
+            )
+            if view.get("terms"):
+                out.append(Static(Text(view["terms"], style="dim"), classes="para"))
+        if "consent" in view:
+            consent = view["consent"]
+            scopes = "\n".join(f"  • {s}" for s in consent["scopes"])
+            out.append(
+                Static(
+                    f"{consent['heading']}\n{consent['organisation']}\n{scopes}\n{consent['note']}",
+                    classes="box",
+                )
+            )
+        if "fields" in view and "authorize" in actions:
+            for field in view["fields"]:
+                out.append(Label(field["label"]))
+                out.append(
+                    Input(
+                        id=f"signin-{field['name']}",
+                        password=bool(field.get("secret")),
+                        compact=True,
+                    )
+                )
+        if step == "entities" and journey.get("entities"):
+            lines = [
+                f"✔ {e['name']}" if e["state"] == "linked" else f"◔ {e['name']} ({e['state']})"
+                for e in journey["entities"]
+            ]
+            out.append(Static("\n".join(lines), classes="box"))
+        if "upload" in actions:
+            handled.add("upload")
+            out.extend(self._upload_widgets(view))
+        # The remaining actions as buttons, in the service's order.
+        buttons = []
+        for name, spec in actions.items():
+            if name in handled:
+                continue
+            label = "Close ×" if spec.get("confirm") else spec.get("label") or name
+            if name == "deny":
+                label = "Cancel"
+            variant: Literal["default", "primary"] = (
+                "default" if name in ("back", "close", "deny") else "primary"
+            )
+            buttons.append(
+                Button(label, name=name, id=f"act-{name}", compact=True, variant=variant)
+            )
+        if buttons:
+            row = Horizontal(*buttons, classes="actions")
+            out.append(row)
+        return out
+
+    def _upload_widgets(self, view: dict[str, Any]) -> list[Widget]:
+        template = view.get("template", {}).get("filename", TEMPLATE_NAME)
+        return [
+            Label("Download template: where to save it"),
+            Input(
+                str(Path.cwd() / template),
+                id="template-path",
+                suggester=PathSuggester(),
+                compact=True,
+            ),
+            Button(
+                "Download template", name="download-template", id="download-template", compact=True
+            ),
+            Label("Choose file (xlsx, at most 1 MB)"),
+            Input(
+                placeholder="path to the filled template",
+                id="upload-path",
+                suggester=PathSuggester(),
+            ),
+            Horizontal(
+                Button("Upload", name="upload", id="act-upload", variant="primary", compact=True),
+                Button("Sample file", name="sample-valid", id="sample-valid", compact=True),
+                Button(
+                    "Sample with errors", name="sample-invalid", id="sample-invalid", compact=True
+                ),
+                classes="actions",
+            ),
+        ]
+
+    # Controls
+
+    @on(Input.Changed, "#entity-name")
+    def _count(self, event: Input.Changed) -> None:
+        field = (self.journey or {}).get("view", {}).get("field")
+        if field:
+            self.query_one("#counter", Static).update(_counter(field, event.value))
+
+    @on(Input.Changed, "#platform-search")
+    def _filter_platforms(self, event: Input.Changed) -> None:
+        wanted = event.value.casefold().strip()
+        platforms = (self.journey or {}).get("view", {}).get("platforms", [])
+        options = self.query_one("#platforms", OptionList)
+        options.clear_options()
+        options.add_options(
+            [Option(p["name"], id=p["key"]) for p in platforms if wanted in p["name"].casefold()]
+        )
+        if options.option_count:
+            options.highlighted = 0
+
+    @on(Input.Submitted, "#platform-search")
+    def _search_done(self) -> None:
+        self._choose_platform()
+
+    @on(OptionList.OptionSelected, "#platforms")
+    def _platform_selected(self) -> None:
+        self._choose_platform()
+
+    def _choose_platform(self) -> None:
+        options = self.query_one("#platforms", OptionList)
+        if options.highlighted is None:
+            if not options.option_count:
+                return
+            options.highlighted = 0
+        option = options.get_option_at_index(options.highlighted)
+        self.take("select_platform", {"platform": option.id})
+
+    @on(Input.Submitted, "#entity-name")
+    def _named(self, event: Input.Submitted) -> None:
+        self.take("name_entity", {"name": event.value})
+
+    @on(Input.Submitted, "#signin-password")
+    def _signed_in(self) -> None:
+        self._press("authorize")
+
+    @on(Input.Submitted, "#upload-path")
+    def _upload_submitted(self, event: Input.Submitted) -> None:
+        self.upload_file(event.value)
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        name = event.button.name or ""
+        if ":" in name:  # a choice: action:param:value
+            action, param, value = name.split(":", 2)
+            self.take(action, {param: value})
+        elif name == "download-template":
+            self.save_template(self.query_one("#template-path", Input).value)
+        elif name in ("sample-valid", "sample-invalid"):
+            self._sample(valid=name == "sample-valid")
+        elif name == "upload":
+            self.upload_file(self.query_one("#upload-path", Input).value)
+        elif name:
+            self._press(name)
+
+    def _press(self, action: str) -> None:
+        spec = next(
+            (a for a in (self.journey or {}).get("actions", []) if a["action"] == action), None
+        )
+        if spec is None:
+            return
+        if spec.get("confirm"):
+            from screens.confirm import Confirm
+
+            def answered(yes: bool | None) -> None:
+                if yes:
+                    self.take(action, {})
+
+            self.app.push_screen(Confirm(spec["confirm"], "Exit"), answered)
+            return
+        params: dict[str, Any] = {}
+        if action == "name_entity":
+            params["name"] = self.query_one("#entity-name", Input).value
+        elif action == "authorize":
+            params["username"] = self.query_one("#signin-username", Input).value
+            params["password"] = self.query_one("#signin-password", Input).value
+        elif action == "select_platform":
+            self._choose_platform()
+            return
+        self.take(action, params)
+
+    def _sample(self, *, valid: bool) -> None:
+        """Write a sample file (fictional suppliers) and put its path in the box."""
+        from journey.template import sample_file  # openpyxl: only when a sample is wanted
+
+        name = "suppliers-sample.xlsx" if valid else "suppliers-with-errors.xlsx"
+        path = Path(tempfile.gettempdir()) / "relportal-samples" / name
+        _write_atomically(path, sample_file(valid=valid))
+        self.query_one("#upload-path", Input).value = str(path)
+
+    # Keys
+
+    def _allowed(self, action: str) -> bool:
+        return any(a["action"] == action for a in (self.journey or {}).get("actions", []))
+
+    def action_back(self) -> None:
+        if self._allowed("back"):
+            self.take("back", {})
+
+    def action_close(self) -> None:
+        if self._allowed("close"):
+            self._press("close")
+
+    def action_reload(self) -> None:
+        self.load()
+
+    def action_expire(self) -> None:
+        """Support: end the link's life now, to see what a customer with an old link sees."""
+        if self.request_id is not None:
+            self.expire()
+
+    @work(group="journey-action", exit_on_error=False)
+    async def expire(self) -> None:
+        try:
+            await self.client.post(f"/v1/requests/{self.request_id}/expire")
+        except (ServiceProblem, ServiceUnavailable) as exc:
+            self.notify(str(exc), title="Not expired", severity="error")
+            return
+        self.load()
+
+    def action_leave(self) -> None:
+        self.app.pop_screen()
+
+    def action_toggle_side(self) -> None:
+        self.query_one("#side").toggle_class("hidden")
+
+    def action_transcript(self) -> None:
+        if self.request_id is None:
+            self.notify("This simulation's request is not known yet.", severity="warning")
+            return
+        from screens.transcript import TranscriptScreen
+
+        self.app.push_screen(TranscriptScreen(self.client, self.session, self.request_id))
+
+    # Replay
+
+    def _show_replay(self) -> None:
+        bar = self.query_one("#replay", Static)
+        if self.replay is None:
+            return
+        bar.add_class("shown")
+        text = Text()
+        text.append("Replay ", style="bold")
+        total = len(self.replay)
+        if self.replay_at < total:
+            nxt = self.replay[self.replay_at]
+            text.append(f"step {self.replay_at + 1} of {total}: {nxt.describe()}")
+            text.append("   ^n next step · ^o all the way", style="dim")
+        else:
+            text.append(f"done: all {total} steps replayed", style="green")
+        if self.replay_note:
+            text.append(f"\n{self.replay_note}")
+        bar.update(text)
+
+    def action_replay_next(self) -> None:
+        if self.replay is not None and self.replay_at < len(self.replay):
+            self.run_replay(all_steps=False)
+
+    def action_replay_all(self) -> None:
+        if self.replay is not None and self.replay_at < len(self.replay):
+            self.run_replay(all_steps=True)
+
+    @work(exclusive=True, group="replay", exit_on_error=False)
+    async def run_replay(self, all_steps: bool) -> None:
+        from journey.template import sample_file
+
+        assert self.replay is not None
+        while self.replay_at < len(self.replay):
+            planned = self.replay[self.replay_at]
+            if planned.upload:
+                valid = planned.upload == "valid"
+                await self._upload(
+                    "suppliers-sample.xlsx" if valid else "suppliers-with-errors.xlsx",
+                    await asyncio.to_thread(sample_file, valid=valid),
+                )
+            else:
+                await self._send(planned.action, planned.params)
+            self.replay_at += 1
+            await asyncio.sleep(0.05)  # let the answer be drawn
+            now = self.journey["step"] if self.journey else "gone"
+            if now != planned.expected_to:
+                self.replay_note = (
+                    f"Stopped at step {planned.number}: the original went to "
+                    f"{planned.expected_to}, the replay is at {now}."
+                )
+                self.replay_at = len(self.replay)
+                self._show_replay()
+                return
+            failed = planned.expected_error
+            self.replay_note = (
+                f"Step {planned.number} failed in the original too ({failed})." if failed else ""
+            )
+            self._show_replay()
+            if failed or not all_steps:
+                return  # where the original failed, support looks before going on
+        self._show_replay()
+
+    # What the RM sees
+
+    @work(exclusive=True, group="company", exit_on_error=False)
+    async def follow_company(self) -> None:
+        """Keep the RM panel current: the company again after every event."""
+        if self.relationship_id is None and self.request_id is not None:
+            try:
+                req = await self.client.get(f"/v1/requests/{self.request_id}")
+                self.relationship_id = req["relationship_id"]
+            except ServiceProblem:
+                self.post_message(self.CompanySeen(None, "Not a request of your organization."))
+                return
+            except ServiceUnavailable:
+                return
+        if self.relationship_id is None:
+            return
+        after: int | None = None
+        delay = 0.5
+        while True:
+            try:
+                company = await self.client.get(f"/v1/relationships/{self.relationship_id}")
+                self.post_message(self.CompanySeen(company))
+                if after is None:
+                    after = int((await self.client.get("/v1/events/head"))["last_seq"])
+                body = await self.client.events(after, wait=20)
+                after = body["last_seq"]
+                delay = 0.5
+            except ServiceProblem as exc:
+                self.post_message(self.CompanySeen(None, exc.detail))
+                return
+            except ServiceUnavailable:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 8.0)
+
+    @on(CompanySeen)
+    def _company_seen(self, message: CompanySeen) -> None:
+        self.query_one(RmPanel).show(message.company, message.note)
+
+
+def _counter(field: dict[str, Any], value: str) -> str:
+    remaining = field["max_length"] - len(value)
+    return str(field["counter"]).replace("{remaining}", str(remaining))
+
+
+def _email_box(email: dict[str, Any]) -> Widget:
+    text = Text()
+    text.append("From ", style="dim")
+    text.append(f"{email['from_name']}\n")
+    text.append("To ", style="dim")
+    text.append(f"{email['to_name']} <{email['to_address']}>\n")
+    text.append("Subject ", style="dim")
+    text.append(f"{email['subject']}\n\n", style="bold")
+    text.append(email["text"].replace(f"{email['call_to_action']}: {email['link']}\n", ""))
+    return Static(text, classes="box")
+
+
+def _requests_table(requests: list[dict[str, Any]]) -> Widget:
+    table: DataTable[str] = DataTable(show_cursor=False)
+    table.add_columns("Name", "Date", "Due", "Status")
+    for item in requests:
+        table.add_row(
+            item["name"],
+            when(item["date"], with_year=True),
+            when(item.get("due")) or "—",
+            item["status"],
+        )
+    return table
+
+
+def _errors_table(errors: list[dict[str, Any]]) -> Widget:
+    table: DataTable[str] = DataTable(show_cursor=False, id="upload-errors")
+    table.add_columns("Row", "Column", "Problem")
+    for error in errors:
+        table.add_row(str(error.get("row") or "—"), error.get("column") or "—", error["message"])
+    return table
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".relportal-", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,209 @@
+"""A request's journey transcript: every customer action, its answer and its result.
+
+From here support replays it (a fresh demo copy of the request, walked step by step
+or all at once by the simulation, stopping where the original failed or stopped),
+exports it to JSON, or imports one someone else exported.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
+from widgets.status_badge import when
+
+REQUESTED = {"financials": "Financials", "spend_analysis": "Spend analysis"}
+MAX_TRANSCRIPT_BYTES = 5_000_000
+
+
+def open_transcript_file(
+    app: Any, client: ServiceClient, session: Session | None, path: Path
+) -> None:
+    """Read a transcript exported as JSON and show it; a bad file is a notification."""
+    from journey.errors import Invalid
+    from journey.simulation import check_transcript
+
+    try:
+        if path.stat().st_size > MAX_TRANSCRIPT_BYTES:
+            raise Invalid("larger than 5 MB: not a transcript.", "too_large")
+        data = json.loads(path.read_text(encoding="utf-8"))
+        check_transcript(data)
+    except OSError as exc:
+        app.notify(f"Cannot read {path}: {exc.strerror}.", title="Not imported", severity="error")
+        return
+    except (ValueError, Invalid) as exc:
+        app.notify(f"{path}: {exc}", title="Not imported", severity="error")
+        return
+    app.push_screen(TranscriptScreen(client, session, transcript=data, source=str(path)))
+
+
+class TranscriptScreen(Screen[None]):
+    DEFAULT_CSS = """
+    TranscriptScreen { layout: vertical; }
+    #transcript-head { height: auto; padding: 0 1; background: $panel; }
+    #steps { height: 1fr; }
+    """
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back", id="transcript.back"),
+        Binding("r", "replay", "Replay", id="transcript.replay"),
+        Binding("e", "export", "Export JSON", id="transcript.export"),
+        Binding("i", "import_file", "Import JSON", id="transcript.import"),
+    ]
+
+    def __init__(
+        self,
+        client: ServiceClient,
+        session: Session | None,
+        request_id: str | None = None,
+        transcript: dict[str, Any] | None = None,
+        source: str = "",
+    ) -> None:
+        super().__init__()
+        self.client = client
+        self.session = session
+        self.request_id = request_id
+        self.transcript = transcript
+        self.source = source
+
+    def compose(self) -> ComposeResult:
+        yield Static("Loading…", id="transcript-head")
+        yield DataTable(id="steps", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#steps", DataTable)
+        table.add_columns("#", "When", "At step", "Action", "Answer", "Result")
+        if self.transcript is not None:
+            self._show()
+        else:
+            self.load()
+
+    @work(exclusive=True, group="transcript", exit_on_error=False)
+    async def load(self) -> None:
+        try:
+            self.transcript = await self.client.get(f"/v1/requests/{self.request_id}/transcript")
+        except (ServiceProblem, ServiceUnavailable) as exc:
+            self.query_one("#transcript-head", Static).update(f"No transcript: {exc}")
+            return
+        self._show()
+
+    def _show(self) -> None:
+        assert self.transcript is not None
+        request = self.transcript["request"]
+        head = Text()
+        head.append("Journey transcript", style="bold")
+        head.append(f"  {request.get('company', '')}", style="")
+        wanted = " + ".join(REQUESTED.get(t, t) for t in request.get("data_types", []))
+        head.append(
+            f"  ·  {wanted}  ·  requested {when(request.get('created_at'), with_year=True)}"
+        )
+        features = ", ".join(request.get("features", [])) or "no optional features"
+        head.append(f"\nSwitches: {features}", style="dim")
+        if self.source:
+            head.append(f"\nImported from {self.source}", style="dim italic")
+        steps = self.transcript["steps"]
+        head.append(f"\n{len(steps)} customer actions", style="dim")
+        self.query_one("#transcript-head", Static).update(head)
+        table = self.query_one("#steps", DataTable)
+        table.clear()
+        for number, step in enumerate(steps, 1):
+            answer = ", ".join(f"{k} {v}" for k, v in (step.get("answer") or {}).items())
+            result: Text
+            if step.get("error"):
+                result = Text(f"✖ {step['error']}", style="red")
+            else:
+                result = Text(f"→ {step.get('to')}" + (" (closed)" if step.get("closed") else ""))
+            table.add_row(
+                str(number),
+                when(step.get("at")),
+                str(step.get("from")),
+                str(step.get("action")),
+                answer or "—",
+                result,
+            )
+
+    def action_export(self) -> None:
+        if self.transcript is None:
+            return
+        from screens.path_prompt import PathPrompt
+
+        request = self.transcript["request"]
+        default = Path.cwd() / f"transcript-{request.get('id', 'request')}.json"
+
+        def chosen(path: str | None) -> None:
+            if path:
+                self._export(Path(os.path.expanduser(path)))
+
+        self.app.push_screen(
+            PathPrompt("Export the transcript to:", str(default), "Export"), chosen
+        )
+
+    def _export(self, path: Path) -> None:
+        from screens.simulation import _write_atomically
+
+        data = json.dumps(self.transcript, indent=2, ensure_ascii=False).encode()
+        try:
+            _write_atomically(path, data + b"\n")
+        except OSError as exc:
+            self.notify(f"Cannot write {path}: {exc.strerror}.", severity="error")
+            return
+        self.notify(f"Saved to {path}", title="Transcript exported")
+
+    def action_import_file(self) -> None:
+        from screens.path_prompt import PathPrompt
+
+        def chosen(path: str | None) -> None:
+            if path:
+                self._import(Path(os.path.expanduser(path)))
+
+        self.app.push_screen(PathPrompt("Import a transcript (JSON) from:", "", "Import"), chosen)
+
+    def _import(self, path: Path) -> None:
+        open_transcript_file(self.app, self.client, self.session, path)
+
+    def action_replay(self) -> None:
+        if self.transcript is not None:
+            self.start_replay()
+
+    @work(exclusive=True, group="replay", exit_on_error=False)
+    async def start_replay(self) -> None:
+        """A fresh demo copy of the request, then the simulation walks the transcript."""
+        from journey.simulation import replay_plan
+        from screens.simulation import SimulationScreen
+        from tui.simulate import token_of
+
+        assert self.transcript is not None
+        request = self.transcript["request"]
+        if self.request_id and not self.source:
+            body: dict[str, Any] = {"from_request": self.request_id}
+        else:
+            body = {
+                "data_types": request["data_types"],
+                "features": request.get("features", []),
+                "company_name": request.get("company") or None,
+            }
+        try:
+            made = await self.client.post("/v1/simulations", body)
+        except (ServiceProblem, ServiceUnavailable) as exc:
+            self.notify(str(exc), title="Cannot replay", severity="error")
+            return
+        await self.app.push_screen(
+            SimulationScreen(
+                self.client,
+                self.session,
+                token_of(made["link"]),
+                request_id=made["request_id"],
+                relationship_id=made["relationship_id"],
+                replay=replay_plan(self.transcript),
+            )
+        )

@@ -1,0 +1,41 @@
+"""Starting a customer simulation: from a link, a copy of a request, or chosen switches."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import App
+
+from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
+
+
+def token_of(link_or_token: str) -> str:
+    """A request link (``…/j/TOKEN``) or the bare token: the token."""
+    text = link_or_token.strip()
+    if "/j/" in text:
+        text = text.rsplit("/j/", 1)[1]
+    return text.split("?", 1)[0].split("#", 1)[0].strip("/")
+
+
+async def start_simulation(
+    app: App[Any], client: ServiceClient, session: Session | None, body: dict[str, Any]
+) -> bool:
+    """Create a fresh demo request (``POST /v1/simulations``) and open the simulation
+    on it; a refusal is a notification, not a crash."""
+    from screens.simulation import SimulationScreen
+
+    try:
+        made = await client.post("/v1/simulations", body)
+    except (ServiceProblem, ServiceUnavailable) as exc:
+        app.notify(str(exc), title="No simulation", severity="error")
+        return False
+    await app.push_screen(
+        SimulationScreen(
+            client,
+            session,
+            token_of(made["link"]),
+            request_id=made["request_id"],
+            relationship_id=made["relationship_id"],
+        )
+    )
+    return True

@@ -55,6 +55,8 @@ class SimulationScreen(Screen[None]):
     #customer Button { margin: 0 2 0 0; min-width: 8; }
     #customer Button.choice { margin-bottom: 1; }
     #customer .actions { height: auto; margin-top: 1; }
+    #step-actions { height: auto; padding: 0 1; background: $boost; }
+    #step-actions Button { margin: 0 2 0 0; min-width: 8; }
     #customer Input { margin-bottom: 1; }
     #customer OptionList { height: auto; max-height: 10; margin-bottom: 1; }
     #customer DataTable { height: auto; max-height: 10; margin-bottom: 1; }
@@ -120,6 +122,7 @@ class SimulationScreen(Screen[None]):
         self.gone: str | None = None
         self.refusal: tuple[str, list[dict[str, Any]]] | None = None
         self.busy = False
+        self._action_buttons: list[Button] = []  # the foot's buttons for the step drawn
         # Replay: the planned steps (journey.simulation.ReplayStep) and where we are.
         self.replay = replay
         self.replay_at = 0
@@ -132,6 +135,9 @@ class SimulationScreen(Screen[None]):
             with Vertical(id="customer-column"):
                 yield Static(id="step-title")
                 yield VerticalScroll(id="customer")
+                # The step's actions stay at the foot of the panel, as on the customer's
+                # page, whatever the step's content scrolls to.
+                yield Horizontal(id="step-actions")
             with VerticalScroll(id="side"):
                 yield JourneyMap(id="map")
                 yield RmPanel(id="rm")
@@ -140,7 +146,7 @@ class SimulationScreen(Screen[None]):
     def on_mount(self) -> None:
         title = Text()
         title.append("Customer simulation", style="bold")
-        title.append("  ·  what the customer sees, step by step", style="dim")
+        title.append("  ·  what the customer sees", style="dim")
         if self.size.width < 90:
             title.append("  ·  m: journey map", style="dim")
         self.query_one("#sim-title", Static).update(title)
@@ -260,7 +266,11 @@ class SimulationScreen(Screen[None]):
             else {}
         )
         await pane.remove_children()
+        self._action_buttons = []
         await pane.mount_all(self._step_widgets())
+        foot = self.query_one("#step-actions", Horizontal)
+        await foot.remove_children()
+        await foot.mount_all(self._action_buttons)
         for input_id, value in kept.items():
             for found in pane.query(f"#{input_id}"):
                 if isinstance(found, Input):
@@ -272,7 +282,8 @@ class SimulationScreen(Screen[None]):
         wrong is said there); Tab brings the focused control into view."""
         pane = self.query_one("#customer", VerticalScroll)
         pane.scroll_home(animate=False)
-        for widget in pane.query("Input, OptionList, Button"):
+        controls = [*pane.query("Input, OptionList, Button"), *self._action_buttons]
+        for widget in controls:
             if widget.focusable and widget.display:
                 widget.focus(scroll_visible=False)
                 return
@@ -398,9 +409,7 @@ class SimulationScreen(Screen[None]):
             buttons.append(
                 Button(label, name=name, id=f"act-{name}", compact=True, variant=variant)
             )
-        if buttons:
-            row = Horizontal(*buttons, classes="actions")
-            out.append(row)
+        self._action_buttons = buttons
         return out
 
     def _upload_widgets(self, view: dict[str, Any]) -> list[Widget]:

@@ -66,7 +66,8 @@ class Walk:
         """Everything the customer pane says, in order (labels of buttons included)."""
         pane = self.screen.query_one("#customer")
         parts = [str(self.screen.query_one("#step-title").render())]
-        for widget in pane.query("Static, Label, Button"):
+        foot = list(self.screen.query_one("#step-actions").query(Button))
+        for widget in [*pane.query("Static, Label, Button"), *foot]:
             parts.append(str(widget.label) if isinstance(widget, Button) else str(widget.render()))
         return "\n".join(parts)
 

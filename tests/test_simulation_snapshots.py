@@ -72,6 +72,11 @@ STEPS: dict[str, tuple[dict[str, Any], list[tuple[str, dict[str, Any]]], str]] =
         "entities",
     ),
     "complete": (FINANCIALS, [("view_request", {}), *SIGN_IN, ("authorize", DEMO)], "complete"),
+    "summary": (
+        FINANCIALS,
+        [("view_request", {}), *SIGN_IN, ("authorize", DEMO), ("close", {})],
+        "summary",
+    ),
     "closed": (
         FINANCIALS,
         [("view_request", {}), ("connect", {}), ("close", {})],
@@ -88,7 +93,14 @@ def utc(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize("name", list(STEPS))
-def test_simulation_step(snap_compare: Any, tmp_path: Path, name: str) -> None:
+def test_simulation_step(
+    snap_compare: Any, tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if name == "summary":
+        # The customer's summary shows the request's date: make it a fixed day.
+        fixed = datetime(2031, 3, 3, 9, 30, tzinfo=UTC)
+        monkeypatch.setattr("journey.service._now", lambda: fixed)
+        monkeypatch.setattr("journey.storage.sqlite.utc_now", lambda: "2031-03-03T09:30:00.000Z")
     _picture(snap_compare, tmp_path, name, (80, 24))
 
 

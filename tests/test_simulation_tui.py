@@ -342,6 +342,14 @@ async def test_an_expired_link_shows_what_the_customer_sees(sim_settings) -> Non
         assert "expired" in walk.text().lower()
         assert "Ask your relationship manager" in walk.text()
         await rm_sees(walk, "Expired")
+        # A cancelled request's link: what that customer sees.
+        await walk.pilot.press("q")
+        walk = await open_simulation(pilot, {"data_types": ["financials"]})
+        async with embedded_client(sim_settings, "sam.lee@larkspurbank.example") as admin:
+            await admin.post(f"/v1/requests/{walk.screen.request_id}/cancel")
+        await walk.pilot.press("ctrl+r")
+        await walk.until(lambda: walk.screen.gone is not None, what="the link gone")
+        assert "no longer active" in walk.text()
 
 
 @pytest.mark.parametrize(

@@ -417,7 +417,7 @@ class SimulationScreen(Screen[None]):
         return [
             Label("Download template: where to save it"),
             Input(
-                str(Path.cwd() / template),
+                str(Path(getattr(self.app, "downloads", Path.cwd())) / template),
                 id="template-path",
                 suggester=PathSuggester(),
                 compact=True,

@@ -25,7 +25,7 @@ def test_locate_prints_every_path_under_platformdirs(isolated_dirs: Path) -> Non
     done = run("locate")
     assert done.returncode == 0, done.stderr
     labels = [line.split()[0] for line in done.stdout.splitlines()]
-    assert labels == ["config", "preferences", "database", "outbox"]
+    assert labels == ["config", "preferences", "database", "outbox", "downloads"]
     assert str(isolated_dirs) in done.stdout
 
 

@@ -117,7 +117,9 @@ def _picture(snap_compare: Any, tmp_path: Path, name: str, size: tuple[int, int]
         demo_anchor=ANCHOR,
         pull_queue_seconds=3600,  # data pulls wait: the RM's side stays as pictured
     )
-    app = RelportalApp(lambda: embedded_client(settings, SUPPORT))
+    app = RelportalApp(
+        lambda: embedded_client(settings, SUPPORT), downloads=Path("/home/demo/Downloads")
+    )
 
     async def walk(pilot: Any) -> None:
         deadline = time.monotonic() + 15

@@ -36,6 +36,7 @@ class RelportalApp(App[None]):
         client_factory: ClientFactory,
         *,
         simulate: str | None = None,
+        downloads: Path | None = None,
         keymap: dict[str, str] | None = None,
         preferences_path: Path | None = None,
         **kwargs: Any,
@@ -43,6 +44,8 @@ class RelportalApp(App[None]):
         super().__init__(**kwargs)
         self.client_factory = client_factory
         self.simulate_link = simulate  # `relportal simulate LINK`: open on that journey
+        # Where files the user downloads go unless they pick another folder.
+        self.downloads = downloads or Path.home() / "Downloads"
         self.client: ServiceClient | None = None
         self.session: Session | None = None
         self._signed_out = asyncio.Event()

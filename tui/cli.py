@@ -101,6 +101,10 @@ def service_settings(
     )
 
 
+def downloads_folder(config: Config) -> Path:
+    return Path(config.get("portal", "downloads") or paths.default_downloads()).expanduser()
+
+
 def _open_store(path: Path):  # type: ignore[no-untyped-def]
     from journey.storage.sqlite import SQLiteStore, StorageError
 
@@ -258,6 +262,7 @@ def cmd_locate(args: argparse.Namespace, config: Config) -> int:
         ("preferences", paths.preferences_file()),
         ("database", settings.db_path),
         ("outbox", settings.outbox_dir),
+        ("downloads", downloads_folder(config)),
     ]
     for label, value in rows:
         print(f"{label:<12} {value}")

@@ -73,6 +73,9 @@ SCHEMA: dict[str, dict[str, Key]] = {
     },
     "portal": {
         "user": Key(str, "", 'the email of the user the embedded portal signs in as, or ""'),
+        "downloads": Key(
+            str, "", 'a folder path, or "" for your downloads folder (templates, reports)'
+        ),
     },
     "simulation": {
         "pull_queue_seconds": Key((int, float), 0.5, "seconds from 0 to 3600", _non_negative),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from platformdirs import user_config_dir, user_data_dir
+from platformdirs import user_config_dir, user_data_dir, user_downloads_dir
 
 APP = "relportal"
 
@@ -32,3 +32,7 @@ def default_database() -> Path:
 
 def default_outbox() -> Path:
     return data_dir() / "outbox"
+
+
+def default_downloads() -> Path:
+    return Path(user_downloads_dir())

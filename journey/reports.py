@@ -196,70 +196,71 @@ def _financials(kind: ReportKind, ledgers: list[tuple[LegalEntity, Ledger]]) -> 
                     "lines": lines,
                 }
             )
-    return {"entities": out}
+    return {"entities": out, "combined": _combined_financials(kind, out) if len(out) > 1 else []}
+
+
+def _combined_financials(kind: ReportKind, entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A parent with subsidiaries: the entities' statements added up, per currency
+    (amounts in different currencies are never added), account by account."""
+    blocks = []
+    for currency in sorted({e["currency"] for e in entities}):
+        group = [e for e in entities if e["currency"] == currency]
+
+        def add_lines(statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            sums: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
+            for statement in statements:
+                for line in statement["lines"]:
+                    key = (line["account"], line["category"], line["sub_category"])
+                    sums[key] += Decimal(line["amount"])
+            return [
+                {"account": a, "category": c, "sub_category": sc, "amount": _money(v)}
+                for (a, c, sc), v in sums.items()
+            ]
+
+        block: dict[str, Any] = {"currency": currency, "entities": [e["entity"] for e in group]}
+        if kind is ReportKind.PROFIT_AND_LOSS:
+            by_start: dict[str, list[dict[str, Any]]] = defaultdict(list)
+            for entity in group:
+                for period in entity["periods"]:
+                    by_start[period["start"]].append(period)
+            periods = []
+            for start in sorted(by_start):
+                same = by_start[start]
+                income = sum((Decimal(p["income"]) for p in same), Decimal(0))
+                expenses = sum((Decimal(p["expenses"]) for p in same), Decimal(0))
+                periods.append(
+                    {
+                        "start": start,
+                        "end": max(p["end"] for p in same),
+                        "income": _money(income),
+                        "expenses": _money(expenses),
+                        "net_profit": _money(income - expenses),
+                        "lines": add_lines(same),
+                    }
+                )
+            block["periods"] = periods
+        else:
+            for key in ("assets", "liabilities", "equity"):
+                block[key] = _money(sum((Decimal(e[key]) for e in group), Decimal(0)))
+            block["date"] = max(e["date"] for e in group)
+            block["lines"] = add_lines(group)
+        blocks.append(block)
+    return blocks
 
 
 def _spend(tx: Tx, entities: list[LegalEntity]) -> dict[str, Any]:
-    out = []
-    for entity, ledger in _ledgers(tx, entities):
-        spend: dict[str, Decimal] = defaultdict(Decimal)
-        for bill in ledger.bills:
-            spend[bill.supplier_id] += bill.amount
-        suppliers = sorted(ledger.suppliers, key=lambda s: (-spend[s.id], s.name))
-        out.append(
-            {
-                "entity": entity.name,
-                "source": "connection",
-                "currency": ledger.currency,
-                "period": {
-                    "start": ledger.period_start.isoformat(),
-                    "end": ledger.period_end.isoformat(),
-                },
-                "suppliers": [
-                    {
-                        "name": s.name,
-                        "spend": _money(spend[s.id]),
-                        "payment_terms_days": s.payment_terms_days,
-                        "preferred_payment_method": s.default_payment_method,
-                    }
-                    for s in suppliers
-                ],
-                "bills": {
-                    "count": len(ledger.bills),
-                    "amount": _money(sum((b.amount for b in ledger.bills), Decimal(0))),
-                },
-                "payments": {
-                    "count": len(ledger.payments),
-                    "amount": _money(sum((p.amount for p in ledger.payments), Decimal(0))),
-                },
-            }
-        )
+    """Per entity (from its ledger, or its uploaded file) and combined per currency."""
+    from journey import spend
+
+    out = [spend.from_ledger(entity.name, ledger) for entity, ledger in _ledgers(tx, entities)]
     for entity in entities:
         uploads = [
             u for u in tx.uploads_for_entity(entity.id) if u.status is UploadStatus.PROCESSED
         ]
-        if not uploads:
-            continue
-        records = tx.upload_records(uploads[0].id)
-        records.sort(key=lambda r: -Decimal(str(r.get("annual_spend", "0"))))
-        out.append(
-            {
-                "entity": entity.name,
-                "source": "upload",
-                "filename": uploads[0].filename,
-                "suppliers": [
-                    {
-                        "name": r.get("supplier_name"),
-                        "spend": r.get("annual_spend"),
-                        "currency": r.get("currency"),
-                        "payment_terms_days": r.get("payment_terms_days"),
-                        "preferred_payment_method": r.get("preferred_payment_method"),
-                    }
-                    for r in records
-                ],
-            }
-        )
-    return {"entities": out}
+        if uploads:
+            records = tx.upload_records(uploads[0].id)
+            out.append(spend.from_upload(entity.name, uploads[0].filename, records))
+    return {"entities": out, "combined": spend.combined(out) if len(out) > 1 else []}
 
 
 def report_data(tx: Tx, user: User, rel_id: str, kind_name: str) -> dict[str, Any]:

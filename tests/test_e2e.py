@@ -274,7 +274,7 @@ def test_upload_and_denied_access_journeys_end_to_end(deployment) -> None:  # ty
     assert accepted.json()["step"] == "complete"
     assert wait_status(spend, "Available")["entities_linked"] == 1
     report = rm.get(f"/v1/relationships/{spend}/reports/spend_analysis").json()
-    assert report["entities"][0]["suppliers"][0]["name"] == "Flour Mill Ltd"
+    assert report["entities"][0]["suppliers"][0]["supplier_name"] == "Flour Mill Ltd"
 
     # Financials: Cancel at the platform is an Error for the RM; allowing it is Available.
     financials = company("Lord of the Fries")

@@ -100,3 +100,56 @@ def test_statements_combine_account_by_account_within_a_currency() -> None:
         assert Decimal(first["net_profit"]) == sum(
             Decimal(e["periods"][0]["net_profit"]) for e in same
         )
+
+
+async def test_reports_download_as_xlsx_csv_and_json_safely(svc: Service) -> None:
+    import csv
+    import io
+    import json
+
+    import openpyxl
+
+    from journey import exports
+
+    rel_id = await _three_entities(svc)
+    url = f"/v1/relationships/{rel_id}/reports/spend_analysis"
+    report = (await svc.get(url)).json()
+    xlsx = await svc.get(f"{url}/download?format=xlsx")
+    assert xlsx.status_code == 200 and xlsx.headers["content-type"].startswith(
+        "application/vnd.openxmlformats"
+    )
+    assert 'filename="spend_analysis.xlsx"' in xlsx.headers["content-disposition"]
+    book = openpyxl.load_workbook(io.BytesIO(xlsx.content))
+    assert book.sheetnames[:3] == ["Summary", "Suppliers", "Payment methods"]
+    suppliers = list(book["Suppliers"].values)
+    assert suppliers[0][:2] == ("Entity", "Supplier id")
+    first = report["entities"][0]["suppliers"][0]
+    row = suppliers[1]
+    assert row[0] == "North" and row[2] == first["supplier_name"]
+    header = [str(h) for h in suppliers[0]]
+    amount = row[header.index("Bills amount")]
+    assert isinstance(amount, float) and f"{amount:.2f}" == first["bills_amount"]
+    assert len(suppliers) - 1 == sum(len(e["suppliers"]) for e in report["entities"])
+    table = list(csv.reader(io.StringIO((await svc.get(f"{url}/download?format=csv")).text)))
+    assert table[0][:2] == ["entity", "supplier_id"] and len(table) == len(suppliers)
+    same = json.loads((await svc.get(f"{url}/download?format=json")).content)
+    assert same["entities"] == report["entities"]
+    refused = await svc.get(f"{url}/download?format=exe")
+    assert refused.status_code == 422 and refused.json()["code"] == "invalid_format"
+    # A supplier name that a spreadsheet would run stays text.
+    hostile = {
+        "kind": "spend_analysis",
+        "entities": [
+            {
+                "entity": "=cmd|'/c calc'!A1",
+                "source": "upload",
+                "currency": "GBP",
+                "summary": {"suppliers_count": 1, "annual_spend": "10.00"},
+                "suppliers": [{"supplier_name": "@SUM(A1:A9)", "annual_spend": "10.00"}],
+            }
+        ],
+    }
+    sheet = openpyxl.load_workbook(io.BytesIO(exports.to_xlsx(hostile)))["Suppliers"]
+    assert sheet["A2"].value == "'=cmd|'/c calc'!A1" and sheet["B2"].value == "'@SUM(A1:A9)"
+    assert sheet["C2"].value == 10
+    assert "'@SUM(A1:A9)" in exports.to_csv(hostile).decode()

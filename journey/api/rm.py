@@ -390,6 +390,32 @@ async def report(ctx: Ctx, user: Me, rel_id: str, kind: str) -> Response:
     return ok(await ctx.store.read(lambda tx: report_data(tx, user, rel_id, kind)))
 
 
+@router.get(
+    "/relationships/{rel_id}/reports/{kind}/download",
+    summary="One report as a file: xlsx (a sheet per section), csv (the main table) or json",
+    response_class=Response,
+)
+async def report_file(
+    ctx: Ctx,
+    user: Me,
+    rel_id: str,
+    kind: str,
+    format: Annotated[str, Query(max_length=8, description="xlsx, csv or json")] = "xlsx",
+) -> Response:
+    from journey import exports
+
+    if format not in exports.FORMATS:
+        raise Invalid("format must be xlsx, csv or json.", "invalid_format")
+    data = await ctx.store.read(lambda tx: report_data(tx, user, rel_id, kind))
+    body = await run_in_threadpool(exports.render, data, format)
+    name = f"{kind}.{format}"
+    return Response(
+        body,
+        media_type=exports.FORMATS[format],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
 @router.get("/events/head", summary="The newest event's sequence number, to follow from")
 async def events_head(ctx: Ctx, user: Me) -> Response:
     seq = await ctx.store.read(lambda tx: tx.last_event_seq(user.org_id))

@@ -86,6 +86,7 @@ class RelationshipScreen(Screen[None]):
         Binding("f", "refresh_data", "Refresh data", id="company.refresh_data"),
         Binding("l", "unlink", "Unlink", id="company.unlink"),
         Binding("c", "copy_contact", "Copy email", id="company.copy_contact"),
+        Binding("p", "reports", "Reports", id="company.reports"),
         Binding("v", "simulate", "Simulate customer", id="company.simulate"),
         Binding("t", "transcript", "Transcript", id="company.transcript"),
         Binding("R", "reload", "Reload", show=False, id="company.reload"),
@@ -293,6 +294,14 @@ class RelationshipScreen(Screen[None]):
 
         name = self.body["name"] if self.body else ""
         self.app.push_screen(SimulationSetup(self.session, name), chosen)
+
+    def action_reports(self) -> None:
+        from screens.report import ReportScreen
+
+        if self.body:
+            self.app.push_screen(
+                ReportScreen(self.client, self.session, self.body["id"], self.body["name"])
+            )
 
     def action_transcript(self) -> None:
         from screens.transcript import TranscriptScreen

@@ -29,6 +29,7 @@ from textual.widgets import Button, DataTable, Footer, Input, Label, OptionList,
 from textual.widgets.option_list import Option
 
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
+from tui.files import write_atomically
 from widgets.journey_map import JourneyMap
 from widgets.path_suggester import PathSuggester
 from widgets.rm_panel import RmPanel
@@ -231,7 +232,7 @@ class SimulationScreen(Screen[None]):
             self.notify(str(exc), title="No template", severity="error")
             return
         try:
-            _write_atomically(path, data)
+            write_atomically(path, data)
         except OSError as exc:
             self.notify(
                 f"Cannot write {path}: {exc.strerror}.", title="Not saved", severity="error"
@@ -537,7 +538,7 @@ class SimulationScreen(Screen[None]):
 
         name = "suppliers-sample.xlsx" if valid else "suppliers-with-errors.xlsx"
         path = Path(tempfile.gettempdir()) / "relportal-samples" / name
-        _write_atomically(path, sample_file(valid=valid))
+        write_atomically(path, sample_file(valid=valid))
         self.query_one("#upload-path", Input).value = str(path)
 
     # Keys
@@ -722,15 +723,3 @@ def _errors_table(errors: list[dict[str, Any]]) -> Widget:
     for error in errors:
         table.add_row(str(error.get("row") or "—"), error.get("column") or "—", error["message"])
     return table
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".relportal-", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -20,6 +20,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
+from tui.files import write_atomically
 from widgets.status_badge import when
 
 REQUESTED = {"financials": "Financials", "spend_analysis": "Spend analysis"}
@@ -149,11 +150,9 @@ class TranscriptScreen(Screen[None]):
         )
 
     def _export(self, path: Path) -> None:
-        from screens.simulation import _write_atomically
-
         data = json.dumps(self.transcript, indent=2, ensure_ascii=False).encode()
         try:
-            _write_atomically(path, data + b"\n")
+            write_atomically(path, data + b"\n")
         except OSError as exc:
             self.notify(f"Cannot write {path}: {exc.strerror}.", severity="error")
             return

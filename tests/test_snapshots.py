@@ -101,3 +101,27 @@ def test_portal_light_theme_wide(snap_compare: Any, tmp_path: Path) -> None:
         await _portal_ready(pilot)
 
     assert snap_compare(_app(tmp_path), terminal_size=(200, 60), run_before=light)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_report(snap_compare: Any, tmp_path: Path, size: tuple[int, int]) -> None:
+    from screens.report import ReportScreen
+
+    async def open_report(pilot: Any) -> None:
+        await _portal_ready(pilot)
+        portal = pilot.app.screen
+        while portal.criteria.status != "Available":
+            await pilot.press("s")
+        await _wait(
+            pilot,
+            lambda: (portal.query_one(RelationshipTable).row(0) or {}).get("status") == "Available",
+        )
+        await pilot.press("enter")
+        await _wait(pilot, lambda: isinstance(pilot.app.screen, RelationshipScreen))
+        await _wait(pilot, lambda: pilot.app.screen.body is not None)
+        await pilot.press("p")
+        await _wait(pilot, lambda: isinstance(pilot.app.screen, ReportScreen))
+        await _wait(pilot, lambda: pilot.app.screen.report is not None)
+        await pilot.pause(0.3)
+
+    assert snap_compare(_app(tmp_path), terminal_size=size, run_before=open_report)

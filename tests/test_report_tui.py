@@ -1,0 +1,130 @@
+"""The report screen through Pilot: what the RM reads, switches, downloads, refreshes."""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+
+from journey.settings import ServiceSettings
+from screens.path_prompt import PathPrompt
+from screens.portal import PortalScreen
+from screens.relationship import RelationshipScreen
+from screens.report import ReportScreen
+from tui.app import RelportalApp
+from tui.client import embedded_client
+
+
+@pytest.fixture
+def report_settings(tmp_path: Path) -> ServiceSettings:
+    return ServiceSettings(
+        db_path=tmp_path / "reports.db",
+        outbox_dir=tmp_path / "outbox",
+        demo_companies=60,
+        pull_queue_seconds=0.0,
+        pull_fetch_seconds=0.05,
+        worker_interval=0.02,
+    )
+
+
+async def until(pilot: Any, check: Any, what: str, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"never happened: {what}"
+        await pilot.pause(0.05)
+
+
+async def open_reports(pilot: Any, status: str = "Available") -> ReportScreen:
+    """The first demo company with ``status``, then its reports (p)."""
+    app = pilot.app
+    await until(pilot, lambda: isinstance(app.screen, PortalScreen), "the portal")
+    portal = app.screen
+    await pilot.pause(0.3)
+    while portal.criteria.status != status:
+        await pilot.press("s")
+    await pilot.pause(0.5)
+    await pilot.press("enter")
+    await until(
+        pilot,
+        lambda: isinstance(app.screen, RelationshipScreen) and app.screen.body is not None,
+        "the company",
+    )
+    await pilot.press("p")
+    await until(
+        pilot,
+        lambda: isinstance(app.screen, ReportScreen) and app.screen.statuses,
+        "the reports",
+    )
+    return app.screen  # type: ignore[return-value]
+
+
+async def test_the_spend_report_reads_like_the_service_says(report_settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    app = RelportalApp(lambda: embedded_client(report_settings), downloads=tmp_path)
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = await open_reports(pilot)
+        await until(pilot, lambda: screen.report is not None, "a report")
+        report = screen.report
+        assert report is not None
+        kind = report["kind"]
+        head = str(screen.query_one("#report-head").render())
+        assert "✔ Available" in head
+        shown = "\n".join(str(w.render()) for w in screen.query("#report-body Static"))
+        data = (report.get("combined") or report["entities"])[0]
+        if kind == "spend_analysis":
+            top = data["suppliers"][0]
+            assert top["supplier_name"] in shown and "Top suppliers by spend" in shown
+            assert screen.query("Sparkline")  # spend per month
+        else:
+            assert "Net profit" in shown or "Assets" in shown
+        # Download: the suffix says the format; the file reads back.
+        await pilot.press("d")
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, PathPrompt) and app.screen.query("Input"),
+            "the download prompt",
+        )
+        prompt_value = app.screen.query_one("Input").value
+        assert prompt_value.startswith(str(tmp_path)) and prompt_value.endswith(".xlsx")
+        await pilot.press("enter")
+        target = Path(prompt_value)
+        await until(pilot, target.exists, "the file saved")
+        book = openpyxl.load_workbook(io.BytesIO(target.read_bytes()))
+        assert book.sheetnames
+        # Refresh data: a new pull; the report regenerates, then is back.
+        await until(pilot, lambda: app.screen is screen, "back on the report")
+        before = await app.client.get(f"/v1/relationships/{screen.rel_id}/reports")
+        await pilot.press("f")
+        await until(
+            pilot,
+            lambda: any("new data pull" in str(n.message) for n in app._notifications),
+            "the refresh",
+        )
+        after = await app.client.get(f"/v1/relationships/{screen.rel_id}/reports")
+        stamp = {r["kind"]: r["status_at"] for r in before["reports"]}
+        assert any(r["status_at"] != stamp[r["kind"]] for r in after["reports"])
+
+
+async def test_switching_reports_says_what_is_not_there(report_settings) -> None:  # type: ignore[no-untyped-def]
+    app = RelportalApp(lambda: embedded_client(report_settings))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_reports(pilot)
+        unavailable = [k for k, r in screen.statuses.items() if r["status"] == "Unavailable"]
+        available = [k for k, r in screen.statuses.items() if r["status"] == "Available"]
+        assert available
+        keys = {"profit_and_loss": "1", "balance_sheet": "2", "spend_analysis": "3"}
+        if unavailable:
+            await pilot.press(keys[unavailable[0]])
+            await until(
+                pilot, lambda: screen.kind == unavailable[0] and screen.report is None, "switched"
+            )
+            await pilot.pause(0.2)
+            shown = "\n".join(str(w.render()) for w in screen.query("#report-body Static"))
+            assert "has not shared" in shown
+        await pilot.press(keys[available[0]])
+        await until(
+            pilot, lambda: screen.report is not None and screen.kind == available[0], "back"
+        )

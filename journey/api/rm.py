@@ -416,6 +416,25 @@ async def report_file(
     )
 
 
+@router.get("/portfolio", summary="Companies per status, requests per type, the journey funnel")
+async def get_portfolio(
+    ctx: Ctx,
+    user: Me,
+    user_filter: Annotated[str, Query(alias="user", max_length=64)] = "me",
+    since: Annotated[
+        str | None, Query(max_length=40, description="ISO date; default 30 days ago")
+    ] = None,
+    until: Annotated[str | None, Query(max_length=40, description="ISO date; default now")] = None,
+) -> Response:
+    from journey.portfolio import portfolio
+
+    return ok(
+        await ctx.store.read(
+            lambda tx: portfolio(tx, user, user_filter=user_filter, since=since, until=until)
+        )
+    )
+
+
 @router.get("/events/head", summary="The newest event's sequence number, to follow from")
 async def events_head(ctx: Ctx, user: Me) -> Response:
     seq = await ctx.store.read(lambda tx: tx.last_event_seq(user.org_id))

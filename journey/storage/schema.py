@@ -337,6 +337,11 @@ V4_REQUEST_FEATURES = """
 ALTER TABLE requests ADD COLUMN features TEXT;
 """
 
+# Version 5: requests by organization and time, for the portfolio view's period.
+V5_REQUESTS_BY_TIME = """
+CREATE INDEX req_org_created ON requests (org_id, created_at);
+"""
+
 TRIGGER_NAMES = (
     "rel_keys_insert",
     "rel_keys_delete",
@@ -359,5 +364,6 @@ MIGRATIONS: tuple[str, ...] = (
     V2_SEARCH_AND_COUNTS + TRIGGERS,
     V3_ASSIGNMENT_ROWIDS + V3_TRIGGERS,
     V4_REQUEST_FEATURES,
+    V5_REQUESTS_BY_TIME,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1033,6 +1033,48 @@ class SQLiteTx:
         )
         return [_event(r) for r in rows]
 
+    def request_facts_in_period(
+        self, org_id: str, user_id: str | None, since: str, until: str
+    ) -> list[dict[str, Any]]:
+        """Per request created in [since, until) (of ``user_id``'s companies, or all):
+        its data types, when it was opened, completed and first had data, where its
+        journey stands, the steps it reached and whether a connection was linked."""
+        mine = (
+            " AND r.relationship_id IN (SELECT relationship_id FROM relationship_users"
+            " WHERE user_id = ?)"
+            if user_id
+            else ""
+        )
+        args: list[Any] = [org_id, since, until, *([user_id] if user_id else [])]
+        rows = self._all(
+            "SELECT r.id, r.data_types, r.created_at, r.opened_at, r.completed_at, r.state,"
+            " json_extract(r.journey, '$.step') AS step,"
+            " (SELECT group_concat(DISTINCT json_extract(e.payload, '$.to')) FROM events e"
+            "   WHERE e.request_id = r.id AND e.kind = 'journey.action') AS reached,"
+            " EXISTS (SELECT 1 FROM events e WHERE e.request_id = r.id"
+            "   AND e.kind = 'connection.linked') AS linked,"
+            " (SELECT min(e.at) FROM events e WHERE e.request_id = r.id"
+            "   AND (e.kind = 'upload.processed' OR (e.kind = 'pull.status'"
+            "   AND json_extract(e.payload, '$.status') = 'Complete'))) AS data_at"
+            " FROM requests r WHERE r.org_id = ? AND r.created_at >= ? AND r.created_at < ?" + mine,
+            *args,
+        )
+        return [
+            {
+                "id": row["id"],
+                "data_types": _csv(row["data_types"]),
+                "created_at": row["created_at"],
+                "opened_at": row["opened_at"],
+                "completed_at": row["completed_at"],
+                "state": row["state"],
+                "step": row["step"],
+                "reached": tuple((row["reached"] or "").split(",")) if row["reached"] else (),
+                "linked": bool(row["linked"]),
+                "data_at": row["data_at"],
+            }
+            for row in rows
+        ]
+
     def events_for_request(self, req_id: str) -> list[Event]:
         return [
             _event(r)

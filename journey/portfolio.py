@@ -15,9 +15,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from journey import derive, service
-from journey.domain import Step
+from journey.domain import DataType, Feature, Step
 from journey.errors import Invalid
-from journey.machine import STEP_TITLES
+from journey.machine import STEP_TITLES, JourneyContext, JourneyState, journey_path
 from journey.records import User
 from journey.storage.base import RelationshipQuery, Tx
 
@@ -38,6 +38,27 @@ DATA_TYPE_NAMES = {
     ("spend_analysis",): "Spend analysis",
     ("financials", "spend_analysis"): "Financials and spend analysis",
 }
+
+
+def _passed(
+    fact: dict[str, Any], org_features: frozenset[Feature], platforms: tuple[str, ...]
+) -> set[str]:
+    """The steps a request must have gone through to stand where it stands: those
+    before its step on its path (the machine's), and the step itself once opened.
+    Seeded demo requests have no per-step history; this is the same answer from state."""
+    state = JourneyState.from_dict(fact["journey"])
+    if not fact["opened_at"]:
+        return set()
+    ctx = JourneyContext(
+        data_types=frozenset(DataType(t) for t in fact["data_types"]),
+        features=org_features if fact["features"] is None else fact["features"],
+        platforms=platforms,
+        company_name="",
+    )
+    path = journey_path(state, ctx)
+    if state.step not in path:
+        return set()
+    return {step.value for step in path[: path.index(state.step) + 1]}
 
 
 def _title(step: str) -> str:
@@ -82,9 +103,11 @@ def portfolio(
     counts = tx.status_counts(RelationshipQuery(org_id=user.org_id, user_id=who))
     facts = tx.request_facts_in_period(user.org_id, who, service.iso(start), service.iso(end))
     sent = len(facts)
+    org = tx.get_organization(user.org_id)
+    assert org is not None
     reached: Counter[str] = Counter()
     for fact in facts:
-        reached.update(set(fact["reached"]))
+        reached.update(set(fact["reached"]) | _passed(fact, org.features, org.platforms))
     funnel: list[dict[str, Any]] = [{"stage": "sent", "title": "Request sent", "count": sent}]
     funnel.append(
         {

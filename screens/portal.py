@@ -74,6 +74,7 @@ class PortalScreen(Screen[None]):
         Binding("O", "reverse_sort", "Reverse", show=False, id="portal.reverse"),
         Binding("a", "add_company", "Add company", id="portal.add_company"),
         Binding("r", "request", "Request info", id="portal.request"),
+        Binding("P", "portfolio", "Portfolio", id="portal.portfolio"),
     ]
 
     criteria: reactive[Criteria] = reactive(Criteria, init=False, always_update=True)
@@ -395,6 +396,12 @@ class PortalScreen(Screen[None]):
                 self.criteria = self.criteria  # reload
 
         self.app.push_screen(CompanyForm(self.client, self.session), saved)
+
+    def action_portfolio(self) -> None:
+        from screens.portfolio import PortfolioScreen
+
+        user = "me" if self.criteria.user == "me" else "all"
+        self.app.push_screen(PortfolioScreen(self.client, self.session, user))
 
     def action_request(self) -> None:
         from screens.request_form import RequestForm

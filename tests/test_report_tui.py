@@ -128,3 +128,37 @@ async def test_switching_reports_says_what_is_not_there(report_settings) -> None
         await until(
             pilot, lambda: screen.report is not None and screen.kind == available[0], "back"
         )
+
+
+async def test_the_portfolio_screen_follows_its_filters(report_settings) -> None:  # type: ignore[no-untyped-def]
+    from screens.portfolio import PortfolioScreen
+
+    app = RelportalApp(lambda: embedded_client(report_settings))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, PortalScreen), "the portal")
+        await pilot.pause(0.3)
+        await pilot.press("P")
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, PortfolioScreen) and app.screen.body is not None,
+            "the portfolio",
+        )
+        screen = app.screen
+        head = str(screen.query_one("#portfolio-head").render())
+        assert "My companies" in head and "30 days" in head
+        mine = screen.body["requests"]
+        direct = await app.client.get("/v1/portfolio", user="me")
+        assert direct["companies"] == screen.body["companies"]
+        await pilot.press("u")
+        await until(pilot, lambda: screen.user == "all" and screen.body["user"] == "all", "all")
+        assert screen.body["requests"] >= mine
+        from tests.test_portal import text_of
+
+        funnel = text_of(screen.query_one("#funnel"))
+        assert "Request sent" in funnel and "Data available" in funnel
+        await pilot.press("1")
+        await until(pilot, lambda: screen.days == 7, "a week")
+        await pilot.pause(0.3)
+        assert "7 days" in str(screen.query_one("#portfolio-head").render())
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, PortalScreen), "back")

@@ -125,3 +125,19 @@ def test_report(snap_compare: Any, tmp_path: Path, size: tuple[int, int]) -> Non
         await pilot.pause(0.3)
 
     assert snap_compare(_app(tmp_path), terminal_size=size, run_before=open_report)
+
+
+def test_portfolio(snap_compare: Any, tmp_path: Path) -> None:
+    from screens.portfolio import PortfolioScreen
+
+    async def open_portfolio(pilot: Any) -> None:
+        await _portal_ready(pilot)
+        app = pilot.app
+        day = datetime.fromtimestamp(ANCHOR, UTC)
+        await app.push_screen(PortfolioScreen(app.client, app.session, "all", clock=lambda: day))
+        await _wait(pilot, lambda: app.screen.body is not None)
+        await pilot.press("4")  # the last year
+        await _wait(pilot, lambda: app.screen.days == 365 and app.screen.body is not None)
+        await pilot.pause(0.5)
+
+    assert snap_compare(_app(tmp_path), terminal_size=(100, 40), run_before=open_portfolio)

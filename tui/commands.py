@@ -39,6 +39,11 @@ class PortalCommands(Provider):
                 "Open the highlighted company",
             ),
             ("portal: search", portal.action_search, "Search companies and contacts"),
+            (
+                "portfolio: statuses and journey funnel",
+                portal.action_portfolio,
+                "How requests are going: the funnel, where customers stop, time to data",
+            ),
             ("portal: my companies", partial(portal._set, user="me"), "Show my companies"),
             ("portal: all companies", partial(portal._set, user="all"), "Show everyone's"),
             ("portal: reverse sort", portal.action_reverse_sort, "Reverse the order"),

@@ -1051,11 +1051,19 @@ class SQLiteTx:
             " json_extract(r.journey, '$.step') AS step,"
             " (SELECT group_concat(DISTINCT json_extract(e.payload, '$.to')) FROM events e"
             "   WHERE e.request_id = r.id AND e.kind = 'journey.action') AS reached,"
-            " EXISTS (SELECT 1 FROM events e WHERE e.request_id = r.id"
-            "   AND e.kind = 'connection.linked') AS linked,"
-            " (SELECT min(e.at) FROM events e WHERE e.request_id = r.id"
-            "   AND (e.kind = 'upload.processed' OR (e.kind = 'pull.status'"
-            "   AND json_extract(e.payload, '$.status') = 'Complete'))) AS data_at"
+            # Connected and data from the records themselves (seeded demos have no
+            # per-step history; the records are the truth either way).
+            " EXISTS (SELECT 1 FROM legal_entities le JOIN connections c ON c.entity_id = le.id"
+            "   WHERE le.request_id = r.id AND c.status != 'PendingAuth') AS linked,"
+            " (SELECT min(t) FROM ("
+            "   SELECT p.completed_at AS t FROM legal_entities le"
+            "   JOIN connections c ON c.entity_id = le.id"
+            "   JOIN data_pulls p ON p.connection_id = c.id"
+            "   WHERE le.request_id = r.id AND p.status = 'Complete'"
+            "   UNION ALL SELECT u.processed_at FROM legal_entities le"
+            "   JOIN uploads u ON u.entity_id = le.id"
+            "   WHERE le.request_id = r.id AND u.status = 'Processed')) AS data_at,"
+            " r.journey, r.features"
             " FROM requests r WHERE r.org_id = ? AND r.created_at >= ? AND r.created_at < ?" + mine,
             *args,
         )
@@ -1071,6 +1079,10 @@ class SQLiteTx:
                 "reached": tuple((row["reached"] or "").split(",")) if row["reached"] else (),
                 "linked": bool(row["linked"]),
                 "data_at": row["data_at"],
+                "journey": json.loads(row["journey"]),
+                "features": None
+                if row["features"] is None
+                else frozenset(Feature(f) for f in _csv(row["features"])),
             }
             for row in rows
         ]

@@ -122,6 +122,8 @@ async def _keystrokes(db: Path) -> tuple[list[float], float]:
                     await asyncio.sleep(0.001)
                 else:
                     timings.append((painted[table.generation] - started) * 1000)
+                    if os.environ.get("RELPORTAL_BENCH_KEYS"):
+                        print(f"  {word[: word.index(key) + 1]!r:12} {timings[-1]:6.1f} ms")
             await pilot.press("escape", "escape")
             await pilot.pause(0.3)
     RelationshipTable.render_line = draw  # type: ignore[method-assign]

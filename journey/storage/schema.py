@@ -342,6 +342,13 @@ V5_REQUESTS_BY_TIME = """
 CREATE INDEX req_org_created ON requests (org_id, created_at);
 """
 
+# Version 6: assignments by company rowid, so "my companies" narrowed by a search
+# with up to tens of thousands of matches looks each match up directly (a walk of a
+# big book's sort index meets clustered matches late).
+V6_ASSIGNMENTS_BY_ROWID = """
+CREATE INDEX ru_rowid_user ON relationship_users (rel_rowid, user_id);
+"""
+
 TRIGGER_NAMES = (
     "rel_keys_insert",
     "rel_keys_delete",
@@ -365,5 +372,6 @@ MIGRATIONS: tuple[str, ...] = (
     V3_ASSIGNMENT_ROWIDS + V3_TRIGGERS,
     V4_REQUEST_FEATURES,
     V5_REQUESTS_BY_TIME,
+    V6_ASSIGNMENTS_BY_ROWID,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

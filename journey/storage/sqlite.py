@@ -50,7 +50,7 @@ T = TypeVar("T")
 SORT_COLUMNS = {"name": "name_key", "created": "created_at", "updated": "status_at"}
 SORT_INDEXES = {"name": "rel_org_name", "created": "rel_org_created", "updated": "rel_org_updated"}
 MANY_MATCHES = 20_000  # matches beyond which walking a sort index beats sorting them all
-FEW_MATCHES = 2_000  # "my companies": matches few enough to look up one by one
+FEW_MATCHES = 20_000  # "my companies": matches few enough to look up one by one
 USER_SORT_INDEXES = {
     "name": "ru_user_name",
     "created": "ru_user_created",
@@ -676,16 +676,10 @@ class SQLiteTx:
             search_sql, search_args = self._search_clause(query.q, "r", name_alias="u")
             source, user_term = "relationship_users u", "u.user_id = ?"
             if "rowid IN" in search_sql and matches <= FEW_MATCHES:
-                # A handful of matches: look each up among the assignments (the user
-                # term is kept off the index so the planner does not walk it instead).
-                search_sql = (
-                    search_sql.replace(
-                        "r.rowid IN (",
-                        "u.relationship_id IN (SELECT id FROM relationships WHERE rowid IN (",
-                    )
-                    + ")"
-                )
-                user_term = "+u.user_id = ?"
+                # Up to some thousands of matches: look each up among the assignments
+                # by its rowid, then sort those few.
+                search_sql = search_sql.replace("r.rowid IN", "u.rel_rowid IN")
+                source += " INDEXED BY ru_rowid_user"
             elif "rowid IN" in search_sql:
                 # Many: walk the user's sort index (it ends with the company's rowid),
                 # keeping the entries whose rowid the search matched.

@@ -72,6 +72,7 @@ _SECONDARY_INDEXES = {
     "ru_user_name": "relationship_users (user_id, name_key, rel_rowid)",
     "ru_user_created": "relationship_users (user_id, created_at, rel_rowid)",
     "ru_user_updated": "relationship_users (user_id, status_at, rel_rowid)",
+    "ru_rowid_user": "relationship_users (rel_rowid, user_id)",
 }
 # Indexes on ids or sequence numbers are left in place: seeded ids grow as rows are
 # generated, so those entries land at the end of their index, which is cheaper than

@@ -174,18 +174,19 @@ class SimulationScreen(Screen[None]):
         except ServiceUnavailable as exc:
             self.notify(str(exc), title="Cannot reach the service", severity="error")
 
-    async def _send(self, action: str, params: dict[str, Any]) -> bool:
+    async def _send(self, action: str, params: dict[str, Any]) -> dict[str, Any] | None:
         """Take one customer action; True when the service accepted it."""
         return await self._answer(
             self.client.post(f"{self.base}/actions", {"action": action, **params})
         )
 
-    async def _upload(self, filename: str, data: bytes) -> bool:
+    async def _upload(self, filename: str, data: bytes) -> dict[str, Any] | None:
         return await self._answer(self.client.upload(f"{self.base}/uploads", filename, data))
 
-    async def _answer(self, call: Awaitable[Any]) -> bool:
+    async def _answer(self, call: Awaitable[Any]) -> dict[str, Any] | None:
         """Show what the service answered to a customer's move: the next state, a
-        refusal with its reason (and row errors), or a link that stopped working."""
+        refusal with its reason (and row errors), or a link that stopped working.
+        Returns the new state when the move was taken."""
         try:
             answer = await call
         except ServiceProblem as exc:
@@ -193,12 +194,12 @@ class SimulationScreen(Screen[None]):
                 self.post_message(self.Showed(None, exc.detail))
             else:
                 self.post_message(self.Refused(exc.detail, exc.body.get("errors") or []))
-            return False
+            return None
         except ServiceUnavailable as exc:
             self.notify(str(exc), title="Cannot reach the service", severity="error")
-            return False
+            return None
         self.post_message(self.Showed(answer))
-        return True
+        return answer  # type: ignore[no-any-return]
 
     @work(group="journey-action", exit_on_error=False)
     async def take(self, action: str, params: dict[str, Any]) -> None:
@@ -622,15 +623,16 @@ class SimulationScreen(Screen[None]):
             planned = self.replay[self.replay_at]
             if planned.upload:
                 valid = planned.upload == "valid"
-                await self._upload(
+                answer = await self._upload(
                     "suppliers-sample.xlsx" if valid else "suppliers-with-errors.xlsx",
                     await asyncio.to_thread(sample_file, valid=valid),
                 )
             else:
-                await self._send(planned.action, planned.params)
+                answer = await self._send(planned.action, planned.params)
             self.replay_at += 1
-            await asyncio.sleep(0.05)  # let the answer be drawn
-            now = self.journey["step"] if self.journey else "gone"
+            # Where the replay stands now: the service's answer, or (a refused move)
+            # the journey as it is, asked again: never the screen, which may lag.
+            now = answer["step"] if answer else await self._current_step()
             if now != planned.expected_to:
                 self.replay_note = (
                     f"Stopped at step {planned.number}: the original went to "
@@ -647,6 +649,14 @@ class SimulationScreen(Screen[None]):
             if failed or not all_steps:
                 return  # where the original failed, support looks before going on
         self._show_replay()
+
+    async def _current_step(self) -> str:
+        try:
+            return str((await self.client.get(self.base))["step"])
+        except ServiceProblem:
+            return "gone"
+        except ServiceUnavailable:
+            return "unreachable"
 
     # What the RM sees
 

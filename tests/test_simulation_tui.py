@@ -473,8 +473,14 @@ async def test_transcript_export_import_and_replay(sim_settings, tmp_path) -> No
         assert replay.request_id != original
         await walk.at("email")
         await pilot.press("ctrl+o")
-        await walk.until(lambda: replay.replay_at == 5, what="stopped at the failure")
-        assert replay.journey["step"] == "platform_signin" and replay.journey["error"]
+        await walk.until(
+            lambda: (
+                replay.replay_at == 5
+                and (replay.journey or {}).get("step") == "platform_signin"
+                and (replay.journey or {}).get("error")
+            ),
+            what="stopped at the failure, as the original failed",
+        )
         assert "failed in the original too" in str(replay.query_one("#replay").render())
         await pilot.press("ctrl+o")
         await walk.until(lambda: replay.replay_at == 6, what="replayed to the end")

@@ -264,20 +264,20 @@ ACTION_LABELS: dict[Action, str] = {
 # An entity in these states has nothing the bank could use: safe to discard.
 _UNFINISHED = frozenset({EntityState.PENDING, EntityState.CONNECTING, EntityState.DENIED})
 
-# Steps the customer can close (×) with the exit confirmation; they resume there later.
-_CLOSABLE = frozenset(
-    {
-        Step.CHOOSE_METHOD,
-        Step.MANUAL_UPLOAD,
-        Step.ENTITY_COUNT,
-        Step.ENTITY_NAME,
-        Step.SHARE_ACCOUNTING,
-        Step.SELECT_PLATFORM,
-        Step.CONSENT,
-        Step.PLATFORM_SIGNIN,
-        Step.ENTITIES,
-    }
+# The steps inside the journey, in order: the customer can close (×) any of them with
+# the exit confirmation and resume there later (the portfolio's funnel counts them).
+IN_JOURNEY_STEPS = (
+    Step.CHOOSE_METHOD,
+    Step.MANUAL_UPLOAD,
+    Step.ENTITY_COUNT,
+    Step.ENTITY_NAME,
+    Step.SHARE_ACCOUNTING,
+    Step.SELECT_PLATFORM,
+    Step.CONSENT,
+    Step.PLATFORM_SIGNIN,
+    Step.ENTITIES,
 )
+_CLOSABLE = frozenset(IN_JOURNEY_STEPS)
 
 _FORWARD_ACTIONS: dict[Step, tuple[Action, ...]] = {
     Step.EMAIL: (Action.VIEW_REQUEST,),

@@ -17,22 +17,16 @@ from typing import Any
 from journey import derive, service
 from journey.domain import DataType, Feature, Step
 from journey.errors import Invalid
-from journey.machine import STEP_TITLES, JourneyContext, JourneyState, journey_path
+from journey.machine import (
+    IN_JOURNEY_STEPS,
+    STEP_TITLES,
+    JourneyContext,
+    JourneyState,
+    journey_path,
+)
 from journey.records import User
 from journey.storage.base import RelationshipQuery, Tx
 
-# The funnel's stages in journey order (a request reaches only those on its path).
-FUNNEL_STEPS = (
-    Step.CHOOSE_METHOD,
-    Step.MANUAL_UPLOAD,
-    Step.ENTITY_COUNT,
-    Step.ENTITY_NAME,
-    Step.SHARE_ACCOUNTING,
-    Step.SELECT_PLATFORM,
-    Step.CONSENT,
-    Step.PLATFORM_SIGNIN,
-    Step.ENTITIES,
-)
 DATA_TYPE_NAMES = {
     ("financials",): "Financials",
     ("spend_analysis",): "Spend analysis",
@@ -116,7 +110,7 @@ def portfolio(
             "count": sum(1 for f in facts if f["opened_at"]),
         }
     )
-    for step in FUNNEL_STEPS:
+    for step in IN_JOURNEY_STEPS:
         if reached[step.value]:
             funnel.append(
                 {"stage": step.value, "title": STEP_TITLES[step], "count": reached[step.value]}

@@ -6,15 +6,11 @@ from typing import Any
 
 from textual.app import App
 
+from journey.tokens import link_token_from
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
 
-
-def token_of(link_or_token: str) -> str:
-    """A request link (``…/j/TOKEN``) or the bare token: the token."""
-    text = link_or_token.strip()
-    if "/j/" in text:
-        text = text.rsplit("/j/", 1)[1]
-    return text.split("?", 1)[0].split("#", 1)[0].strip("/")
+# A request link (…/j/TOKEN) or the bare token: the token. One parser for both sides.
+token_of = link_token_from
 
 
 async def start_simulation(

@@ -162,7 +162,13 @@ def cmd_portal(args: argparse.Namespace, config: Config, simulate: str | None = 
         return _fail(problem)
     from tui.app import RelportalApp
 
-    RelportalApp(factory, keymap=keymap, preferences_path=preferences_path, simulate=simulate).run()
+    RelportalApp(
+        factory,
+        keymap=keymap,
+        preferences_path=preferences_path,
+        simulate=simulate,
+        downloads=downloads_folder(config),
+    ).run()
     return 0
 
 

@@ -1,0 +1,89 @@
+"""Portal sessions for viewers on a shared host: ``relportal ssh-serve`` and ``relportal web``.
+
+Each viewer gets a portal of their own, in a process of its own, with a home of its own:
+a temporary folder holding the config, preferences, database, outbox and downloads of
+that one session. By default the database is a fresh copy of the demo organization, so
+nothing one viewer does is seen by another and nothing touches the host's real data;
+``attach`` points the session at a running ``relportal serve`` as a named user instead.
+The folder is removed when the session ends.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import tomli_w
+
+
+@dataclass(frozen=True)
+class Attach:
+    """Sessions use this service as this user (the token is a secret: never logged)."""
+
+    url: str
+    token: str
+
+
+@dataclass(frozen=True)
+class HostedOptions:
+    demo_companies: int = 300
+    attach: Attach | None = None
+
+
+class HostedSession:
+    """One viewer's private home and the command that runs their portal in it."""
+
+    def __init__(self, options: HostedOptions, *, terminal: dict[str, str] | None = None) -> None:
+        self.options = options
+        self.home = Path(tempfile.mkdtemp(prefix="relportal-session-"))
+        os.chmod(self.home, 0o700)
+        self.config_file = self.home / "config.toml"
+        self.downloads = self.home / "downloads"
+        self.downloads.mkdir()
+        self._write_config()
+        self.environment = self._environment(terminal or {})
+
+    def _write_config(self) -> None:
+        service: dict[str, object] = {"db": str(self.home / "relportal.db")}
+        if self.options.attach:
+            service["url"] = self.options.attach.url
+        config = {
+            "service": service,
+            "demo": {"companies": self.options.demo_companies},
+            "mail": {"outbox": str(self.home / "outbox")},
+            "portal": {"downloads": str(self.downloads)},
+        }
+        with open(self.config_file, "wb") as file:
+            tomli_w.dump(config, file)
+
+    def _environment(self, terminal: dict[str, str]) -> dict[str, str]:
+        """The child's environment: the host's PATH and locale, none of its secrets;
+        the viewer's terminal type and colour depth; homes inside the session folder."""
+        keep = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONPATH")
+        env = {key: os.environ[key] for key in keep if key in os.environ}
+        env.update(
+            HOME=str(self.home),
+            XDG_CONFIG_HOME=str(self.home / "config"),
+            XDG_DATA_HOME=str(self.home / "data"),
+            XDG_CACHE_HOME=str(self.home / "cache"),
+            XDG_STATE_HOME=str(self.home / "state"),
+            TEXTUAL_ANIMATIONS="none",  # animations cost bandwidth and read badly on slow links
+        )
+        env.setdefault("LANG", "C.UTF-8")
+        for key in ("TERM", "COLORTERM", "NO_COLOR"):
+            if terminal.get(key):
+                env[key] = terminal[key]
+        env.setdefault("TERM", "xterm-256color")
+        if self.options.attach:
+            env["RELPORTAL_TOKEN"] = self.options.attach.token
+        return env
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "tui.cli", "--config", str(self.config_file)]
+
+    def close(self) -> None:
+        shutil.rmtree(self.home, ignore_errors=True)

@@ -61,6 +61,25 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument("link", help="the request link, or its token")
     simulate.add_argument("--db", type=Path)
 
+    ssh_serve = commands.add_parser(
+        "ssh-serve", help="the portal over SSH: a private session of its own for each viewer"
+    )
+    ssh_serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    ssh_serve.add_argument("--port", type=int, help="port (default 2222)")
+    ssh_serve.add_argument(
+        "--authorized-keys", type=Path, metavar="FILE", help="who may log in (OpenSSH format)"
+    )
+    ssh_serve.add_argument(
+        "--demo-password",
+        action="store_true",
+        help="log in with a random password, printed once at start",
+    )
+    ssh_serve.add_argument(
+        "--service",
+        default=argparse.SUPPRESS,  # keep a `relportal --service URL ssh-serve` given before
+        help="sessions use this `relportal serve` as RELPORTAL_TOKEN's user (default: demo data)",
+    )
+
     commands.add_parser("locate", help="print where config, preferences, database and outbox are")
     commands.add_parser("keys", help="list the portal's key bindings and their ids")
     return parser
@@ -293,6 +312,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_token_create(args, config)
         if args.command == "locate":
             return cmd_locate(args, config)
+        if args.command == "ssh-serve":
+            from tui.ssh_serve import cmd_ssh_serve
+
+            return cmd_ssh_serve(args, config)
         if args.command == "keys":
             return cmd_keys(args, config)
     except ConfigError as exc:

@@ -47,6 +47,14 @@ def _companies(value: int) -> bool:
     return 0 <= value <= 10_000_000
 
 
+def _limit(value: int) -> bool:
+    return 1 <= value <= 1000
+
+
+def _session_seconds(value: float) -> bool:
+    return 1 <= value <= 7 * 24 * 3600
+
+
 SCHEMA: dict[str, dict[str, Key]] = {
     "service": {
         "url": Key(str, "", 'an http:// or https:// URL, or "" for the embedded service', _url),
@@ -75,6 +83,20 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "user": Key(str, "", 'the email of the user the embedded portal signs in as, or ""'),
         "downloads": Key(
             str, "", 'a folder path, or "" for your downloads folder (templates, reports)'
+        ),
+    },
+    "ssh": {
+        "host": Key(str, "127.0.0.1", 'an address to listen on, such as "127.0.0.1"'),
+        "port": Key(int, 2222, "a port number from 1 to 65535", _port),
+        "authorized_keys": Key(
+            str, "", 'an OpenSSH authorized_keys file, or "" (then --demo-password is needed)'
+        ),
+        "max_sessions": Key(int, 8, "a whole number from 1 to 1000", _limit),
+        "connections_per_address": Key(int, 4, "a whole number from 1 to 1000", _limit),
+        "idle_seconds": Key((int, float), 900, "seconds from 1 to 604800", _session_seconds),
+        "session_seconds": Key((int, float), 3600, "seconds from 1 to 604800", _session_seconds),
+        "demo_companies": Key(
+            int, 300, "a whole number of companies from 0 to 10,000,000", _companies
         ),
     },
     "simulation": {

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import tomli_w
 
+from tui.config import Config, ConfigError
+
 
 @dataclass(frozen=True)
 class Attach:
@@ -26,6 +28,22 @@ class Attach:
 
     url: str
     token: str
+
+
+def attach_from(url: str | None, config: Config) -> Attach | None:
+    """The ``--service URL`` of ssh-serve or web: sessions act as the user whose token is
+    in RELPORTAL_TOKEN or service.token. None (private demo data) without a URL."""
+    if not url:
+        return None
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(f"--service must be an http:// or https:// URL, not {url!r}")
+    token = os.environ.get("RELPORTAL_TOKEN") or config.get("service", "token")
+    if not token:
+        raise ConfigError(
+            "--service needs the token of the user sessions act as: set RELPORTAL_TOKEN "
+            "or service.token (relportal token create EMAIL on the service's machine)"
+        )
+    return Attach(url, token)
 
 
 @dataclass(frozen=True)

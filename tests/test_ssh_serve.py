@@ -1,0 +1,584 @@
+"""``relportal ssh-serve`` end to end: a real server process on 127.0.0.1, real clients.
+
+The viewer's side is the ``ssh`` command (OpenSSH) on a pty whose output is drawn on
+a pyte screen; protocol requests OpenSSH makes awkward to observe (port forwarding,
+SFTP, many connections) go through asyncssh's client. Every wait polls for what a
+user would see, with a deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import re
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncssh
+import pyte
+import pytest
+from ssh_terminal import ScreenTerminal
+
+pytestmark = pytest.mark.e2e
+
+SSH = shutil.which("ssh")
+SSH_AGENT = shutil.which("ssh-agent")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def openssh_client() -> None:
+    if SSH is None or SSH_AGENT is None:
+        reason = "ssh and ssh-agent (Debian package openssh-client) are not installed"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _eventually(check, what: str, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+class SshServe:
+    """A ``relportal ssh-serve`` process with a home, data and temp folder of its own."""
+
+    def __init__(self, root: Path, *args: str, ssh_config: str = "") -> None:
+        self.root = root
+        self.port = _free_port()
+        self.tmp = root / "tmp"
+        self.data = root / "data"
+        self.tmp.mkdir(parents=True, exist_ok=True)
+        config = root / "config.toml"
+        config.write_text(f"[ssh]\n{ssh_config}\n")
+        self.environment = {
+            **os.environ,
+            "HOME": str(root / "home"),
+            "XDG_CONFIG_HOME": str(root / "config"),
+            "XDG_DATA_HOME": str(self.data),
+            "XDG_CACHE_HOME": str(root / "cache"),
+            "XDG_STATE_HOME": str(root / "state"),
+            "TMPDIR": str(self.tmp),  # session homes are made here, where tests can see them
+            "PYTHONUNBUFFERED": "1",
+        }
+        self.environment.pop("RELPORTAL_TOKEN", None)
+        self.argv = [
+            sys.executable,
+            "-m",
+            "tui.cli",
+            "--config",
+            str(config),
+            "ssh-serve",
+            "--port",
+            str(self.port),
+            *args,
+        ]
+        self.starts = 0
+        self.start()
+
+    def start(self) -> None:
+        self.starts += 1
+        self.out = self.root / f"stdout-{self.starts}.log"
+        self.err = self.root / f"stderr-{self.starts}.log"
+        with open(self.out, "wb") as out, open(self.err, "wb") as err:
+            self.process = subprocess.Popen(self.argv, stdout=out, stderr=err, env=self.environment)
+        _eventually(
+            lambda: "listening on" in self.log() or self.process.poll() is not None,
+            "ssh-serve to listen",
+            30,
+        )
+        assert self.process.poll() is None, self.log()
+
+    def log(self) -> str:
+        return self.err.read_text()
+
+    def stdout(self) -> str:
+        return self.out.read_text()
+
+    def session_homes(self) -> list[Path]:
+        return sorted(self.tmp.glob("relportal-session-*"))
+
+    def portal_pids(self) -> list[int]:
+        return [int(pid) for pid in re.findall(r"started \(process (\d+)", self.log())]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def _client_key(folder: Path) -> tuple[Path, Path]:
+    """A viewer's key pair, and an authorized_keys file that lets it in."""
+    folder.mkdir(parents=True, exist_ok=True)
+    key = asyncssh.generate_private_key("ssh-ed25519")
+    private = folder / "viewer_key"
+    private.write_bytes(key.export_private_key())
+    private.chmod(0o600)
+    authorized = folder / "authorized_keys"
+    authorized.write_bytes(key.export_public_key())
+    return private, authorized
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SshServe, Path]]:
+    """One server for the tests that do not need limits of their own."""
+    root = tmp_path_factory.mktemp("ssh-serve")
+    key, authorized = _client_key(root / "viewer")
+    server = SshServe(root, "--authorized-keys", str(authorized))
+    yield server, key
+    server.stop()
+
+
+def _ssh_command(server: SshServe, key: Path | None) -> list[str]:
+    """The ssh command up to its destination: this server, and the viewer's key if given
+    (then never a prompt)."""
+    assert SSH is not None
+    command = [SSH, "-F", "/dev/null", "-p", str(server.port)]  # none of this machine's config
+    for option in ("StrictHostKeyChecking=no", "UserKnownHostsFile=/dev/null", "LogLevel=ERROR"):
+        command += ["-o", option]
+    if key is not None:
+        command += ["-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-i", str(key)]
+    return command
+
+
+def viewer(
+    server: SshServe,
+    key: Path,
+    *extra: str,
+    term: str = "xterm-256color",
+    columns: int = 100,
+    rows: int = 30,
+    extra_env: dict[str, str] | None = None,
+) -> ScreenTerminal:
+    """``ssh -tt`` to the server as a viewer would, in a terminal of the given size."""
+    argv = [*_ssh_command(server, key), "-tt", *extra, "viewer@127.0.0.1"]
+    env = {"PATH": os.environ.get("PATH", ""), "TERM": term, "HOME": str(key.parent)}
+    env.update(extra_env or {})
+    return ScreenTerminal(argv, env, columns=columns, rows=rows)
+
+
+def _ssh(server: SshServe, key: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*_ssh_command(server, key), *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def _connect(server: SshServe, key: Path, **options: Any) -> asyncssh.SSHClientConnection:
+    """asyncssh's client, logging in with the viewer's key and nothing else."""
+    return asyncssh.connect(  # type: ignore[return-value]  # awaitable or context manager
+        "127.0.0.1",
+        server.port,
+        **{
+            "username": "viewer",
+            "client_keys": [str(key)],
+            "known_hosts": None,
+            "agent_path": None,
+            **options,
+        },
+    )
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def _search(terminal: ScreenTerminal, words: str) -> None:
+    terminal.type("/")
+    terminal.wait_for(lambda text: "▔▔▔" in text, "the search box")
+    terminal.type(words)
+    terminal.wait_for_text(f"“{words}”")
+
+
+def _rows(screen: str, start: str) -> list[str]:
+    """The companies listed whose names begin with ``start`` (not notifications)."""
+    return [
+        re.split(r"\s{2,}", line.strip())[0]
+        for line in screen.splitlines()
+        if line.startswith(f" {start}")
+    ]
+
+
+def _open_first_row(terminal: ScreenTerminal) -> None:
+    terminal.type("\r")  # from the search box to the rows
+    terminal.wait_for_text("⏎ Open")
+    terminal.type("\r")
+    terminal.wait_for_text("Legal entities")
+
+
+def test_a_viewer_sees_the_portal_types_copies_resizes_and_leaves(shared) -> None:  # type: ignore[no-untyped-def]
+    server, key = shared
+    terminal = viewer(server, key, "-o", "SetEnv=COLORTERM=truecolor")
+    try:
+        screen = terminal.wait_for_text("Relationships")
+        terminal.wait_for_text("Ashford Leigh Nursery Hitchin")  # the demo's first company
+        assert "Platform(s)" not in screen  # no room for it at 100 columns
+        assert b"\x1b[38;2;" in terminal.output()  # truecolor, as the viewer's COLORTERM says
+
+        _search(terminal, "Brewing")
+        screen = terminal.wait_for(
+            lambda text: "Ashford Leigh" not in text and "All 2 " in text, "the search's rows"
+        )
+        assert "Beacon Corner Brewing Totnes" in screen
+        assert "Bluebell Bay Brewing Harrogate" in screen
+
+        _open_first_row(terminal)
+        terminal.type("c")
+        email = "kai.thomas@beaconcornerbrewingtotnes.example"
+        terminal.wait_for_text("Copied")
+        # The copy reached the viewer's terminal as OSC 52, for their clipboard.
+        osc52 = b"\x1b]52;c;" + base64.b64encode(email.encode())
+        assert osc52 in terminal.output()
+
+        terminal.resize(130, 36)
+        terminal.type("\x1b")  # back to the list, drawn at the new size
+        screen = terminal.wait_for(
+            lambda text: "Platform(s)" in text and len(text.splitlines()) == 36,
+            "the list redrawn 130 columns wide",
+        )
+        assert "Sage Intacct" in screen  # Beacon Corner's platform, in the new column
+
+        (pid,) = server.portal_pids()
+        assert len(server.session_homes()) == 1
+    finally:
+        terminal.close()  # the viewer's ssh dies: the connection just drops
+    _eventually(lambda: _gone(pid), "the portal process to end")
+    _eventually(lambda: not server.session_homes(), "the session's home to be removed")
+    _eventually(lambda: "session for 'viewer' ended" in server.log(), "the session's log line")
+    assert "disconnected as 'viewer' after" in server.log()
+
+
+def test_two_viewers_at_once_do_not_see_each_others_changes(shared) -> None:  # type: ignore[no-untyped-def]
+    server, key = shared
+    first = viewer(server, key)  # TERM=xterm-256color, no COLORTERM
+    second = viewer(server, key, term="xterm")
+    try:
+        for terminal in (first, second):
+            terminal.wait_for_text("Beacon Corner Brewing Totnes")
+        assert len(server.session_homes()) == 2
+        # Colours follow each viewer's terminal: 256 colours, and the 16 of plain xterm.
+        assert b"\x1b[38;5;" in first.output() and b"\x1b[38;2;" not in first.output()
+        assert b"\x1b[38;5;" not in second.output() and b"\x1b[38;2;" not in second.output()
+
+        _search(first, "Beacon Corner")
+        first.wait_for(lambda text: "All 1 " in text, "one company found")
+        _open_first_row(first)
+        first.type("d")
+        first.wait_for_text("Delete Beacon Corner Brewing Totnes?")
+        first.type("y")
+        first.wait_for_text("Deleted Beacon Corner Brewing Totnes")
+        first.wait_for(lambda text: not _rows(text, "Beacon Corner"), "the row to go")
+
+        _search(second, "Beacon Corner")
+        screen = second.wait_for(lambda text: _rows(text, "Beacon Corner"), "the other's row")
+        assert _rows(screen, "Beacon Corner") == ["Beacon Corner Brewing Totnes"]
+        assert "Deleted" not in screen
+
+        # The first viewer leaves with ctrl+q: ssh ends normally, the portal with it.
+        first.type("\x11")
+        assert first.wait_exit() == 0
+        _eventually(lambda: len(server.session_homes()) == 1, "the first home removed")
+        second.type("\x1b")
+        assert "Beacon Corner Brewing Totnes" in second.wait_for_text("Beacon Corner Brewing")
+    finally:
+        first.close()
+        second.close()
+    # Nothing touched a real database: the server's data folder holds only its host key.
+    assert [p.name for p in (server.data / "relportal").iterdir()] == ["ssh_host_ed25519_key"]
+
+
+def test_commands_subsystems_and_forwarding_are_refused(shared) -> None:  # type: ignore[no-untyped-def]
+    server, key = shared
+    done = _ssh(server, key, "viewer@127.0.0.1", "cat", "/etc/passwd")
+    assert done.returncode != 0
+    assert "exec request failed" in done.stderr
+    assert "root:" not in done.stdout
+
+    done = _ssh(server, key, "-s", "viewer@127.0.0.1", "sftp")
+    assert done.returncode != 0
+    assert "subsystem request failed" in done.stderr
+
+    done = _ssh(server, key, "-T", "viewer@127.0.0.1")
+    assert done.returncode == 1
+    assert "the portal needs a terminal; connect with ssh -t" in done.stdout
+
+    done = _ssh(
+        server,
+        key,
+        "-N",
+        "-o",
+        "ExitOnForwardFailure=yes",
+        "-R",
+        f"{_free_port()}:127.0.0.1:{server.port}",
+        "viewer@127.0.0.1",
+    )
+    assert "remote port forwarding failed" in done.stderr
+
+    async def by_asyncssh() -> None:
+        async with _connect(server, key) as conn:
+            with pytest.raises(asyncssh.ChannelOpenError):  # ssh -L's request
+                await conn.open_connection("127.0.0.1", server.port)
+            with pytest.raises(asyncssh.ChannelListenError):
+                await conn.forward_remote_port("127.0.0.1", 0, "127.0.0.1", server.port)
+            with pytest.raises((asyncssh.SFTPError, asyncssh.ChannelOpenError)):
+                await conn.start_sftp_client()
+            with pytest.raises(asyncssh.ChannelOpenError):
+                await conn.create_process("id")
+
+    asyncio.run(by_asyncssh())
+    assert "refused port forwarding to 127.0.0.1" in server.log()
+
+    # X11 and agent forwarding asked for by a viewer with a display and a running agent:
+    # OpenSSH reports the X11 refusal; no agent socket appears on the server; the
+    # portal still opens.
+    assert SSH_AGENT is not None
+    agent_socket = key.parent / "agent.sock"
+    agent = subprocess.run(
+        [SSH_AGENT, "-a", str(agent_socket)], capture_output=True, text=True, timeout=30
+    )
+    agent_pid = int(re.findall(r"SSH_AGENT_PID=(\d+)", agent.stdout)[0])
+    terminal = viewer(
+        server,
+        key,
+        "-X",
+        "-A",
+        extra_env={"DISPLAY": "127.0.0.1:9", "SSH_AUTH_SOCK": str(agent_socket)},
+    )
+    try:
+        terminal.wait_for_text("Relationships")
+        assert b"X11 forwarding request failed" in terminal.output()
+        assert not list(server.tmp.glob("asyncssh-*"))  # where an agent socket would be
+    finally:
+        terminal.close()
+        os.kill(agent_pid, signal.SIGTERM)
+
+
+def test_sessions_and_connections_per_address_are_capped_and_idle_sessions_end(
+    tmp_path: Path,
+) -> None:
+    key, authorized = _client_key(tmp_path / "viewer")
+    server = SshServe(
+        tmp_path,
+        "--authorized-keys",
+        str(authorized),
+        ssh_config="max_sessions = 1\nconnections_per_address = 2\nidle_seconds = 8",
+    )
+    first = viewer(server, key)
+    try:
+        first.wait_for_text("Relationships")
+        second = viewer(server, key)
+        try:
+            assert second.wait_exit() == 1
+            second.wait_for_text("relportal: all 1 sessions are in use; try again later.")
+        finally:
+            second.close()
+        _eventually(lambda: "disconnected as 'viewer'" in server.log(), "the refused one to go")
+
+        async def connections() -> None:
+            # The first viewer holds one connection from 127.0.0.1; one more is allowed.
+            async with _connect(server, key):
+                with pytest.raises(asyncssh.DisconnectError, match="too many connections"):
+                    async with _connect(server, key):
+                        pass
+                # Another address is counted on its own.
+                async with _connect(server, key, local_addr=("127.0.0.2", 0)):
+                    pass
+
+        asyncio.run(connections())
+
+        # No key from the first viewer for idle_seconds: its session ends, and says so.
+        first.wait_for_text("relportal: closed after 8 seconds without a key pressed.", 30)
+        assert first.wait_exit() == 0
+        _eventually(lambda: not server.session_homes(), "the idle session's home removed")
+        assert all(_gone(pid) for pid in server.portal_pids())
+    finally:
+        first.close()
+        server.stop()
+
+
+def test_password_login_is_slowed_after_failures_and_the_host_key_is_kept(
+    tmp_path: Path,
+) -> None:
+    server = SshServe(tmp_path, "--demo-password")
+    try:
+        password = re.search(r"demo password \(any user name\): (\S+)", server.stdout())
+        assert password is not None, server.stdout()
+        assert len(password[1]) >= 20
+        assert password[1] not in server.log()
+
+        async def wrong(attempt: int) -> float:
+            started = time.monotonic()
+            with pytest.raises(asyncssh.PermissionDenied):
+                await asyncssh.connect(
+                    "127.0.0.1",
+                    server.port,
+                    username="guest",
+                    password=f"guess-{attempt}",
+                    known_hosts=None,
+                    client_keys=None,
+                    agent_path=None,
+                    preferred_auth="password",
+                )
+            return time.monotonic() - started
+
+        async def three_wrong() -> list[float]:
+            return [await wrong(attempt) for attempt in range(3)]
+
+        durations = asyncio.run(three_wrong())
+        # Each failure from this address pauses longer before the answer: 0.5, 1, 2 s.
+        assert durations[0] >= 0.5 and durations[1] >= 1.0 and durations[2] >= 2.0, durations
+        assert "authentication failed for 'guest' (wrong password)" in server.log()
+
+        # The right password, typed at OpenSSH's prompt, opens the portal.
+        argv = [
+            *_ssh_command(server, None),
+            "-tt",
+            "-o",
+            "PubkeyAuthentication=no",
+            "-o",
+            "PreferredAuthentications=keyboard-interactive,password",
+            "guest@127.0.0.1",
+        ]
+        env = {"PATH": os.environ.get("PATH", ""), "TERM": "xterm-256color"}
+        terminal = ScreenTerminal(argv, env)
+        try:
+            terminal.wait_for(lambda text: "password:" in text.lower(), "the password prompt")
+            terminal.type(password[1] + "\r")
+            terminal.wait_for_text("Relationships")
+        finally:
+            terminal.close()
+        for line in server.log().splitlines():
+            assert password[1] not in line
+
+        key_file = server.data / "relportal" / "ssh_host_ed25519_key"
+        assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+        fingerprint = re.search(r"host key (SHA256:\S+)", server.log())
+        assert fingerprint is not None
+        server.stop()
+        server.start()  # the same data folder: the same host key, a new password
+        assert f"host key {fingerprint[1]}" in server.log()
+        assert password[1] not in server.stdout()
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ([], "ssh-serve needs --authorized-keys FILE"),
+        (["--demo-password", "--authorized-keys", "k"], "not both"),
+        (["--authorized-keys", "missing"], "missing: cannot be read (No such file or directory)"),
+        (["--authorized-keys", "garbage"], "is not an OpenSSH authorized_keys file"),
+        (["--authorized-keys", "empty"], "empty: has no keys"),
+        (["--demo-password", "--port", "70000"], "--port must be from 1 to 65535"),
+        (["--demo-password", "--service", "ftp://x"], "--service must be an http"),
+        (["--demo-password", "--service", "http://127.0.0.1:9"], "needs the token"),
+    ],
+)
+def test_bad_flags_stop_with_one_line(tmp_path: Path, args: list[str], expected: str) -> None:
+    (tmp_path / "garbage").write_text("this is not a key\n")
+    (tmp_path / "empty").write_text("# nobody yet\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "ssh-serve", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env={k: v for k, v in os.environ.items() if k != "RELPORTAL_TOKEN"},
+    )
+    assert done.returncode == 2
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("relportal: "), done.stderr
+    assert expected in lines[0]
+
+
+class _RecordingViewer(asyncssh.SSHClientSession[bytes]):
+    """An asyncssh client session that draws what it receives on a pyte screen."""
+
+    def __init__(self) -> None:
+        self.screen = pyte.Screen(100, 30)
+        self.stream = pyte.ByteStream(self.screen)
+        self.received = 0
+
+    def data_received(self, data: bytes, datatype: asyncssh.DataType) -> None:
+        self.received += len(data)
+        self.stream.feed(data)
+
+    def text(self) -> str:
+        return "\n".join(self.screen.display)
+
+
+async def _until(check, what: str, timeout: float = 30.0, screen=None) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            shown = f"; the screen:\n{screen.text()}" if screen else ""
+            raise AssertionError(f"timed out waiting for {what}{shown}")
+        await asyncio.sleep(0.05)
+
+
+async def test_a_stalled_link_holds_up_no_one_and_catches_up(shared) -> None:  # type: ignore[no-untyped-def]
+    server, key = shared
+    async with _connect(server, key, username="slow") as conn:
+        # A small window: the server may send 16 KiB before it must wait for this viewer.
+        chan, slow = await conn.create_session(
+            _RecordingViewer,
+            term_type="xterm-256color",
+            term_size=(100, 30),
+            encoding=None,
+            window=16 * 1024,
+        )
+        await _until(lambda: "Ashford Leigh Nursery Hitchin" in slow.text(), "the portal")
+        chan.pause_reading()  # the link stalls: nothing more is taken from the server
+        stalled_at = slow.received
+        # Each new sort redraws the whole list: far more than the window lets through.
+        # Three sorts in turn: 31 presses end on the second, Created.
+        for _ in range(31):
+            chan.write(b"o")
+            await asyncio.sleep(0.03)
+
+        # Another viewer meanwhile: the server and its other sessions carry on.
+        other = viewer(server, key)
+        try:
+            await asyncio.to_thread(other.wait_for_text, "Ashford Leigh Nursery Hitchin")
+            await asyncio.to_thread(_search, other, "Brewing")
+        finally:
+            other.close()
+        assert slow.received == stalled_at
+
+        chan.resume_reading()  # the link recovers: the stalled viewer catches up
+        await _until(
+            lambda: "sorted by Created ↑" in slow.text(),
+            "the stalled viewer's last sort",
+            screen=slow,
+        )
+        assert slow.received > stalled_at
+        chan.close()

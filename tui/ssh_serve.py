@@ -520,7 +520,8 @@ class PortalSession(asyncssh.SSHServerSession[bytes]):
             chunks.append(data)
             size += len(data)
         if chunks and self.chan is not None and not self.ending:
-            self.chan.write(b"".join(chunks))
+            with contextlib.suppress(BrokenPipeError):  # the viewer just left: end() follows
+                self.chan.write(b"".join(chunks))
         if ended:
             self._watch_output(False)
             self._task(self._portal_exited())
@@ -705,7 +706,14 @@ def settings_from(args: argparse.Namespace, config: Config) -> SshSettings:
     )
 
 
-async def serve(settings: SshSettings, credentials: Credentials, key: asyncssh.SSHKey) -> int:
+async def serve(
+    settings: SshSettings,
+    credentials: Credentials,
+    key: asyncssh.SSHKey,
+    password: str | None = None,
+) -> int:
+    """Listen until SIGINT or SIGTERM; then end every session. ``password``, if any, is
+    shown once it is listening (never when it could not start)."""
     server = PortalServer(settings, credentials)
     try:
         acceptor = await server.start(key)
@@ -728,6 +736,9 @@ async def serve(settings: SshSettings, credentials: Credentials, key: asyncssh.S
         file=sys.stderr,
         flush=True,
     )
+    if password is not None:
+        # Shown once, to the operator only; it is never logged.
+        print(f"relportal: demo password (any user name): {password}", flush=True)
     try:
         await stop.wait()
     finally:
@@ -750,10 +761,7 @@ def cmd_ssh_serve(args: argparse.Namespace, config: Config) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("asyncssh").setLevel(logging.WARNING)  # it logs every channel request
-    if password is not None:
-        # Shown once, to the operator only; it is never logged.
-        print(f"relportal: demo password (any user name): {password}", flush=True)
     try:
-        return asyncio.run(serve(settings, credentials, key))
+        return asyncio.run(serve(settings, credentials, key, password))
     except KeyboardInterrupt:
         return 130

@@ -11,6 +11,7 @@ meanwhile, live. In replay mode it also steps through a recorded transcript.
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import tempfile
 from collections.abc import Awaitable
@@ -231,6 +232,10 @@ class SimulationScreen(Screen[None]):
             data = await self.client.download(f"{self.base}/template")
         except (ServiceProblem, ServiceUnavailable) as exc:
             self.notify(str(exc), title="No template", severity="error")
+            return
+        if self.app.is_web:
+            # In a browser (relportal web): the browser saves it, not the host.
+            self.app.deliver_binary(io.BytesIO(data), save_filename=path.name)
             return
         try:
             write_atomically(path, data)

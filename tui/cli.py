@@ -11,7 +11,7 @@ import logging
 import sqlite3
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from tui import paths
 from tui.config import Config, ConfigError, load
@@ -20,8 +20,16 @@ if TYPE_CHECKING:
     from journey.settings import ServiceSettings
 
 
+class _Parser(argparse.ArgumentParser):
+    """Refuses bad flags in one line, like every other refusal, not argparse's usage block.
+    Subcommands' parsers are of this class too (add_subparsers takes the parent's)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"relportal: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="relportal",
         description="Relationship Portal: request business data from client companies "
         "and watch their data-sharing journeys arrive.",
@@ -77,6 +85,24 @@ def _parser() -> argparse.ArgumentParser:
     ssh_serve.add_argument(
         "--service",
         default=argparse.SUPPRESS,  # keep a `relportal --service URL ssh-serve` given before
+        help="sessions use this `relportal serve` as RELPORTAL_TOKEN's user (default: demo data)",
+    )
+
+    web = commands.add_parser(
+        "web", help="the portal in a browser, behind a login: a private session for each tab"
+    )
+    web.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    web.add_argument("--port", type=int, help="port (default 8000; 0: any free port)")
+    web.add_argument(
+        "--password-file",
+        type=Path,
+        metavar="FILE",
+        help="the login password, on the file's first line (default: RELPORTAL_WEB_PASSWORD, "
+        "else a random one printed at start)",
+    )
+    web.add_argument(
+        "--service",
+        default=argparse.SUPPRESS,  # keep a `relportal --service URL web` given before
         help="sessions use this `relportal serve` as RELPORTAL_TOKEN's user (default: demo data)",
     )
 
@@ -316,6 +342,10 @@ def main(argv: list[str] | None = None) -> int:
             from tui.ssh_serve import cmd_ssh_serve
 
             return cmd_ssh_serve(args, config)
+        if args.command == "web":
+            from tui.web import cmd_web
+
+            return cmd_web(args, config)
         if args.command == "keys":
             return cmd_keys(args, config)
     except ConfigError as exc:

@@ -99,6 +99,17 @@ SCHEMA: dict[str, dict[str, Key]] = {
             int, 300, "a whole number of companies from 0 to 10,000,000", _companies
         ),
     },
+    "web": {
+        "host": Key(str, "127.0.0.1", 'an address to listen on, such as "127.0.0.1"'),
+        "port": Key(int, 8000, "a port number from 1 to 65535", _port),
+        "password_file": Key(str, "", 'a file whose first line is the password, or ""'),
+        "max_sessions": Key(int, 8, "a whole number from 1 to 1000", _limit),
+        "idle_seconds": Key((int, float), 900, "seconds from 1 to 604800", _session_seconds),
+        "login_seconds": Key((int, float), 28800, "seconds from 1 to 604800", _session_seconds),
+        "demo_companies": Key(
+            int, 300, "a whole number of companies from 0 to 10,000,000", _companies
+        ),
+    },
     "simulation": {
         "pull_queue_seconds": Key((int, float), 0.5, "seconds from 0 to 3600", _non_negative),
         "pull_fetch_seconds": Key((int, float), 1.5, "seconds from 0 to 3600", _non_negative),

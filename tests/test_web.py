@@ -1,0 +1,433 @@
+"""``relportal web`` as its users meet it: a real server process on 127.0.0.1, spoken to
+over HTTP and websockets, and driven in headless Chromium (Debian's package).
+
+The server's TMPDIR is the test's own folder, so every portal session's private home
+(tui/hosted.py) can be seen appearing and being removed.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openpyxl
+import pytest
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import ClientConnection, connect
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@dataclass
+class WebServer:
+    url: str
+    password: str | None
+    sessions: Path
+    process: subprocess.Popen[str]
+
+    def homes(self) -> list[Path]:
+        """The portal sessions' private homes that exist right now."""
+        return sorted(self.sessions.glob("relportal-session-*"))
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, follow_redirects=False, timeout=30)
+
+
+def until(check: Callable[[], Any], what: str, timeout: float = 60) -> Any:
+    """Wait for ``check()`` to be truthy (and return it), or fail naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while not (result := check()):
+        assert time.monotonic() < deadline, f"never happened: {what}"
+        time.sleep(0.1)
+    return result
+
+
+def start_web(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> WebServer:
+    sessions = tmp_path / "sessions"
+    sessions.mkdir(exist_ok=True)
+    home = tmp_path / "home"
+    environment = {
+        **{k: v for k, v in os.environ.items() if k != "RELPORTAL_WEB_PASSWORD"},
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "XDG_DATA_HOME": str(home / "data"),
+        "XDG_CACHE_HOME": str(home / "cache"),
+        "XDG_STATE_HOME": str(home / "state"),
+        "TMPDIR": str(sessions),
+        "RELPORTAL_TEST_HOST_SECRET": "the host's, not the viewers'",
+        **(env or {}),
+    }
+    with open(tmp_path / "web.log", "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tui.cli", "web", "--port", "0", *args],
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            env=environment,
+        )
+    generated = "--password-file" not in args and "RELPORTAL_WEB_PASSWORD" not in environment
+    lines: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:  # drained to the end so the server never blocks on it
+            lines.put(line)
+
+    threading.Thread(target=read, daemon=True).start()
+    url = password = None
+    deadline = time.monotonic() + 60
+    while url is None or (password is None and generated):
+        try:
+            line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
+        except queue.Empty:
+            process.kill()
+            raise AssertionError(
+                "relportal web did not start: " + (tmp_path / "web.log").read_text()
+            ) from None
+        if found := re.search(r"on (http://127\.0\.0\.1:\d+)", line):
+            url = found.group(1)
+        if found := re.search(r"password for this run.*: (\S+)$", line):
+            password = found.group(1)
+    return WebServer(url, password, sessions, process)
+
+
+def stop_web(server: WebServer) -> None:
+    server.process.send_signal(signal.SIGINT)
+    try:
+        server.process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        raise
+
+
+@pytest.fixture
+def web_server(tmp_path: Path) -> Iterator[WebServer]:
+    server = start_web(tmp_path)
+    yield server
+    stop_web(server)
+    assert server.homes() == [], "a session's home outlived the server"
+
+
+def sign_in(server: WebServer, client: httpx.Client) -> None:
+    response = client.post("/login", data={"password": server.password})
+    assert response.status_code == 303 and response.headers["location"] == "/"
+
+
+# Over HTTP
+
+
+def test_without_a_login_only_the_login_page_answers(web_server: WebServer) -> None:
+    with web_server.client() as client:
+        page = client.get("/login")
+        assert page.status_code == 200
+        assert "Relationship Portal" in page.text and 'type="password"' in page.text
+        assert "textual" not in page.text.lower()  # our own page, no vendor's
+
+        assert client.get("/").status_code == 303
+        assert client.get("/").headers["location"] == "/login"
+        for path in ("/static/js/textual.js", "/static/css/xterm.css", "/download/anything"):
+            assert client.get(path).status_code == 401, path
+    ws_url = web_server.url.replace("http://", "ws://") + "/ws"
+    with pytest.raises(InvalidStatus) as refused:
+        connect(ws_url, open_timeout=30)
+    assert refused.value.response.status_code == 401
+    assert web_server.homes() == []  # no portal was started for anyone
+
+
+def test_a_wrong_password_is_refused_slowly_and_then_the_address_waits(
+    web_server: WebServer,
+) -> None:
+    with web_server.client() as client:
+        started = time.monotonic()
+        wrong = client.post("/login", data={"password": "not-the-password"})
+        assert wrong.status_code == 401
+        assert time.monotonic() - started >= 1.0
+        assert "That password is not right." in wrong.text
+        assert "set-cookie" not in wrong.headers
+
+        # Straight after a failure even the right password is not tried yet.
+        too_soon = client.post("/login", data={"password": web_server.password})
+        assert too_soon.status_code == 429 and "set-cookie" not in too_soon.headers
+        assert "try again in" in too_soon.text
+        wait = int(too_soon.headers["retry-after"])
+        assert 1 <= wait <= 2
+
+        time.sleep(wait)  # the wait the server asked for, not a guess
+        sign_in(web_server, client)
+        assert client.get("/").status_code == 200
+
+
+def test_the_right_password_signs_in_and_signing_out_ends_the_login(
+    web_server: WebServer,
+) -> None:
+    with web_server.client() as client:
+        right = client.post("/login", data={"password": web_server.password})
+        assert right.status_code == 303 and right.headers["location"] == "/"
+        cookie = right.headers["set-cookie"]
+        assert cookie.startswith("relportal_session=")
+        for attribute in ("HttpOnly", "SameSite=Strict", "Max-Age=28800", "Path=/"):
+            assert attribute in cookie
+        assert web_server.password not in cookie
+
+        page = client.get("/")
+        assert page.status_code == 200
+        assert "Relationship Portal" in page.text and "/static/js/textual.js" in page.text
+        assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+        assert client.get("/static/js/textual.js").status_code == 200
+        assert client.get("/login").headers["location"] == "/"  # already signed in
+
+        old = dict(client.cookies)
+        out = client.post("/logout")
+        assert out.status_code == 303 and out.headers["location"] == "/login"
+        assert client.get("/").headers["location"] == "/login"
+
+    # The old cookie, replayed, no longer opens anything.
+    with web_server.client() as replay:
+        replay.cookies.update(old)
+        assert replay.get("/").status_code == 303
+        assert replay.get("/static/js/textual.js").status_code == 401
+
+
+def test_forms_and_the_websocket_from_another_site_are_refused(web_server: WebServer) -> None:
+    elsewhere = {"Origin": "http://evil.example"}
+    with web_server.client() as client:
+        forged = client.post("/login", data={"password": web_server.password}, headers=elsewhere)
+        assert forged.status_code == 403 and "set-cookie" not in forged.headers
+        sign_in(web_server, client)
+        cookie = f"relportal_session={client.cookies['relportal_session']}"
+    ws_url = web_server.url.replace("http://", "ws://") + "/ws"
+    with pytest.raises(InvalidStatus) as refused:
+        connect(ws_url, additional_headers={"Cookie": cookie, **elsewhere}, open_timeout=30)
+    assert refused.value.response.status_code == 403
+
+
+def _screen_text(websocket: ClientConnection, want: bytes, timeout: float = 60) -> bytes:
+    """The portal's terminal output until it contains ``want``."""
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while want not in seen:
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"the portal never showed {want!r}"
+        try:
+            frame = websocket.recv(timeout=remaining)
+        except TimeoutError:
+            continue
+        if isinstance(frame, bytes):
+            seen += frame
+    return seen
+
+
+def _portal_environment(home: Path) -> dict[str, str]:
+    """The environment of the portal process running in ``home`` (from /proc)."""
+    config = str(home / "config.toml").encode()
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and config in (proc / "cmdline").read_bytes():
+                pairs = (proc / "environ").read_bytes().split(b"\0")
+                return dict(p.decode().split("=", 1) for p in pairs if b"=" in p)
+        except OSError:
+            continue  # a process that ended meanwhile
+    raise AssertionError(f"no portal process runs in {home}")
+
+
+def test_each_tab_gets_a_private_session_removed_when_it_closes(web_server: WebServer) -> None:
+    with web_server.client() as client:
+        sign_in(web_server, client)
+        cookie = f"relportal_session={client.cookies['relportal_session']}"
+    ws_url = web_server.url.replace("http://", "ws://") + "/ws?width=120&height=40"
+    with (
+        connect(ws_url, additional_headers={"Cookie": cookie}, open_timeout=30) as first,
+        connect(ws_url, additional_headers={"Cookie": cookie}, open_timeout=30) as second,
+    ):
+        for tab in (first, second):
+            _screen_text(tab, b"Relationships")
+        homes = web_server.homes()
+        assert len(homes) == 2
+        # Each its own database: nothing one viewer does reaches the other.
+        assert all((home / "relportal.db").exists() for home in homes)
+        for home in homes:
+            environment = _portal_environment(home)
+            assert environment["HOME"] == str(home)
+            assert environment["TEXTUAL_ANIMATIONS"] == "none"
+            assert environment["TEXTUAL_DRIVER"].endswith("WebDriver")
+            assert "RELPORTAL_TEST_HOST_SECRET" not in environment
+        first.close()
+        until(lambda: len(web_server.homes()) == 1, "the closed tab's home removed")
+    until(lambda: web_server.homes() == [], "every home removed")
+
+
+def test_a_password_file_is_used_and_never_printed(tmp_path: Path) -> None:
+    secret = "correct horse battery staple"
+    (tmp_path / "password").write_text(secret + "\n")
+    server = start_web(tmp_path, "--password-file", str(tmp_path / "password"))
+    try:
+        assert server.password is None
+        with server.client() as client:
+            assert client.post("/login", data={"password": secret}).status_code == 303
+    finally:
+        stop_web(server)
+    assert secret not in (tmp_path / "web.log").read_text()
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--port", "70000"], "relportal: --port must be from 1 to 65535"),
+        (["--port", "eighty"], "relportal: argument --port: invalid int value: 'eighty'"),
+        (["--password-file", "{tmp}/short"], "the password must be at least 12 characters"),
+        (["--password-file", "{tmp}/missing"], "cannot read the password"),
+        (["--service", "ftp://x"], "--service must be an http:// or https:// URL"),
+        (["--service", "http://127.0.0.1:9"], "--service needs the token"),
+    ],
+)
+def test_bad_options_stop_with_one_line(tmp_path: Path, args: list[str], expected: str) -> None:
+    (tmp_path / "short").write_text("short\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "web", *[a.format(tmp=tmp_path) for a in args]],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "config")},
+    )
+    assert done.returncode == 2
+    assert expected in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+
+
+# In a browser
+
+# xterm.js draws the terminal on a canvas, so the screen's text is read from the
+# terminal's own buffer: what it displays, line by line. textual.js keeps its Terminal
+# private; a setter for the `_core` property every xterm Terminal assigns in its
+# constructor catches each one as it is made.
+CATCH_TERMINALS = """
+window.__terminals = [];
+Object.defineProperty(Object.prototype, "_core", {
+  configurable: true,
+  set(value) {
+    Object.defineProperty(this, "_core", {value, writable: true, configurable: true});
+    if (typeof this.loadAddon === "function") window.__terminals.push(this);
+  },
+});
+"""
+SCREEN = """() => {
+  const terminal = window.__terminals[0];
+  if (!terminal) return "";
+  const lines = [];
+  for (let y = 0; y < terminal.rows; y++) {
+    lines.push(terminal.buffer.active.getLine(y).translateToString(true));
+  }
+  return lines.join("\\n");
+}"""
+
+
+@pytest.fixture
+def chromium() -> Iterator[Any]:
+    missing = None
+    if not Path(CHROMIUM).exists():
+        missing = f"{CHROMIUM} is not installed (apt-get install chromium)"
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing = "the playwright package is not installed (pip install -e '.[test]')"
+    if missing:
+        if os.environ.get("CI") == "true":
+            pytest.fail(missing)
+        pytest.skip(missing)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox"],  # CI runs as root, where Chromium's sandbox cannot start
+        )
+        yield browser
+        browser.close()
+
+
+def test_a_browser_signs_in_sees_the_portal_and_downloads_a_report(
+    web_server: WebServer, chromium: Any, tmp_path: Path
+) -> None:
+    context = chromium.new_context(viewport={"width": 1280, "height": 800}, accept_downloads=True)
+    page = context.new_page()
+    page.add_init_script(CATCH_TERMINALS)
+    page.set_default_timeout(60_000)
+
+    def screen() -> str:
+        return str(page.evaluate(SCREEN))
+
+    page.goto(web_server.url)
+    assert page.url == web_server.url + "/login"
+    assert page.locator("h1").inner_text() == "Relationship Portal"
+    page.fill("#password", web_server.password)
+    page.click("button[type=submit]")
+    page.wait_for_url(web_server.url + "/")
+
+    portal = until(
+        lambda: (text := screen()) and "Relationships" in text and "✔ Available" in text and text,
+        "the portal in the browser",
+    )
+    assert "Larkspur Bank" in portal
+    lines = portal.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.strip().startswith("Company"))
+    rows = lines[header + 1 :: 2]  # two lines a company: name, then its description
+    index = next(i for i, row in enumerate(rows) if "✔ Available" in row)
+    company = re.split(r"\s{2,}", rows[index].strip())[0]
+    assert len(web_server.homes()) == 1
+
+    page.focus(".xterm-helper-textarea")  # the keyboard, without clicking a row
+    for _ in range(index):
+        page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    until(lambda: "Status     ✔ Available" in screen() and company in screen(), company)
+    page.keyboard.press("p")
+    until(lambda: f"Reports  {company}" in screen() and "✔ Available" in screen(), "reports")
+    page.keyboard.press("d")
+    until(lambda: "Save the report as" in screen(), "the download prompt")
+    with page.expect_download(timeout=60_000) as delivered:
+        page.keyboard.press("Enter")
+    download = delivered.value
+    assert download.suggested_filename.startswith(company)
+    assert download.suggested_filename.endswith(".xlsx")
+    saved = tmp_path / "browser-downloads" / download.suggested_filename
+    download.save_as(saved)
+    workbook = openpyxl.load_workbook(io.BytesIO(saved.read_bytes()))
+    cells = [str(c) for sheet in workbook for row in sheet.iter_rows(values_only=True) for c in row]
+    assert any(company in cell for cell in cells)
+    # The file went to the browser, not to the host's downloads folder.
+    assert not list((tmp_path / "home").rglob("*.xlsx"))
+
+    page.click("text=Sign out")
+    page.wait_for_url(web_server.url + "/login")
+    until(lambda: web_server.homes() == [], "the portal ended with the login")
+    page.goto(web_server.url)
+    assert page.url == web_server.url + "/login"
+    context.close()
+
+
+def test_a_port_in_use_stops_it_with_one_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "tui.cli", "web", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 2
+    assert done.stderr == f"relportal: cannot listen on 127.0.0.1:{port} (address already in use)\n"
+    assert "password" not in done.stdout  # nothing to sign in to

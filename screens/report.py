@@ -362,7 +362,9 @@ class ReportScreen(Screen[None]):
 
         folder = Path(getattr(self.app, "downloads", Path.home()))
         safe = "".join(c if c.isalnum() or c in " -_" else "-" for c in self.company).strip()
-        default = folder / f"{safe} - {self.kind.replace('_', ' ')}.xlsx"
+        name = f"{safe} - {self.kind.replace('_', ' ')}.xlsx"
+        # In a browser the browser picks the folder: only the name (and format) is asked.
+        default = Path(name) if self.app.is_web else folder / name
 
         def chosen(path: str | None) -> None:
             if path:

@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 import openpyxl
 import pytest
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 CHROMIUM = "/usr/bin/chromium"
@@ -55,7 +55,9 @@ def until(check: Callable[[], Any], what: str, timeout: float = 60) -> Any:
     return result
 
 
-def start_web(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> WebServer:
+def start_web(
+    tmp_path: Path, *args: str, env: dict[str, str] | None = None, config: Path | None = None
+) -> WebServer:
     sessions = tmp_path / "sessions"
     sessions.mkdir(exist_ok=True)
     home = tmp_path / "home"
@@ -72,7 +74,11 @@ def start_web(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> 
     }
     with open(tmp_path / "web.log", "w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "tui.cli", "web", "--port", "0", *args],
+            [
+                *(sys.executable, "-m", "tui.cli"),
+                *(("--config", str(config)) if config else ()),
+                *("web", "--port", "0", *args),
+            ],
             stdout=subprocess.PIPE,
             stderr=log,
             text=True,
@@ -267,6 +273,36 @@ def test_each_tab_gets_a_private_session_removed_when_it_closes(web_server: WebS
         first.close()
         until(lambda: len(web_server.homes()) == 1, "the closed tab's home removed")
     until(lambda: web_server.homes() == [], "every home removed")
+
+
+def test_an_idle_portal_ends_and_so_does_an_expired_login(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("[web]\nidle_seconds = 2\nlogin_seconds = 8\n")
+    server = start_web(tmp_path, config=config)
+    try:
+        with server.client() as client:
+            signed_in = time.monotonic()  # the login's clock starts after this
+            sign_in(server, client)
+            cookie = f"relportal_session={client.cookies['relportal_session']}"
+            ws_url = server.url.replace("http://", "ws://") + "/ws"
+            with connect(ws_url, additional_headers={"Cookie": cookie}, open_timeout=30) as tab:
+                until(server.homes, "the portal's home")
+                # Not a key from this tab: the server ends the portal and closes the socket.
+                with pytest.raises(ConnectionClosed):
+                    while True:
+                        tab.recv(timeout=30)
+                assert time.monotonic() - signed_in < 8  # idle, not the login's end
+                until(lambda: server.homes() == [], "the idle portal's home removed")
+
+        # The cookie is sent by hand: a client's jar would drop it at its Max-Age itself.
+        def portal_page() -> int:
+            return httpx.get(server.url, headers={"Cookie": cookie}, timeout=30).status_code
+
+        assert portal_page() == 200
+        until(lambda: portal_page() == 303, "the login's end", timeout=30)
+        assert time.monotonic() - signed_in >= 8
+    finally:
+        stop_web(server)
 
 
 def test_a_password_file_is_used_and_never_printed(tmp_path: Path) -> None:

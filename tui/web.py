@@ -58,7 +58,7 @@ MIN_PASSWORD = 12
 FAILED_LOGIN_DELAY = 1.0  # seconds every wrong password waits before its answer
 MAX_LOCKOUT = 300.0
 STATIC = Path(textual_serve.__file__).parent / "static"  # xterm.js, textual.js, the font
-SWEEP_SECONDS = 15.0
+SWEEP_SECONDS = 15.0  # at most; shorter when the idle or login limits are
 
 
 @dataclass(frozen=True)
@@ -415,8 +415,9 @@ class WebPortal:
         app["sweeper"] = asyncio.create_task(self._sweep_forever())
 
     async def _sweep_forever(self) -> None:
+        limits = (SWEEP_SECONDS, self.options.idle_seconds / 2, self.options.login_seconds / 2)
         while True:
-            await asyncio.sleep(SWEEP_SECONDS)
+            await asyncio.sleep(min(limits))
             self.logins.sweep()
             self.throttle.sweep()
             idle_since = time.monotonic() - self.options.idle_seconds

@@ -264,6 +264,33 @@ async def test_manual_upload_bad_file_then_good(sim_settings, tmp_path) -> None:
         await rm_sees(walk, "Available")  # uploaded, then processed
 
 
+async def test_in_a_browser_the_template_goes_to_the_browser(  # type: ignore[no-untyped-def]
+    sim_settings, tmp_path, monkeypatch
+) -> None:
+    """Under `relportal web` the template is delivered to the browser, not saved on the host
+    (the browser end of it: tests/test_web.py)."""
+    delivered: list[tuple[bytes, dict[str, Any]]] = []
+    monkeypatch.setattr(RelportalApp, "is_web", property(lambda self: True))
+    monkeypatch.setattr(
+        RelportalApp,
+        "deliver_binary",
+        lambda self, file, **options: delivered.append((file.read(), options)),
+    )
+    app = RelportalApp(lambda: embedded_client(sim_settings), downloads=tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        walk = await open_simulation(
+            pilot, {"data_types": ["spend_analysis"], "features": ["manual_upload"]}
+        )
+        await walk.press("View request")
+        await walk.press("Upload file manually")
+        await walk.at("manual_upload")
+        await walk.press("Download template")
+        await walk.until(lambda: bool(delivered), what="the template delivered")
+    data, options = delivered[0]
+    assert data[:2] == b"PK" and options["save_filename"].endswith(".xlsx")
+    assert not list(tmp_path.rglob("*.xlsx"))
+
+
 async def test_deny_at_the_platform(sim_settings) -> None:  # type: ignore[no-untyped-def]
     app = RelportalApp(lambda: embedded_client(sim_settings))
     async with app.run_test(size=(120, 40)) as pilot:

@@ -7,11 +7,12 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from journey import service
-from journey.domain import Role
+from journey.domain import CompanyStatus, Role
 from journey.storage.base import RelationshipQuery
 from journey.storage.schema import MIGRATIONS, SCHEMA_VERSION
 from journey.storage.sqlite import SQLiteStore, StorageError, _split_sql
@@ -327,5 +328,54 @@ def test_my_companies_search_plans_page_alike(tmp_path: Path, sort: str, monkeyp
             found += len(expected)
         assert found > 20  # the searches did find companies
         assert stranger.id in pages(word, user_id)
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("sort", ["name", "-name", "-updated"])
+def test_deep_offsets_read_from_the_end_give_the_same_rows(
+    tmp_path: Path, sort: str, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """A page in the back half of the list is read from the other end (an OFFSET walks
+    every row it skips; the portal's jump to the last row would walk them all): every
+    offset gives the rows the forward walk gives, and says rightly whether more follow,
+    for everyone and for "my companies", with a filter and a search."""
+    from journey.seed import DEMO_ORG, seed_file
+    from journey.storage import sqlite as store_module
+
+    db = tmp_path / "deep.db"
+    seed_file(db, 150, 6)
+    store = SQLiteStore(db)
+    try:
+        org = store.read_sync(lambda tx: tx.get_organization_by_name(DEMO_ORG))
+        user_id = store.read_sync(
+            lambda tx: next(u.id for u in tx.list_users(org.id) if u.role is Role.RM)
+        )
+
+        def page(offset: int, **filters: Any) -> tuple[list[str], bool]:
+            query = RelationshipQuery(
+                org_id=org.id,
+                sort=sort.lstrip("-"),
+                descending=sort.startswith("-"),
+                offset=offset,
+                limit=9,
+                **filters,
+            )
+            found = store.read_sync(lambda tx: tx.list_relationships(query))
+            return [row.id for row in found.rows], found.next_after is not None
+
+        for filters in (
+            {},
+            {"user_id": user_id},
+            {"status": CompanyStatus.AVAILABLE},
+            {"q": "bl", "with_counts": False},
+            {"user_id": user_id, "q": "bakery"},
+        ):
+            monkeypatch.setattr(store_module, "DEEP_OFFSET", 10**9)
+            forward = [page(offset, **filters) for offset in range(0, 200, 4)]
+            monkeypatch.setattr(store_module, "DEEP_OFFSET", 0)
+            flipped = [page(offset, **filters) for offset in range(0, 200, 4)]
+            assert flipped == forward, filters
+            assert any(rows for rows, _ in forward), filters
     finally:
         store.close()

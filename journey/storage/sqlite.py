@@ -51,6 +51,9 @@ SORT_COLUMNS = {"name": "name_key", "created": "created_at", "updated": "status_
 SORT_INDEXES = {"name": "rel_org_name", "created": "rel_org_created", "updated": "rel_org_updated"}
 MANY_MATCHES = 20_000  # matches beyond which walking a sort index beats sorting them all
 FEW_MATCHES = 20_000  # "my companies": matches few enough to look up one by one
+# Offsets past this, in the back half of the list, are read from the other end: an
+# OFFSET walks every row it skips, so the last page of a million would walk them all.
+DEEP_OFFSET = 10_000
 USER_SORT_INDEXES = {
     "name": "ru_user_name",
     "created": "ru_user_created",
@@ -631,14 +634,26 @@ class SQLiteTx:
 
     def list_relationships(self, query: RelationshipQuery) -> Page:
         column = SORT_COLUMNS[query.sort]
-        order = "DESC" if query.descending else "ASC"
-        compare = "<" if query.descending else ">"
         search_sql, search_args = self._search_clause(query.q, "r")
         counts: dict[str, int] | None = None
         total: int | None = None
         if query.with_counts:
             counts = self.status_counts(query)
             total = counts.get(query.status.value, 0) if query.status else sum(counts.values())
+        descending, offset, limit = query.descending, max(query.offset, 0), query.limit
+        whole = 0
+        flipped = False
+        if query.after is None and offset > DEEP_OFFSET:
+            whole = total if total is not None else self._total(query)
+            remaining = max(whole - offset, 0)
+            if remaining < offset:
+                # The same rows, counted from the end in the opposite order.
+                flipped, descending = True, not descending
+                limit = min(query.limit, remaining)
+                offset = max(remaining - query.limit, 0)
+        order = "DESC" if descending else "ASC"
+        compare = "<" if descending else ">"
+        if total is not None:
             matches = total
         elif "rowid IN" in search_sql:
             matches = self._one(
@@ -707,10 +722,13 @@ class SQLiteTx:
                 sql += f" AND (u.{column}, u.rel_rowid) {compare} (?, ?)"
                 args += [query.after[0], int(query.after[1])]
             sql += f" ORDER BY u.{column} {order}, u.rel_rowid {order} LIMIT ? OFFSET ?"
-        args += [query.limit + 1, max(query.offset, 0)]
-        keys = self._all(sql, *args)
-        more = len(keys) > query.limit
-        keys = keys[: query.limit]
+        args += [limit + 1, offset]
+        keys = self._all(sql, *args) if limit else []
+        more = len(keys) > limit
+        keys = keys[:limit]
+        if flipped:
+            keys.reverse()
+            more = query.offset + len(keys) < whole
         ids = [k[0] for k in keys]
         rows_by_id: dict[str, sqlite3.Row] = {}
         if ids:
@@ -721,6 +739,10 @@ class SQLiteTx:
         rows = [_relationship(rows_by_id[i], users.get(i, ())) for i in ids if i in rows_by_id]
         next_after = (str(keys[-1][1]), str(keys[-1][2])) if more and keys else None
         return Page(rows=rows, next_after=next_after, counts=counts, total=total)
+
+    def _total(self, query: RelationshipQuery) -> int:
+        counts = self.status_counts(query)
+        return counts.get(query.status.value, 0) if query.status else sum(counts.values())
 
     def status_counts(self, query: RelationshipQuery) -> dict[str, int]:
         """Companies per status for the query's filters other than status itself."""

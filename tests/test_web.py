@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -174,6 +175,17 @@ def test_a_wrong_password_is_refused_slowly_and_then_the_address_waits(
         time.sleep(wait)  # the wait the server asked for, not a guess
         sign_in(web_server, client)
         assert client.get("/").status_code == 200
+
+
+def test_guesses_in_parallel_get_one_check(web_server: WebServer) -> None:
+    def guess(n: int) -> int:
+        with web_server.client() as client:
+            return client.post("/login", data={"password": f"guess number {n}"}).status_code
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = sorted(pool.map(guess, range(6)))
+    # One is checked (and slowed); the rest wait their turn, unchecked.
+    assert answers == [401, 429, 429, 429, 429, 429]
 
 
 def test_the_right_password_signs_in_and_signing_out_ends_the_login(

@@ -205,6 +205,7 @@ class WebPortal:
         self.password = password
         self.logins = Logins(options.login_seconds)
         self.throttle = Throttle()
+        self._checking: set[str] = set()  # addresses whose sign-in is being checked
         self.downloads = DownloadManager()
         self.portals: set[BrowserPortal] = set()
 
@@ -268,7 +269,9 @@ class WebPortal:
         if not self._same_origin(request):
             raise web.HTTPForbidden(text="Sign in from the login page.\n")
         address = request.remote or "unknown"
-        wait = self.throttle.wait(address)
+        # One try at a time per address, so parallel guesses cannot all pass the check
+        # below before the first of them fails.
+        wait = 1.0 if address in self._checking else self.throttle.wait(address)
         if wait > 0:
             seconds = math.ceil(wait)
             response = _page(
@@ -278,16 +281,20 @@ class WebPortal:
             )
             response.headers["Retry-After"] = str(seconds)
             return response
-        form = await request.post()
-        candidate = form.get("password")
-        ok = isinstance(candidate, str) and await asyncio.to_thread(
-            self.password.matches, candidate
-        )
-        if not ok:
-            log.warning("a wrong password from %s", address)
-            await asyncio.sleep(FAILED_LOGIN_DELAY)
-            self.throttle.failed(address)
-            return _page(LOGIN_PAGE, message="That password is not right.", status=401)
+        self._checking.add(address)
+        try:
+            form = await request.post()
+            candidate = form.get("password")
+            ok = isinstance(candidate, str) and await asyncio.to_thread(
+                self.password.matches, candidate
+            )
+            if not ok:
+                log.warning("a wrong password from %s", address)
+                await asyncio.sleep(FAILED_LOGIN_DELAY)
+                self.throttle.failed(address)
+                return _page(LOGIN_PAGE, message="That password is not right.", status=401)
+        finally:
+            self._checking.discard(address)
         self.throttle.succeeded(address)
         log.info("signed in from %s", address)
         response = web.HTTPSeeOther("/")

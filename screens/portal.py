@@ -278,9 +278,19 @@ class PortalScreen(Screen[None]):
             after = body["last_seq"]
             if any(e["kind"].startswith(ROW_EVENTS) for e in events):
                 self.post_message(self.Changed())
+            self._tell_open_companies({e.get("relationship_id") for e in events})
             for event in events:
                 if event["kind"] == "connection.linked":
                     await self._maybe_toast(event)
+
+    def _tell_open_companies(self, touched: set[str | None]) -> None:
+        """Company screens open over the portal follow their company through this one
+        long-poll, rather than each holding a poll of its own."""
+        from screens.relationship import RelationshipScreen
+
+        for screen in self.app.screen_stack:
+            if isinstance(screen, RelationshipScreen) and screen.rel_id in touched:
+                screen.post_message(RelationshipScreen.Touched())
 
     async def _maybe_toast(self, event: dict[str, Any]) -> None:
         rel_id = event.get("relationship_id")

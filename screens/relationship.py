@@ -97,6 +97,10 @@ class RelationshipScreen(Screen[None]):
             super().__init__()
             self.body = body
 
+    class Touched(Message):
+        """The service recorded events about this company (the portal's event
+        follower says so): its customer's journey arriving live."""
+
     def __init__(self, client: ServiceClient, session: Session, rel_id: str) -> None:
         super().__init__()
         self.client = client
@@ -125,6 +129,10 @@ class RelationshipScreen(Screen[None]):
         self.post_message(self.Loaded(body))
 
     def action_reload(self) -> None:
+        self.load()
+
+    @on(Touched)
+    def _touched(self) -> None:
         self.load()
 
     def _reload(self, _: object = None) -> None:

@@ -540,3 +540,44 @@ async def test_a_toast_when_one_of_my_companies_links(demo_settings) -> None:  #
         row = table.row(0)
         assert row["platforms"] == [{"key": "gbol", "name": "Xero"}]  # type: ignore[index]
         assert "Xero" in table.render_line(0).text + table.render_line(1).text
+
+
+async def test_an_open_company_follows_its_customer_live(demo_settings) -> None:  # type: ignore[no-untyped-def]
+    """With a company's screen open, each step its customer takes appears in the
+    timeline and its status changes, without the RM reloading."""
+    from journey.tokens import link_token_from
+
+    app = RelportalApp(lambda: embedded_client(demo_settings))
+    async with app.run_test(size=(120, 50)) as pilot:
+        await started(pilot)
+        client = app.screen.client
+        company = await client.post(
+            "/v1/relationships",
+            {
+                "name": "Live Wire Electrics",
+                "contact_name": "Lee Wu",
+                "contact_email": "lee@lw.example",
+            },
+        )
+        made = await client.post(
+            f"/v1/relationships/{company['id']}/requests",
+            {"data_types": ["financials"], "delivery": "link"},
+        )
+        token = link_token_from(made["link"])
+        app.push_screen(RelationshipScreen(client, app.screen.session, company["id"]))
+
+        def timeline() -> str:
+            found = app.screen.query("#timeline")
+            return text_of(found.first()) if found else ""
+
+        await until(pilot, lambda: "Requested" in timeline())
+        for action, params, shown in (
+            ("view_request", {}, "view_request"),
+            ("connect", {}, "(share_accounting → select_platform)"),
+            ("select_platform", {"platform": "gbol"}, "(select_platform → consent)"),
+        ):
+            await client.post(f"/v1/journeys/{token}/actions", {"action": action, **params})
+            await until(
+                pilot, lambda shown=shown: shown in text_of(app.screen.query_one("#timeline"))
+            )
+        assert isinstance(app.screen, RelationshipScreen)

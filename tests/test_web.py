@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -249,7 +250,7 @@ def _screen_text(websocket: ClientConnection, want: bytes, timeout: float = 60) 
 
 
 def _portal_environment(home: Path) -> dict[str, str]:
-    """The environment of the portal process running in ``home`` (from /proc)."""
+    """The environment of the portal process running in ``home`` (from /proc), or {}."""
     config = str(home / "config.toml").encode()
     for proc in Path("/proc").iterdir():
         try:
@@ -258,7 +259,7 @@ def _portal_environment(home: Path) -> dict[str, str]:
                 return dict(p.decode().split("=", 1) for p in pairs if b"=" in p)
         except OSError:
             continue  # a process that ended meanwhile
-    raise AssertionError(f"no portal process runs in {home}")
+    return {}
 
 
 def test_each_tab_gets_a_private_session_removed_when_it_closes(web_server: WebServer) -> None:
@@ -277,7 +278,7 @@ def test_each_tab_gets_a_private_session_removed_when_it_closes(web_server: WebS
         # Each its own database: nothing one viewer does reaches the other.
         assert all((home / "relportal.db").exists() for home in homes)
         for home in homes:
-            environment = _portal_environment(home)
+            environment = until(partial(_portal_environment, home), f"a portal in {home}")
             assert environment["HOME"] == str(home)
             assert environment["TEXTUAL_ANIMATIONS"] == "none"
             assert environment["TEXTUAL_DRIVER"].endswith("WebDriver")
@@ -315,6 +316,24 @@ def test_an_idle_portal_ends_and_so_does_an_expired_login(tmp_path: Path) -> Non
         assert time.monotonic() - signed_in >= 8
     finally:
         stop_web(server)
+
+
+def test_with_a_service_every_session_acts_as_the_tokens_user(tmp_path: Path) -> None:
+    token = "rp_test-token-of-the-shared-user"
+    server = start_web(tmp_path, "--service", "http://127.0.0.1:9", env={"RELPORTAL_TOKEN": token})
+    try:
+        with server.client() as client:
+            sign_in(server, client)
+            cookie = f"relportal_session={client.cookies['relportal_session']}"
+        ws_url = server.url.replace("http://", "ws://") + "/ws"
+        with connect(ws_url, additional_headers={"Cookie": cookie}, open_timeout=30):
+            (home,) = until(server.homes, "the session's home")
+            environment = until(lambda: _portal_environment(home), "the portal process")
+            assert environment["RELPORTAL_TOKEN"] == token
+            assert 'url = "http://127.0.0.1:9"' in (home / "config.toml").read_text()
+    finally:
+        stop_web(server)
+    assert token not in (tmp_path / "web.log").read_text()
 
 
 def test_a_password_file_is_used_and_never_printed(tmp_path: Path) -> None:

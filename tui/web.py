@@ -607,11 +607,16 @@ def cmd_web(args: argparse.Namespace, config: Config) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    asyncio.run(_serve(options, Password(secret), secret if generated else None))
+    password = Password(secret)
+    # Handed over in a list that _serve empties, so once it is printed no reference to
+    # the password is left: only its hash, for the whole run.
+    to_print = [secret] if generated else []
+    del secret
+    asyncio.run(_serve(options, password, to_print))
     return 0
 
 
-async def _serve(options: WebOptions, password: Password, show: str | None) -> None:
+async def _serve(options: WebOptions, password: Password, to_print: list[str]) -> None:
     runner = web.AppRunner(
         WebPortal(options, password).application(),
         access_log=None,  # ours names addresses and events, never cookies or forms
@@ -636,8 +641,8 @@ async def _serve(options: WebOptions, password: Password, show: str | None) -> N
             else "each viewer gets a private copy of the demo data"
         )
         print(f"relportal: the portal in a browser on http://{shown_host}:{port} ({sessions})")
-        if show:
-            print(f"relportal: the password for this run (it changes each start): {show}")
+        if to_print:
+            print("relportal: the password for this run (it changes each start): " + to_print.pop())
         sys.stdout.flush()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -8,6 +8,7 @@ The server's TMPDIR is the test's own folder, so every portal session's private 
 from __future__ import annotations
 
 import io
+import json
 import os
 import queue
 import re
@@ -26,6 +27,7 @@ from typing import Any
 
 import httpx
 import openpyxl
+import pyte
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
@@ -374,6 +376,90 @@ def test_bad_options_stop_with_one_line(tmp_path: Path, args: list[str], expecte
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
 
 
+def walk_to_the_download_prompt(screen: Callable[[], str], press: Callable[[str], None]) -> str:
+    """From the company list to a report's download prompt, as a user: the first company
+    whose data is available, its reports (p), download (d). Returns the company's name."""
+    portal = until(
+        lambda: (text := screen()) and "Relationships" in text and "✔ Available" in text and text,
+        "the portal",
+    )
+    assert "Larkspur Bank" in portal
+    lines = portal.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.strip().startswith("Company"))
+    rows = lines[header + 1 :: 2]  # two lines a company: name, then its description
+    index = next(i for i, row in enumerate(rows) if "✔ Available" in row)
+    company = re.split(r"\s{2,}", rows[index].strip())[0]
+    for _ in range(index):
+        press("ArrowDown")
+    press("Enter")
+    until(lambda: "Status     ✔ Available" in screen() and company in screen(), company)
+    press("p")
+    until(lambda: f"Reports  {company}" in screen() and "✔ Available" in screen(), "reports")
+    press("d")
+    until(lambda: "Save the report as" in screen(), "the download prompt")
+    return company
+
+
+class RawTab:
+    """A tab as textual.js is one, without the browser: the websocket's terminal output
+    drawn on a pyte screen, its text messages kept, keys sent as xterm.js sends them."""
+
+    KEYS = {"ArrowDown": "\x1b[B", "Enter": "\r"}
+
+    def __init__(self, websocket: ClientConnection, columns: int = 140, rows: int = 45) -> None:
+        self.websocket = websocket
+        self.screen = pyte.Screen(columns, rows)
+        self.stream = pyte.ByteStream(self.screen)
+        self.messages: list[Any] = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        try:
+            for frame in self.websocket:
+                with self.lock:
+                    if isinstance(frame, bytes):
+                        self.stream.feed(frame)
+                    else:
+                        self.messages.append(json.loads(frame))
+        except ConnectionClosed:
+            pass
+
+    def text(self) -> str:
+        with self.lock:
+            return "\n".join(self.screen.display)
+
+    def press(self, key: str) -> None:
+        self.websocket.send(json.dumps(["stdin", self.KEYS.get(key, key)]))
+
+
+def test_a_download_reaches_its_own_login_only(web_server: WebServer) -> None:
+    with web_server.client() as owner, web_server.client() as other:
+        sign_in(web_server, owner)
+        sign_in(web_server, other)
+        cookie = f"relportal_session={owner.cookies['relportal_session']}"
+        ws_url = web_server.url.replace("http://", "ws://") + "/ws?width=140&height=45"
+        with connect(ws_url, additional_headers={"Cookie": cookie}, open_timeout=30) as ws:
+            tab = RawTab(ws)
+            company = walk_to_the_download_prompt(tab.text, tab.press)
+            tab.press("Enter")
+            (key,) = until(
+                lambda: [m[1] for m in tab.messages if m[0] == "deliver_file_start"],
+                "the download offered to the tab",
+            )
+            assert other.get(f"/download/{key}").status_code == 404  # another login's
+            with httpx.Client(base_url=web_server.url) as nobody:
+                assert nobody.get(f"/download/{key}").status_code == 401
+            mine = owner.get(f"/download/{key}")
+            assert mine.status_code == 200
+            assert mine.headers["content-disposition"].startswith(
+                f'attachment; filename="{company} - '
+            )
+            assert mine.content[:2] == b"PK"  # an xlsx: a zip
+            # Single use: it is gone once delivered.
+            assert owner.get(f"/download/{key}").status_code == 404
+
+
 # In a browser
 
 # xterm.js draws the terminal on a canvas, so the screen's text is read from the
@@ -442,27 +528,9 @@ def test_a_browser_signs_in_sees_the_portal_and_downloads_a_report(
     page.click("button[type=submit]")
     page.wait_for_url(web_server.url + "/")
 
-    portal = until(
-        lambda: (text := screen()) and "Relationships" in text and "✔ Available" in text and text,
-        "the portal in the browser",
-    )
-    assert "Larkspur Bank" in portal
-    lines = portal.splitlines()
-    header = next(i for i, line in enumerate(lines) if line.strip().startswith("Company"))
-    rows = lines[header + 1 :: 2]  # two lines a company: name, then its description
-    index = next(i for i, row in enumerate(rows) if "✔ Available" in row)
-    company = re.split(r"\s{2,}", rows[index].strip())[0]
-    assert len(web_server.homes()) == 1
-
     page.focus(".xterm-helper-textarea")  # the keyboard, without clicking a row
-    for _ in range(index):
-        page.keyboard.press("ArrowDown")
-    page.keyboard.press("Enter")
-    until(lambda: "Status     ✔ Available" in screen() and company in screen(), company)
-    page.keyboard.press("p")
-    until(lambda: f"Reports  {company}" in screen() and "✔ Available" in screen(), "reports")
-    page.keyboard.press("d")
-    until(lambda: "Save the report as" in screen(), "the download prompt")
+    company = walk_to_the_download_prompt(screen, page.keyboard.press)
+    assert len(web_server.homes()) == 1
     with page.expect_download(timeout=60_000) as delivered:
         page.keyboard.press("Enter")
     download = delivered.value

@@ -234,15 +234,21 @@ async def test_financials_and_spend(sim_settings) -> None:  # type: ignore[no-un
         assert sorted(company["requested"]) == ["financials", "spend_analysis"]
 
 
+async def to_manual_upload(pilot: Any) -> Walk:
+    """A spend request's journey, at the manual upload step."""
+    walk = await open_simulation(
+        pilot, {"data_types": ["spend_analysis"], "features": ["manual_upload"]}
+    )
+    await walk.press("View request")
+    await walk.press("Upload file manually")
+    await walk.at("manual_upload")
+    return walk
+
+
 async def test_manual_upload_bad_file_then_good(sim_settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
     app = RelportalApp(lambda: embedded_client(sim_settings))
     async with app.run_test(size=(120, 40)) as pilot:
-        walk = await open_simulation(
-            pilot, {"data_types": ["spend_analysis"], "features": ["manual_upload"]}
-        )
-        await walk.press("View request")
-        await walk.press("Upload file manually")
-        await walk.at("manual_upload")
+        walk = await to_manual_upload(pilot)
         # The template downloads to a path the user chooses.
         target = tmp_path / "template.xlsx"
         await walk.type_into("template-path", str(target))
@@ -268,7 +274,7 @@ async def test_in_a_browser_the_template_goes_to_the_browser(  # type: ignore[no
     sim_settings, tmp_path, monkeypatch
 ) -> None:
     """Under `relportal web` the template is delivered to the browser, not saved on the host
-    (the browser end of it: tests/test_web.py)."""
+    (how a delivery reaches the browser: tests/test_web.py)."""
     delivered: list[tuple[bytes, dict[str, Any]]] = []
     monkeypatch.setattr(RelportalApp, "is_web", property(lambda self: True))
     monkeypatch.setattr(
@@ -278,12 +284,7 @@ async def test_in_a_browser_the_template_goes_to_the_browser(  # type: ignore[no
     )
     app = RelportalApp(lambda: embedded_client(sim_settings), downloads=tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
-        walk = await open_simulation(
-            pilot, {"data_types": ["spend_analysis"], "features": ["manual_upload"]}
-        )
-        await walk.press("View request")
-        await walk.press("Upload file manually")
-        await walk.at("manual_upload")
+        walk = await to_manual_upload(pilot)
         await walk.press("Download template")
         await walk.until(lambda: bool(delivered), what="the template delivered")
     data, options = delivered[0]

@@ -927,3 +927,39 @@ async def test_rows_without_counts_for_type_ahead(svc: Service) -> None:
     assert [r["name"] for r in body["items"]] == ["Harbour Bakery", "Harbour Lights"]
     with_counts = (await svc.get("/v1/relationships", params={"q": "harbour"})).json()
     assert with_counts["total"] == 2 and with_counts["counts"] == {"None": 2}
+
+
+async def test_kept_answers_end_with_any_write_even_from_another_process(svc: Service) -> None:
+    """List pages and tokens are kept between writes (journey/api/cache.py); a write
+    through another connection — another process sharing the file — retires them at
+    once: the new company is listed, the revoked token refused, on the next request."""
+    from journey import service
+    from journey.storage.sqlite import SQLiteStore
+    from journey.tokens import hash_secret
+
+    url = "/v1/relationships?user=all&q=Kept+Answers&limit=100"
+    assert (await svc.get(url)).json()["total"] == 0
+    assert (await svc.get(url)).json()["total"] == 0  # the kept answer
+
+    elsewhere = SQLiteStore(svc.settings.db_path)  # another process's connections
+    try:
+        org_id = svc.users["rm"]["org_id"]
+        user_id = svc.users["rm"]["id"]
+
+        def add(tx: Any) -> None:
+            user = tx.get_user(org_id, user_id)
+            fields = {
+                "name": "Kept Answers Ltd",
+                "contact_name": "Kim Kept",
+                "contact_email": "kim@kept.example",
+                "users": [],
+            }
+            service.add_relationship(tx, user, service.clean_relationship(fields))
+
+        elsewhere.write_sync(add)
+        assert (await svc.get(url)).json()["total"] == 1
+        assert (await svc.get(url, who="rm2")).status_code == 200
+        elsewhere.write_sync(lambda tx: tx.revoke_token(hash_secret(svc.tokens["rm2"])))
+        assert_problem(await svc.get(url, who="rm2"), 401, "token_invalid")
+    finally:
+        elsewhere.close()

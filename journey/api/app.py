@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from starlette.responses import PlainTextResponse, Response
 
 from journey.api import customer, problems, rm
+from journey.api.cache import ReadCache
 from journey.api.context import LinkGuard, ServiceContext
 from journey.api.middleware import AccessLog, BodyLimit
 from journey.events import EventHub
@@ -52,6 +53,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             hub=hub,
             worker=worker,
             guard=LinkGuard(settings.link_misses_per_minute),
+            cache=ReadCache(store),
         )
         await hub.start()
         worker.start()

@@ -147,6 +147,19 @@ class SQLiteStore:
             max_workers=max(readers, 1) + 1, thread_name_prefix="store"
         )
         self.on_commit: list[Callable[[], None]] = []
+        # Asked only for PRAGMA data_version: it changes whenever another connection,
+        # this process's writer or another process's, has committed.
+        self._watch = None if self.path == ":memory:" else _connect(self.path)
+        if self._watch is not None:
+            self._all.append(self._watch)
+
+    def data_version(self) -> int | None:
+        """A number that changes whenever anything commits to the database (None: no
+        such number, for an in-memory database). Cheap enough to ask on the event
+        loop: SQLite reads it from the shared WAL index, not from the file."""
+        if self._watch is None:
+            return None
+        return int(self._watch.execute("PRAGMA data_version").fetchone()[0])
 
     # Running work off the loop
 

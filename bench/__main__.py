@@ -1,0 +1,111 @@
+"""Every benchmark, one command: ``python -m bench`` (from the repository's root).
+
+Runs, in order, the seed of a million companies (whose database the others use), the
+cold start, the portal at scale beside its peers, the service under load, and status
+propagation; prints each figure as it is measured and writes them, with the peers'
+figures, the ratios, the machine and the command, into ``bench/RESULTS.md`` between
+its markers (the analysis around them is kept). Peers are installed into their own
+virtual environments under ``bench/out/`` on first use; wrk from Debian's packages.
+
+    python -m bench                      # everything (about ten minutes)
+    python -m bench --only start,scale   # some of it; the other sections stay as they were
+    python -m bench --quick              # fewer runs, for trying a change
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from bench import propagation, scale, seeding, service, start
+from bench.common import ROOT, WORK, Section, machine, relportal_env
+
+RESULTS = ROOT / "bench" / "RESULTS.md"
+ORDER = ("seed", "start", "scale", "service", "propagation")
+
+
+def render(section: Section, when: str, host: str) -> str:
+    lines = [
+        f"### {section.title}",
+        "",
+        f"`{section.command}` — {when}; {host}",
+        "",
+        "| measure | figure | target | |",
+        "|---|---:|---|---|",
+    ]
+    for row in section.rows:
+        verdict = "" if row.met is None else ("met" if row.met else "**missed**")
+        lines.append(f"| {row.measure} | {row.figure} | {row.target} | {verdict} |")
+    lines += ["", *section.notes]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def write_results(rendered: dict[str, str]) -> None:
+    """Each section between its own markers; the rest of the file as it was."""
+    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    for key, body in rendered.items():
+        block = f"<!-- bench:{key} -->\n{body}<!-- /bench:{key} -->"
+        pattern = re.compile(rf"<!-- bench:{key} -->.*?<!-- /bench:{key} -->", re.S)
+        if pattern.search(text):
+            text = pattern.sub(lambda _, block=block: block, text)
+        else:
+            text = text.rstrip() + "\n\n" + block + "\n"
+    RESULTS.write_text(text)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--only", default=",".join(ORDER), help=f"some of: {','.join(ORDER)}")
+    parser.add_argument("--quick", action="store_true", help="fewer runs (figures less steady)")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md")
+    args = parser.parse_args()
+    chosen = [name.strip() for name in args.only.split(",") if name.strip()]
+    unknown = set(chosen) - set(ORDER)
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
+    os.chdir(ROOT)
+    WORK.mkdir(parents=True, exist_ok=True)
+    home = WORK / "home"
+    shutil.rmtree(home, ignore_errors=True)
+    env = {**relportal_env(home), "PATH": os.environ.get("PATH", "")}
+    million, small = WORK / "m1.db", WORK / "k10.db"
+    runs = 3 if args.quick else 7
+    if "seed" not in chosen and not million.exists():
+        print("seeding the million-company database the others use…", file=sys.stderr)
+        seeding.seed(million, 1_000_000, env)
+    if "start" in chosen and not small.exists():
+        seeding.seed(small, 10_000, env)
+
+    benchmarks: dict[str, Callable[[], Section]] = {
+        "seed": lambda: seeding.run(million, env),
+        "start": lambda: start.run(small, WORK / "home-start", runs),
+        "scale": lambda: scale.run(million, WORK / "home-scale", 3 if args.quick else 5),
+        "service": lambda: service.run(million, env, 5 if args.quick else 10),
+        "propagation": lambda: propagation.run(million, env, 50 if args.quick else 200),
+    }
+    host = machine()
+    print(host, file=sys.stderr)
+    rendered: dict[str, str] = {}
+    for name in ORDER:
+        if name not in chosen:
+            continue
+        print(f"\n{name}:", file=sys.stderr)
+        began = time.perf_counter()
+        section = benchmarks[name]()
+        print(f"  ({time.perf_counter() - began:.0f} s)", file=sys.stderr)
+        when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        rendered[name] = render(section, when, host)
+    if not args.no_write:
+        write_results(rendered)
+        print(f"\nwritten to {RESULTS.relative_to(ROOT)}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,228 @@
+"""The journey service under load: ``relportal serve`` (uvicorn with uvloop and
+httptools) at 32 concurrent connections, driven by wrk.
+
+Three runs against one server on the million-company database, in one sitting: a
+trivial endpoint (``/healthz``: the server's own ceiling on this machine), the
+relationship list's first page exactly as the portal asks for it, and customer
+journey actions (each connection walks its own request's journey back and forth
+between choosing a platform and its consent screen: a write, an event and a status
+check per action). The companies the run adds are deleted after it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from bench.common import ROOT, Section
+
+CONNECTIONS = 32
+REPORT = """
+done = function(summary, latency, requests)
+  local errors = summary.errors.connect + summary.errors.read + summary.errors.write
+    + summary.errors.status + summary.errors.timeout
+  io.write(string.format(
+    'RESULT {"requests": %d, "seconds": %f, "p50": %f, "p99": %f, "errors": %d}\\n',
+    summary.requests, summary.duration / 1e6, latency:percentile(50) / 1e3,
+    latency:percentile(99) / 1e3, errors))
+end
+"""
+# Each wrk thread holds one connection and one journey: it alternates choosing a
+# platform (to the consent step) and going back, so every action is valid.
+JOURNEY = """
+local tokens = {%s}
+local counter = 0
+setup = function(thread)
+  counter = counter + 1
+  thread:set("token", tokens[counter])
+end
+local step = 0
+request = function()
+  step = step + 1
+  local body
+  if step %% 2 == 1 then
+    body = '{"action": "select_platform", "platform": "gbol"}'
+  else
+    body = '{"action": "back"}'
+  end
+  return wrk.format("POST", "/v1/journeys/" .. token .. "/actions",
+    {["Content-Type"] = "application/json"}, body)
+end
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wrk_command() -> str:
+    """wrk from Debian's packages; installed on first use where we may (as root)."""
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if shutil.which("apt-get"):
+        print("  installing wrk (apt-get install wrk)", file=sys.stderr)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=False, capture_output=True)
+    found = shutil.which("wrk")
+    if not found:
+        raise RuntimeError("wrk is needed for the service benchmark: apt-get install wrk")
+    return found
+
+
+def load(url: str, script: str, seconds: int, threads: int, headers: dict[str, str]) -> dict:
+    """One wrk run; its own figures, as the script's done() prints them."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as file:
+        file.write(script + REPORT)
+    argv = [wrk_command(), f"-t{threads}", f"-c{CONNECTIONS}", f"-d{seconds}s", "-s", file.name]
+    for name, value in headers.items():
+        argv += ["-H", f"{name}: {value}"]
+    done = subprocess.run([*argv, url], capture_output=True, text=True, check=True)
+    Path(file.name).unlink()
+    line = next(line for line in done.stdout.splitlines() if line.startswith("RESULT "))
+    figures = json.loads(line.removeprefix("RESULT "))
+    figures["rate"] = figures["requests"] / figures["seconds"]
+    return figures
+
+
+def demo_rm_token(db: Path, env: dict[str, str]) -> str:
+    """A fresh API token for the demo organization's first relationship manager."""
+    with sqlite3.connect(db) as conn:
+        row = conn.execute("SELECT email FROM users WHERE role = 'rm' ORDER BY rowid").fetchone()
+    relportal = str(Path(sys.executable).parent / "relportal")
+    return subprocess.run(
+        [relportal, "token", "create", str(row[0]), "--db", str(db)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
+class Server:
+    """``relportal serve`` on a free port of 127.0.0.1, for the length of a ``with``."""
+
+    def __init__(self, db: Path, home: dict[str, str]) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        relportal = str(Path(sys.executable).parent / "relportal")
+        self.process = subprocess.Popen(
+            [
+                relportal,
+                "serve",
+                "--db",
+                str(db),
+                "--port",
+                str(self.port),
+                "--demo-companies",
+                "0",
+            ],
+            env=home,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=ROOT,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        self.process.kill()
+        raise RuntimeError("relportal serve did not start")
+
+    def __enter__(self) -> Server:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def journeys(client: httpx.Client, count: int) -> tuple[list[str], list[str]]:
+    """``count`` new companies, each asked for its financials by link and walked to the
+    choice of accounting platform; their ids and link tokens."""
+    companies, tokens = [], []
+    for number in range(count):
+        company = client.post(
+            "/v1/relationships",
+            json={
+                "name": f"Load Test Company {number:02d}",
+                "contact_name": "Casey Load",
+                "contact_email": f"casey.load{number}@loadtest.example",
+            },
+        ).raise_for_status()
+        companies.append(company.json()["id"])
+        request = client.post(
+            f"/v1/relationships/{companies[-1]}/requests",
+            json={"data_types": ["financials"], "delivery": "link"},
+        ).raise_for_status()
+        token = request.json()["link"].rsplit("/", 1)[1]
+        tokens.append(token)
+        for action in ({"action": "view_request"}, {"action": "connect"}):
+            client.post(f"/v1/journeys/{token}/actions", json=action).raise_for_status()
+    return companies, tokens
+
+
+def run(db: Path, env: dict[str, str], seconds: int) -> Section:
+    section = Section(
+        f"The service under load ({CONNECTIONS} connections, wrk, relportal serve on SQLite)",
+        "python -m bench --only service",
+    )
+    token = demo_rm_token(db, env)
+    auth = {"Authorization": f"Bearer {token}"}
+    with Server(db, env) as server, httpx.Client(base_url=server.url, headers=auth) as client:
+        companies, tokens = journeys(client, CONNECTIONS)
+        try:
+            trivial = load(server.url + "/healthz", "", seconds, 2, {})
+            listing = load(
+                server.url + "/v1/relationships?q=&user=me&sort=name&limit=100",
+                "",
+                seconds,
+                2,
+                auth,
+            )
+            quoted = ", ".join(f'"{t}"' for t in tokens)
+            actions = load(server.url, JOURNEY % quoted, seconds, CONNECTIONS, {})
+        finally:
+            for company in companies:
+                client.delete(f"/v1/relationships/{company}")
+    share = listing["rate"] / trivial["rate"]
+    section.add(
+        "trivial endpoint (/healthz): requests/s, p99",
+        f"{trivial['rate']:,.0f}/s, {trivial['p99']:.1f} ms",
+        "the ceiling",
+    )
+    section.add(
+        "relationship list, first page of 100: requests/s, p99",
+        f"{listing['rate']:,.0f}/s, {listing['p99']:.1f} ms",
+        "p99 ≤ 10 ms",
+        listing["p99"] <= 10 and listing["errors"] == 0,
+    )
+    section.add(
+        "relationship list ÷ trivial endpoint", f"{share:.0%}", "at least 40%", share >= 0.4
+    )
+    section.add(
+        "journey actions: per second, p99",
+        f"{actions['rate']:,.0f}/s, {actions['p99']:.1f} ms",
+        "≥ 2,000/s, p99 ≤ 25 ms",
+        actions["rate"] >= 2000 and actions["p99"] <= 25 and actions["errors"] == 0,
+    )
+    errors = trivial["errors"] + listing["errors"] + actions["errors"]
+    section.add("errors (non-2xx, timeouts, socket)", f"{errors}", "none", errors == 0)
+    section.notes.append(
+        f"{seconds} s per run; wrk with 2 threads (32 threads for the journeys: one "
+        "connection and one journey each). wrk shares the machine's 2 cores with the server."
+    )
+    return section

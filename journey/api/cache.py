@@ -1,0 +1,86 @@
+"""Answers to reads, kept until the database changes.
+
+The portal asks the same questions again and again (the first page of "my companies",
+who a token belongs to) and most answers do not change between two writes. An answer
+is kept with the database's data version read *before* it was computed, and served
+while the version is unchanged — any commit, from this process or another sharing the
+file, retires every answer at once — and for at most ``max_age`` seconds, since a few
+answers also depend on the clock (a link that expires without anyone writing).
+
+Requests that miss together share one computation (while the version holds), so a
+burst after a write costs one read, not one per connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Any, TypeVar
+
+from journey.storage.base import Store
+
+T = TypeVar("T")
+
+
+class ReadCache:
+    def __init__(self, store: Store, *, entries: int = 1024, max_age: float = 30.0) -> None:
+        self.store = store
+        self.entries = entries
+        self.max_age = max_age
+        self._kept: OrderedDict[Hashable, tuple[int, float, Any]] = OrderedDict()
+        self._pending: dict[Hashable, tuple[int, asyncio.Future[Any]]] = {}
+
+    async def answer(self, key: Hashable, compute: Callable[[], Awaitable[T]]) -> T:
+        """The kept answer to ``key``, or ``compute()``'s (kept unless it is None)."""
+        found = self.get(key)
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        version = self.version()
+        pending = self._pending.get(key)
+        # Join a computation only if it started at this version: a request made after
+        # a write must see that write.
+        if pending is not None and version is not None and pending[0] == version:
+            return await asyncio.shield(pending[1])  # type: ignore[no-any-return]
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        if version is not None:
+            self._pending[key] = (version, future)
+        try:
+            value = await compute()
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: no "never retrieved" warning without joiners
+            raise
+        finally:
+            if self._pending.get(key, (None, None))[1] is future:
+                del self._pending[key]
+        if not future.done():
+            future.set_result(value)
+        if value is not None:
+            self.keep(key, version, value)
+        return value
+
+    def version(self) -> int | None:
+        """Read this before computing an answer that may be kept (see ``keep``)."""
+        return self.store.data_version()
+
+    def get(self, key: Hashable) -> Any | None:
+        found = self._kept.get(key)
+        if found is None:
+            return None
+        version, at, value = found
+        if version != self.store.data_version() or time.monotonic() - at > self.max_age:
+            del self._kept[key]
+            return None
+        self._kept.move_to_end(key)
+        return value
+
+    def keep(self, key: Hashable, version: int | None, value: Any) -> None:
+        """Keep ``value``, computed at ``version`` (None: never kept)."""
+        if version is None:
+            return
+        self._kept[key] = (version, time.monotonic(), value)
+        self._kept.move_to_end(key)
+        while len(self._kept) > self.entries:
+            self._kept.popitem(last=False)

@@ -64,6 +64,12 @@ def get_context(request: Request) -> ServiceContext:
     return ctx
 
 
+async def context(request: Request) -> ServiceContext:
+    """``get_context`` as a route dependency: async, because FastAPI runs a plain
+    ``def`` dependency in a worker thread, a thread hop on every request."""
+    return get_context(request)
+
+
 bearer = HTTPBearer(auto_error=False, description="An API token from `relportal token create`.")
 
 

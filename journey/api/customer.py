@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
 from journey import customer
-from journey.api.context import ServiceContext, client_address, get_context
+from journey.api.context import ServiceContext, client_address, context
 from journey.api.models import JourneyActionBody, JourneyOut, Problem
 from journey.errors import Invalid, NotFound, TooLarge
 
@@ -19,7 +19,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     for code in (400, 404, 409, 410, 413, 422, 429)
 }
 router = APIRouter(prefix="/v1/journeys", responses=ERRORS, tags=["customer"])
-Ctx = Annotated[ServiceContext, Depends(get_context)]
+Ctx = Annotated[ServiceContext, Depends(context)]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 

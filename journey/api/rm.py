@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse, Response
 
 from journey import connections, mail, service, simulation
 from journey.api import pages, views
-from journey.api.context import ServiceContext, current_user, get_context
+from journey.api.context import ServiceContext, context, current_user
 from journey.api.models import (
     EventsOut,
     IssuedRequestOut,
@@ -38,7 +38,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 router = APIRouter(prefix="/v1", responses=ERRORS)
-Ctx = Annotated[ServiceContext, Depends(get_context)]
+Ctx = Annotated[ServiceContext, Depends(context)]
 Me = Annotated[User, Depends(current_user)]
 
 

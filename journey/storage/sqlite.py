@@ -143,9 +143,10 @@ class SQLiteStore:
             conn = _connect(self.path)
             self._readers.put(conn)
             self._all.append(conn)
-        self._executor = ThreadPoolExecutor(
-            max_workers=max(readers, 1) + 1, thread_name_prefix="store"
-        )
+        self._executor = ThreadPoolExecutor(max_workers=max(readers, 1), thread_name_prefix="store")
+        # Writes take turns anyway (one writer per SQLite file): one thread queues them,
+        # where threads waiting on the write lock would pass the GIL to and fro.
+        self._write_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-write")
         self.on_commit: list[Callable[[], None]] = []
         # Asked only for PRAGMA data_version: it changes whenever another connection,
         # this process's writer or another process's, has committed.
@@ -169,7 +170,7 @@ class SQLiteStore:
 
     async def write(self, fn: Callable[[SQLiteTx], T]) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self.write_sync, fn)
+        return await loop.run_in_executor(self._write_executor, self.write_sync, fn)
 
     def read_sync(self, fn: Callable[[SQLiteTx], T]) -> T:
         conn = self._readers.get()
@@ -215,6 +216,7 @@ class SQLiteStore:
                 time.sleep(0.01)
 
     def close(self) -> None:
+        self._write_executor.shutdown(wait=True)
         self._executor.shutdown(wait=True)
         for conn in self._all:
             conn.close()

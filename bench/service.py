@@ -36,8 +36,9 @@ done = function(summary, latency, requests)
     latency:percentile(99) / 1e3, errors))
 end
 """
-# Each wrk thread holds one connection and one journey: it alternates choosing a
-# platform (to the consent step) and going back, so every action is valid.
+# Each wrk thread holds one connection and one journey: it chooses a platform (to the
+# consent step) or goes back, whichever the step its last answer showed allows, so
+# every action is valid.
 JOURNEY = """
 local tokens = {%s}
 local counter = 0
@@ -45,17 +46,17 @@ setup = function(thread)
   counter = counter + 1
   thread:set("token", tokens[counter])
 end
-local step = 0
+local at_consent = false
 request = function()
-  step = step + 1
-  local body
-  if step %% 2 == 1 then
-    body = '{"action": "select_platform", "platform": "gbol"}'
-  else
+  local body = '{"action": "select_platform", "platform": "gbol"}'
+  if at_consent then
     body = '{"action": "back"}'
   end
   return wrk.format("POST", "/v1/journeys/" .. token .. "/actions",
     {["Content-Type"] = "application/json"}, body)
+end
+response = function(status, headers, body)
+  at_consent = string.find(body, '"step":%%s*"consent"') ~= nil
 end
 """
 

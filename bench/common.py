@@ -116,17 +116,20 @@ class Terminal:
 
     def press_and_settle(self, keys: str, quiet: float = 0.3, timeout: float = 30) -> float:
         """Seconds from sending ``keys`` until the last thing the program drew in answer
-        (nothing more for ``quiet`` seconds): the moment the screen is complete, however
-        many frames it took (placeholder rows first, real ones after)."""
+        (nothing more for ``quiet`` seconds after it): the moment the screen is
+        complete, however many frames it took (placeholder rows first, real ones after)."""
         self.settle(0.2)
-        sent = last = time.perf_counter()
+        sent = time.perf_counter()
+        last: float | None = None
         os.write(self.fd, keys.encode())
         deadline = sent + timeout
-        while time.perf_counter() < deadline and time.perf_counter() - max(last, sent) < quiet:
+        while time.perf_counter() < deadline:
+            if last is not None and time.perf_counter() - last >= quiet:
+                return last - sent
             ready, _, _ = select.select([self.fd], [], [], 0.01)
             if ready and self._pump(0):
                 last = time.perf_counter()
-        return last - sent
+        raise NeverShown(f"nothing drawn within {timeout:.0f} s of {keys!r}")
 
     def peak_memory_mb(self) -> float:
         """The program's peak resident memory so far (VmHWM)."""

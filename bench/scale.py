@@ -34,6 +34,7 @@ from bench.common import (
 from bench.start import HELLO, first_company, relportal_argv
 
 SEARCHES = ("harbour", "oak lane", "bakery", "maple", "otter")
+KEY_PASSES = 3  # the searches typed this many times, each in a new portal
 
 
 def last_company(db: Path) -> str:
@@ -95,7 +96,7 @@ async def keystrokes(db: Path) -> list[float]:
                 await pilot.pause(0.05)
             for word in SEARCHES:
                 await pilot.press("slash")
-                for key in word:
+                for typed, key in enumerate(word, 1):
                     generation = table.generation
                     started = time.perf_counter()
                     await pilot.press("space" if key == " " else key)
@@ -106,8 +107,7 @@ async def keystrokes(db: Path) -> list[float]:
                     else:
                         timings.append((painted[table.generation] - started) * 1000)
                         if os.environ.get("RELPORTAL_BENCH_KEYS"):
-                            typed = word[: word.index(key) + 1]
-                            print(f"  {typed!r:12} {timings[-1]:6.1f} ms", file=sys.stderr)
+                            print(f"  {word[:typed]!r:12} {timings[-1]:6.1f} ms", file=sys.stderr)
                 await pilot.press("escape", "escape")
                 await pilot.pause(0.3)
     finally:
@@ -155,7 +155,7 @@ def run(db: Path, home: Path, runs: int) -> Section:
     )
     section.add("relportal, scroll a page (median / p95)", figure("page"))
     section.add("relportal, peak memory", f"{memory:,.0f} MB", "≤ 150 MB", memory <= 150)
-    timings = asyncio.run(keystrokes(db))
+    timings = [t for _ in range(KEY_PASSES) for t in asyncio.run(keystrokes(db))]
     p95 = percentile(timings, 0.95)
     section.add(
         f"relportal, search keystroke to rows p50 / p95 ({len(timings)} keys)",
@@ -175,6 +175,7 @@ def run(db: Path, home: Path, runs: int) -> Section:
     section.notes.append(
         f"{runs} runs of relportal and the floor, in turns; one of each peer. 120×40 "
         "terminal; a page scroll is timed to the last frame drawn in answer. "
-        f"{len(SEARCHES)} searches typed a key at a time: {', '.join(SEARCHES)}."
+        f"{len(SEARCHES)} searches typed a key at a time, {KEY_PASSES} times over: "
+        f"{', '.join(SEARCHES)}."
     )
     return section

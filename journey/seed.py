@@ -756,14 +756,10 @@ def seed_connection(
     trace = _Trace(os.environ.get("RELPORTAL_SEED_TRACE") == "1")
     if big:
         # A large page cache and sorter threads let the index builds sort in memory; a
-        # seed can always be run again, so it skips fsyncs meanwhile. The generator
-        # makes children only of the parents it made (tests/test_seed.py checks with
-        # PRAGMA foreign_key_check), so millions of per-row parent lookups are skipped.
+        # seed can always be run again, so it skips fsyncs meanwhile.
         conn.execute("PRAGMA cache_size = -1000000")
         conn.execute("PRAGMA synchronous = OFF")
         conn.execute("PRAGMA threads = 2")
-        foreign_keys = conn.execute("PRAGMA foreign_keys").fetchone()[0]
-        conn.execute("PRAGMA foreign_keys = OFF")
     conn.execute("BEGIN IMMEDIATE")
     try:
         org_id, rm_ids = _demo_org(conn, org_name, rng, _iso(anchor))
@@ -826,8 +822,6 @@ def seed_connection(
     finally:
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA cache_size = -8000")
-        if big:
-            conn.execute(f"PRAGMA foreign_keys = {int(foreign_keys)}")
     if big:
         # Sampled statistics: enough for the planner, seconds cheaper than a full ANALYZE.
         conn.execute("PRAGMA analysis_limit = 400")

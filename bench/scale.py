@@ -85,15 +85,19 @@ async def keystrokes(db: Path) -> list[float]:
 
     RelationshipTable.render_line = render_line  # type: ignore[method-assign]
     settings = ServiceSettings(db_path=db, outbox_dir=db.parent / "outbox")
-    app = RelportalApp(lambda: embedded_client(settings))
+    app = RelportalApp(lambda: embedded_client(settings, freeze_heap=True))  # as `relportal`
     timings: list[float] = []
     try:
         async with app.run_test(size=(120, 40)) as pilot:
             while not isinstance(app.screen, PortalScreen):
                 await pilot.pause(0.05)
             table = app.screen.query_one(RelationshipTable)
-            while table.total == 0:
+            # Typing starts once the portal is ready, as a person would start: rows
+            # shown, the embedded service (which loads behind them) connected, and
+            # its start settled.
+            while table.total == 0 or getattr(app.client, "http", None) is None:
                 await pilot.pause(0.05)
+            await pilot.pause(2.0)
             for word in SEARCHES:
                 await pilot.press("slash")
                 for typed, key in enumerate(word, 1):

@@ -197,7 +197,9 @@ def cmd_portal(args: argparse.Namespace, config: Config, simulate: str | None = 
             return _fail(problem)  # a bad database fails here, in one line
 
         def factory():  # type: ignore[no-untyped-def]
-            return embedded_client(settings, user_email, opening.answers(timeout=1.0))
+            return embedded_client(
+                settings, user_email, opening.answers(timeout=1.0), freeze_heap=True
+            )
 
     from tui.keys import check_keymap
 

@@ -274,6 +274,11 @@ class PortalScreen(Screen[None]):
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 8.0)
                 continue
+            except Exception as exc:  # anything else: note it and keep following
+                self.log.error(f"following the service's events: {exc!r}")
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 8.0)
+                continue
             events = body["events"]
             after = body["last_seq"]
             if any(e["kind"].startswith(ROW_EVENTS) for e in events):

@@ -577,7 +577,9 @@ async def test_an_open_company_follows_its_customer_live(demo_settings) -> None:
             ("select_platform", {"platform": "gbol"}, "(select_platform → consent)"),
         ):
             await client.post(f"/v1/journeys/{token}/actions", {"action": action, **params})
-            await until(
-                pilot, lambda shown=shown: shown in text_of(app.screen.query_one("#timeline"))
-            )
+            try:
+                await until(pilot, lambda shown=shown: shown in timeline(), timeout=20)
+            except AssertionError:
+                seen = timeline()
+                raise AssertionError(f"{shown!r} never reached the timeline:\n{seen}") from None
         assert isinstance(app.screen, RelationshipScreen)

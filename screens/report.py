@@ -8,7 +8,6 @@ suffix says which), `f` refreshes the data (a new pull; the reports regenerate).
 
 from __future__ import annotations
 
-import io
 import os
 from decimal import Decimal
 from pathlib import Path
@@ -26,7 +25,7 @@ from textual.widget import Widget
 from textual.widgets import Footer, Sparkline, Static
 
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
-from tui.files import write_atomically
+from tui.files import hand_over
 from widgets.status_badge import when
 
 KINDS = (
@@ -386,15 +385,4 @@ class ReportScreen(Screen[None]):
         except (ServiceProblem, ServiceUnavailable) as exc:
             self.notify(str(exc), title="Not downloaded", severity="error")
             return
-        if self.app.is_web:
-            # Over `textual serve`: the browser saves it.
-            self.app.deliver_binary(io.BytesIO(data), save_filename=path.name)
-            return
-        try:
-            write_atomically(path, data)
-        except OSError as exc:
-            self.notify(
-                f"Cannot write {path}: {exc.strerror}.", title="Not saved", severity="error"
-            )
-            return
-        self.notify(f"Saved to {path}", title="Report downloaded")
+        hand_over(self.app, path, data, saved=f"Saved to {path}", title="Report downloaded")

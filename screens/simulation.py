@@ -11,7 +11,6 @@ meanwhile, live. In replay mode it also steps through a recorded transcript.
 from __future__ import annotations
 
 import asyncio
-import io
 import os
 import tempfile
 from collections.abc import Awaitable
@@ -30,7 +29,7 @@ from textual.widgets import Button, DataTable, Footer, Input, Label, OptionList,
 from textual.widgets.option_list import Option
 
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
-from tui.files import write_atomically
+from tui.files import hand_over, write_atomically
 from widgets.journey_map import JourneyMap
 from widgets.path_suggester import PathSuggester
 from widgets.rm_panel import RmPanel
@@ -233,18 +232,9 @@ class SimulationScreen(Screen[None]):
         except (ServiceProblem, ServiceUnavailable) as exc:
             self.notify(str(exc), title="No template", severity="error")
             return
-        if self.app.is_web:
-            # In a browser (relportal web): the browser saves it, not the host.
-            self.app.deliver_binary(io.BytesIO(data), save_filename=path.name)
-            return
-        try:
-            write_atomically(path, data)
-        except OSError as exc:
-            self.notify(
-                f"Cannot write {path}: {exc.strerror}.", title="Not saved", severity="error"
-            )
-            return
-        self.notify(f"Saved the template to {path}", title="Template downloaded")
+        hand_over(
+            self.app, path, data, saved=f"Saved the template to {path}", title="Template downloaded"
+        )
 
     # Drawing what the service said
 

@@ -225,6 +225,11 @@ class SQLiteStore:
         return str(self._writer.execute("PRAGMA integrity_check").fetchone()[0])
 
 
+def _total_of(query: RelationshipQuery, counts: dict[str, int]) -> int:
+    """The query's total from its per-status counts (which ignore the status filter)."""
+    return counts.get(query.status.value, 0) if query.status else sum(counts.values())
+
+
 def _csv(values: str) -> tuple[str, ...]:
     return tuple(v for v in values.split(",") if v)
 
@@ -654,12 +659,12 @@ class SQLiteTx:
         total: int | None = None
         if query.with_counts:
             counts = self.status_counts(query)
-            total = counts.get(query.status.value, 0) if query.status else sum(counts.values())
+            total = _total_of(query, counts)
         descending, offset, limit = query.descending, max(query.offset, 0), query.limit
         whole = 0
         flipped = False
         if query.after is None and offset > DEEP_OFFSET:
-            whole = total if total is not None else self._total(query)
+            whole = total if total is not None else _total_of(query, self.status_counts(query))
             remaining = max(whole - offset, 0)
             if remaining < offset:
                 # The same rows, counted from the end in the opposite order.
@@ -754,10 +759,6 @@ class SQLiteTx:
         rows = [_relationship(rows_by_id[i], users.get(i, ())) for i in ids if i in rows_by_id]
         next_after = (str(keys[-1][1]), str(keys[-1][2])) if more and keys else None
         return Page(rows=rows, next_after=next_after, counts=counts, total=total)
-
-    def _total(self, query: RelationshipQuery) -> int:
-        counts = self.status_counts(query)
-        return counts.get(query.status.value, 0) if query.status else sum(counts.values())
 
     def status_counts(self, query: RelationshipQuery) -> dict[str, int]:
         """Companies per status for the query's filters other than status itself."""

@@ -29,7 +29,17 @@ PERIODS = ((7, "7 days"), (30, "30 days"), (90, "90 days"), (365, "year"))
 BAR = 30
 
 
-def funnel_bars(rows: list[dict[str, Any]]) -> Table:
+# Beside a funnel bar: the step's title (34), the count, "100.0%", the gaps, the margin.
+FUNNEL_BESIDE_BAR = 34 + 6 + 6 + 3 + 4
+
+
+def funnel_bar_width(columns: int) -> int:
+    """The funnel's bars, as long as BAR when there is room, shorter on a narrow
+    terminal so that the percentages stay whole (80 columns cut "100.0%")."""
+    return max(10, min(BAR, columns - FUNNEL_BESIDE_BAR))
+
+
+def funnel_bars(rows: list[dict[str, Any]], width: int = BAR) -> Table:
     table = Table.grid(padding=(0, 1))
     table.add_column(no_wrap=True)
     table.add_column(no_wrap=True)
@@ -37,9 +47,9 @@ def funnel_bars(rows: list[dict[str, Any]]) -> Table:
     table.add_column(justify="right", style="dim", no_wrap=True)
     top = max((r["count"] for r in rows), default=0) or 1
     for row in rows:
-        filled = round(row["count"] / top * BAR)
+        filled = round(row["count"] / top * width)
         bar = Text("█" * filled, style="#5b8def")
-        bar.append("░" * (BAR - filled), style="dim")
+        bar.append("░" * (width - filled), style="dim")
         table.add_row(row["title"][:34], bar, f"{row['count']:,}", f"{row['percent_of_sent']}%")
     return table
 
@@ -160,7 +170,7 @@ class PortfolioScreen(Screen[None]):
             show_header=False,
         )
         funnel.add_column()
-        funnel.add_row(funnel_bars(body["funnel"]))
+        funnel.add_row(funnel_bars(body["funnel"], funnel_bar_width(self.size.width)))
         self.query_one("#funnel", Static).update(funnel)
         stopped = Table(
             "Where unfinished requests stand", "Requests", box=None, header_style="bold"

@@ -162,3 +162,29 @@ async def test_the_portfolio_screen_follows_its_filters(report_settings) -> None
         assert "7 days" in str(screen.query_one("#portfolio-head").render())
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, PortalScreen), "back")
+
+
+async def test_the_funnel_keeps_its_percentages_whole_at_80_columns(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """At 80 columns the bars are shorter, so "100.0%" is not cut to "100.…" beside
+    the demo's longest step titles."""
+    from journey.settings import ServiceSettings
+    from screens.portfolio import PortfolioScreen
+    from tests.test_portal import text_of
+
+    settings = ServiceSettings(
+        db_path=tmp_path / "demo.db", outbox_dir=tmp_path / "outbox", demo_companies=300
+    )
+    app = RelportalApp(lambda: embedded_client(settings))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, PortalScreen), "the portal")
+        await pilot.pause(0.3)
+        await pilot.press("P")
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, PortfolioScreen) and app.screen.body is not None,
+            "the portfolio",
+        )
+        await pilot.pause(0.2)
+        funnel = text_of(app.screen.query_one("#funnel"))
+        print(funnel)
+        assert "100.0%" in funnel and "…" not in funnel

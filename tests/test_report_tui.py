@@ -130,19 +130,25 @@ async def test_switching_reports_says_what_is_not_there(report_settings) -> None
         )
 
 
-async def test_the_portfolio_screen_follows_its_filters(report_settings) -> None:  # type: ignore[no-untyped-def]
+async def open_portfolio(pilot: Any, app: RelportalApp) -> None:
+    """From the start, to the portfolio screen with its figures loaded."""
     from screens.portfolio import PortfolioScreen
+
+    await until(pilot, lambda: isinstance(app.screen, PortalScreen), "the portal")
+    await pilot.pause(0.3)
+    await pilot.press("P")
+    await until(
+        pilot,
+        lambda: isinstance(app.screen, PortfolioScreen) and app.screen.body is not None,
+        "the portfolio",
+    )
+
+
+async def test_the_portfolio_screen_follows_its_filters(report_settings) -> None:  # type: ignore[no-untyped-def]
 
     app = RelportalApp(lambda: embedded_client(report_settings))
     async with app.run_test(size=(100, 40)) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, PortalScreen), "the portal")
-        await pilot.pause(0.3)
-        await pilot.press("P")
-        await until(
-            pilot,
-            lambda: isinstance(app.screen, PortfolioScreen) and app.screen.body is not None,
-            "the portfolio",
-        )
+        await open_portfolio(pilot, app)
         screen = app.screen
         head = str(screen.query_one("#portfolio-head").render())
         assert "My companies" in head and "30 days" in head
@@ -168,7 +174,6 @@ async def test_the_funnel_keeps_its_percentages_whole_at_80_columns(tmp_path) ->
     """At 80 columns the bars are shorter, so "100.0%" is not cut to "100.…" beside
     the demo's longest step titles."""
     from journey.settings import ServiceSettings
-    from screens.portfolio import PortfolioScreen
     from tests.test_portal import text_of
 
     settings = ServiceSettings(
@@ -176,14 +181,7 @@ async def test_the_funnel_keeps_its_percentages_whole_at_80_columns(tmp_path) ->
     )
     app = RelportalApp(lambda: embedded_client(settings))
     async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, PortalScreen), "the portal")
-        await pilot.pause(0.3)
-        await pilot.press("P")
-        await until(
-            pilot,
-            lambda: isinstance(app.screen, PortfolioScreen) and app.screen.body is not None,
-            "the portfolio",
-        )
+        await open_portfolio(pilot, app)
         await pilot.pause(0.2)
         funnel = text_of(app.screen.query_one("#funnel"))
         print(funnel)

@@ -8,7 +8,8 @@ file, retires every answer at once — and for at most ``max_age`` seconds, sinc
 answers also depend on the clock (a link that expires without anyone writing).
 
 Requests that miss together share one computation (while the version holds), so a
-burst after a write costs one read, not one per connection.
+burst after a write costs one read, not one per connection. The computation runs as
+a task of its own, so a request that is given up never fails the others.
 """
 
 from __future__ import annotations
@@ -42,21 +43,26 @@ class ReadCache:
         # Join a computation only if it started at this version: a request made after
         # a write must see that write.
         if pending is not None and version is not None and pending[0] == version:
-            return await asyncio.shield(pending[1])  # type: ignore[no-any-return]
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        if version is not None:
-            self._pending[key] = (version, future)
+            computing = pending[1]
+        else:
+            # Its own task, not the asking request's: a request given up half-way (a
+            # client that went on to something else) must not take the answer away
+            # from the requests that joined it.
+            computing = asyncio.ensure_future(self._compute(key, version, compute))
+            computing.add_done_callback(_retrieved)
+            if version is not None:
+                self._pending[key] = (version, computing)
+        return await asyncio.shield(computing)  # type: ignore[no-any-return]
+
+    async def _compute(
+        self, key: Hashable, version: int | None, compute: Callable[[], Awaitable[T]]
+    ) -> T:
         try:
             value = await compute()
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: no "never retrieved" warning without joiners
-            raise
         finally:
-            if self._pending.get(key, (None, None))[1] is future:
+            pending = self._pending.get(key)
+            if pending is not None and pending[1] is asyncio.current_task():
                 del self._pending[key]
-        if not future.done():
-            future.set_result(value)
         if value is not None:
             self.keep(key, version, value)
         return value
@@ -84,3 +90,9 @@ class ReadCache:
         self._kept.move_to_end(key)
         while len(self._kept) > self.entries:
             self._kept.popitem(last=False)
+
+
+def _retrieved(task: asyncio.Future[Any]) -> None:
+    """Every asker may have gone: mark a failure as seen (each asker still gets it)."""
+    if not task.cancelled():
+        task.exception()

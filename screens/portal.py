@@ -120,6 +120,10 @@ class PortalScreen(Screen[None]):
         super().__init__()
         self.client = client
         self.session = session
+        # A list asked for and not yet shown, and whether it must be fetched again once
+        # shown (a change may have landed between its read and the event log's head).
+        self._load_pending = False
+        self._refetch_after_load = False
 
     def compose(self) -> ComposeResult:
         yield Static(id="title")
@@ -173,6 +177,7 @@ class PortalScreen(Screen[None]):
 
     @work(exclusive=True, group="load", exit_on_error=False)
     async def load(self, query: Criteria) -> None:
+        self._load_pending = True
         if not query.q:
             body = await self.client.get("/v1/relationships", **query.first_page())
             self.post_message(self.Loaded(query, body))
@@ -192,6 +197,7 @@ class PortalScreen(Screen[None]):
     def _loaded(self, message: Loaded) -> None:
         if message.criteria != self.criteria:
             return
+        self._load_pending = False
         table = self.query_one(RelationshipTable)
         body = message.body
         total = body["total"]
@@ -202,6 +208,9 @@ class PortalScreen(Screen[None]):
         if body["counts"] is not None:
             self.query_one(SummaryBar).show(body["counts"], total, self.criteria.status)
         self._show_columns()
+        if self._refetch_after_load:
+            self._refetch_after_load = False
+            table.forget_pages()
 
     @on(RelationshipTable.PageWanted)
     def _page_wanted(self, message: RelationshipTable.PageWanted) -> None:
@@ -262,6 +271,10 @@ class PortalScreen(Screen[None]):
             try:
                 if after is None:
                     after = int((await self.client.get("/v1/events/head"))["last_seq"])
+                    # The list on screen was read apart from this head, maybe before it:
+                    # a change committed in between is in no event still to come. Read
+                    # what is shown once more (cheap: unchanged answers are cached).
+                    self.post_message(self.Changed())
                 # Back from an outage: a poll that does not wait says so at once.
                 body = await self.client.events(after, wait=20 if reachable else 0)
                 delay = 0.5
@@ -271,6 +284,16 @@ class PortalScreen(Screen[None]):
             except (ServiceUnavailable, ServiceProblem) as exc:
                 reachable = False
                 self.post_message(self.Reachable(False, str(exc)))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 8.0)
+                continue
+            except asyncio.CancelledError as exc:
+                current = asyncio.current_task()
+                if current is None or current.cancelling():
+                    raise  # this follower is being stopped
+                # A cancel that is not ours, from inside the embedded service: without
+                # this the follower would end quietly and the screen stop being live.
+                self.log.error(f"following the service's events: {exc!r}")
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 8.0)
                 continue
@@ -311,6 +334,8 @@ class PortalScreen(Screen[None]):
 
     @on(Changed)
     def _changed(self) -> None:
+        if self._load_pending:
+            self._refetch_after_load = True
         self.query_one(RelationshipTable).forget_pages()
 
     @on(Linked)

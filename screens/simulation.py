@@ -673,10 +673,12 @@ class SimulationScreen(Screen[None]):
         delay = 0.5
         while True:
             try:
-                company = await self.client.get(f"/v1/relationships/{self.relationship_id}")
-                self.post_message(self.CompanySeen(company))
+                # The head before the company: a change committed after the company
+                # was read is then always in an event still to come.
                 if after is None:
                     after = int((await self.client.get("/v1/events/head"))["last_seq"])
+                company = await self.client.get(f"/v1/relationships/{self.relationship_id}")
+                self.post_message(self.CompanySeen(company))
                 body = await self.client.events(after, wait=20)
                 after = body["last_seq"]
                 delay = 0.5

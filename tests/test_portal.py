@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from pathlib import Path
 from typing import Any
@@ -161,6 +162,72 @@ async def test_statuses_change_on_screen_by_themselves(demo_settings) -> None:  
         await until(pilot, shows_requested, timeout=5)
         assert time.monotonic() - started_at < 2.0
         await asyncio.sleep(0)
+
+
+async def test_a_change_between_the_first_rows_and_the_event_head_still_shows(
+    demo_settings,
+) -> None:  # type: ignore[no-untyped-def]
+    """The list and the event log's head are two reads; a change committed between
+    them is in no event to come, so the portal must read what it shows once more."""
+    gate = asyncio.Event()
+
+    @contextlib.asynccontextmanager
+    async def head_comes_late() -> Any:
+        async with embedded_client(demo_settings) as client:
+            ask = client.get
+
+            async def get(path: str, **params: Any) -> Any:
+                if path == "/v1/events/head":
+                    await gate.wait()
+                return await ask(path, **params)
+
+            client.get = get  # type: ignore[method-assign]
+            yield client
+
+    app = RelportalApp(head_comes_late)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = await started(pilot)
+        first = table.row(0)
+        assert first is not None and first["status"] != "Requested"
+        await app.screen.client.post(  # type: ignore[attr-defined]
+            f"/v1/relationships/{first['id']}/requests",
+            {"data_types": ["financials"], "delivery": "link"},
+        )
+        gate.set()
+        await until(pilot, lambda: (table.row(0) or {}).get("status") == "Requested", timeout=5)
+
+
+@pytest.mark.parametrize("failure", [RuntimeError("boom"), asyncio.CancelledError()])
+async def test_the_event_follower_outlives_a_failed_poll(demo_settings, failure) -> None:  # type: ignore[no-untyped-def]
+    """A poll that fails in any way (even with a cancel that was not the portal's, from
+    inside the embedded service) is retried; the list stays live."""
+    failed = asyncio.Event()
+
+    @contextlib.asynccontextmanager
+    async def one_poll_fails() -> Any:
+        async with embedded_client(demo_settings) as client:
+            poll = client.events
+
+            async def events(after: int, wait: float) -> dict[str, Any]:
+                if not failed.is_set():
+                    failed.set()
+                    raise failure
+                return await poll(after, wait)
+
+            client.events = events  # type: ignore[method-assign]
+            yield client
+
+    app = RelportalApp(one_poll_fails)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = await started(pilot)
+        await until(pilot, failed.is_set)
+        first = table.row(0)
+        assert first is not None and first["status"] != "Requested"
+        await app.screen.client.post(  # type: ignore[attr-defined]
+            f"/v1/relationships/{first['id']}/requests",
+            {"data_types": ["financials"], "delivery": "link"},
+        )
+        await until(pilot, lambda: (table.row(0) or {}).get("status") == "Requested", timeout=5)
 
 
 async def test_add_a_company_with_validation(demo_settings) -> None:  # type: ignore[no-untyped-def]

@@ -161,6 +161,10 @@ def _picture(snap_compare: Any, tmp_path: Path, name: str, size: tuple[int, int]
                 await pilot.pause(0.05)
         if name == "entity_name":
             field = screen.query_one("#entity-name", Input)
+            # Focus first, as a customer would: an input focused after it was filled
+            # selects its text (and the picture would depend on which came first).
+            while not field.has_focus:
+                await pilot.pause(0.05)
             field.value = "Abra Kebabra Brighton"
             counter = screen.query_one("#counter")
             while "79/100" not in str(counter.render()):

@@ -844,6 +844,16 @@ def _months(period_end: date, months: int) -> list[_Month]:
 # ------------------------------------------------------------------------- generation
 
 
+def ledger_key(entity_name: str, platform: str) -> str:
+    """The same company on the same software always yields the same ledger."""
+    return f"{entity_name.casefold()}|{platform}"
+
+
+def ledger_period_end(moment: datetime) -> date:
+    """Ledgers run to the end of the last complete month."""
+    return moment.date().replace(day=1) - timedelta(days=1)
+
+
 def generate_ledger(
     entity_key: str, *, period_end: date, months: int = 12, size: str = "medium"
 ) -> Ledger:

@@ -24,7 +24,6 @@ from journey.domain import (
 from journey.errors import Conflict, Invalid
 from journey.records import LegalEntity, User
 from journey.storage.base import Tx
-from journey.worker import ledger_key, ledger_period_end
 
 if TYPE_CHECKING:
     from journey.ledger import Ledger
@@ -119,7 +118,7 @@ def relationship_reports(tx: Tx, user: User, rel_id: str) -> dict[str, Any]:
 
 
 def _ledgers(tx: Tx, entities: list[LegalEntity]) -> list[tuple[LegalEntity, Ledger]]:
-    from journey.ledger import generate_ledger
+    from journey.ledger import generate_ledger, ledger_key, ledger_period_end
 
     found = []
     for entity in entities:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 
 from journey import derive, service
 from journey.domain import ConnectionStatus, PullStatus, UploadStatus
@@ -20,16 +20,6 @@ from journey.storage.base import Store, Tx
 
 log = logging.getLogger("relportal.worker")
 BATCH = 200
-
-
-def ledger_key(entity_name: str, platform: str) -> str:
-    """The same company on the same software always yields the same ledger."""
-    return f"{entity_name.casefold()}|{platform}"
-
-
-def ledger_period_end(moment: datetime) -> date:
-    """Ledgers run to the end of the last complete month."""
-    return moment.date().replace(day=1) - timedelta(days=1)
 
 
 def _age(stamp: str, now: datetime) -> float:
@@ -114,7 +104,12 @@ def _finish_pull(tx: Tx, pull: DataPull, now: datetime) -> None:
     elif failure == "FetchError":
         _move_pull(tx, pull, PullStatus.FETCH_ERROR, error="The platform did not answer in time.")
     else:
-        from journey.ledger import generate_ledger, ledger_summary  # only when a pull finishes
+        from journey.ledger import (  # only when a pull finishes
+            generate_ledger,
+            ledger_key,
+            ledger_period_end,
+            ledger_summary,
+        )
 
         ledger = generate_ledger(
             ledger_key(entity.name, conn.platform), period_end=ledger_period_end(now)

@@ -7,17 +7,15 @@ processes sharing the file) queue on the busy timeout instead of failing with
 
 from __future__ import annotations
 
-import asyncio
 import json
 import queue
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from journey.domain import (
     CompanyStatus,
@@ -44,6 +42,9 @@ from journey.records import (
 )
 from journey.storage.base import Page, RelationshipQuery
 from journey.storage.schema import MIGRATIONS, SCHEMA_VERSION
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 T = TypeVar("T")
 
@@ -143,10 +144,8 @@ class SQLiteStore:
             conn = _connect(self.path)
             self._readers.put(conn)
             self._all.append(conn)
-        self._executor = ThreadPoolExecutor(max_workers=max(readers, 1), thread_name_prefix="store")
-        # Writes take turns anyway (one writer per SQLite file): one thread queues them,
-        # where threads waiting on the write lock would pass the GIL to and fro.
-        self._write_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-write")
+        self._reader_threads = max(readers, 1)
+        self._threads: tuple[ThreadPoolExecutor, ThreadPoolExecutor] | None = None
         self.on_commit: list[Callable[[], None]] = []
         # Asked only for PRAGMA data_version: it changes whenever another connection,
         # this process's writer or another process's, has committed.
@@ -164,13 +163,34 @@ class SQLiteStore:
 
     # Running work off the loop
 
+    def _executors(self) -> tuple[ThreadPoolExecutor, ThreadPoolExecutor]:
+        """The reader threads and the writer thread, made on first use. asyncio and
+        concurrent.futures are imported here, not with the module: the CLI's commands
+        and the portal's opening answers (``tui/opening.py``, which races Textual's
+        import to the first frame) only ever read and write synchronously."""
+        if self._threads is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._threads = (
+                ThreadPoolExecutor(self._reader_threads, thread_name_prefix="store"),
+                # Writes take turns anyway (one writer per SQLite file): one thread
+                # queues them, where threads waiting on the write lock would pass the
+                # GIL to and fro.
+                ThreadPoolExecutor(1, thread_name_prefix="store-write"),
+            )
+        return self._threads
+
     async def read(self, fn: Callable[[SQLiteTx], T]) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self.read_sync, fn)
+        import asyncio  # loaded already: this runs in an event loop
+
+        readers, _ = self._executors()
+        return await asyncio.get_running_loop().run_in_executor(readers, self.read_sync, fn)
 
     async def write(self, fn: Callable[[SQLiteTx], T]) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._write_executor, self.write_sync, fn)
+        import asyncio
+
+        _, writer = self._executors()
+        return await asyncio.get_running_loop().run_in_executor(writer, self.write_sync, fn)
 
     def read_sync(self, fn: Callable[[SQLiteTx], T]) -> T:
         conn = self._readers.get()
@@ -216,8 +236,10 @@ class SQLiteStore:
                 time.sleep(0.01)
 
     def close(self) -> None:
-        self._write_executor.shutdown(wait=True)
-        self._executor.shutdown(wait=True)
+        if self._threads is not None:
+            readers, writer = self._threads
+            writer.shutdown(wait=True)
+            readers.shutdown(wait=True)
         for conn in self._all:
             conn.close()
 

@@ -41,17 +41,23 @@ def settings(tmp_path: Path) -> ServiceSettings:
     return settings
 
 
+READERS = pytest.mark.parametrize(
+    "in_process", [False, True], ids=["read by a child process", "read by a thread"]
+)
+
+
+@READERS
 @pytest.mark.parametrize(
     "saved",
     [Preferences(), Preferences(users="all", sort="created", descending=True)],
     ids=["my companies by name", "everyone by created, descending"],
 )
-async def test_opening_answers_are_the_services_answers(settings, saved) -> None:  # type: ignore[no-untyped-def]
+async def test_opening_answers_are_the_services_answers(settings, saved, in_process) -> None:  # type: ignore[no-untyped-def]
     criteria = Criteria.saved(saved)
     first = {k: v for k, v in criteria.first_page().items() if v not in (None, "")}
     async with embedded_client(settings) as client:  # no answers: every call is HTTP
         me = await client.get("/v1/me")  # the service is up (signing in wrote an event)
-        opening = Opening(settings.db_path, None, criteria).start()
+        opening = Opening(settings.db_path, None, criteria, in_process=in_process).start()
         answers = await asyncio.to_thread(opening.answers, 10)
         assert answers is not None and len(answers) == 3
         assert answers[answer_key("/v1/me", {})] == me
@@ -61,13 +67,16 @@ async def test_opening_answers_are_the_services_answers(settings, saved) -> None
         assert page["items"] and page["total"] > 0
 
 
-def test_no_answers_before_the_demo_exists_and_one_line_for_a_bad_database(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    empty = Opening(tmp_path / "new.db", None, Criteria()).start()
+@READERS
+def test_no_answers_before_the_demo_exists_and_one_line_for_a_bad_database(  # type: ignore[no-untyped-def]
+    tmp_path, in_process
+) -> None:
+    empty = Opening(tmp_path / "new.db", None, Criteria(), in_process=in_process).start()
     assert empty.store_problem() is None
     assert empty.answers(timeout=10) is None  # first run: the service makes the demo
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"this is not a database" * 100)
-    broken = Opening(junk, None, Criteria()).start()
+    broken = Opening(junk, None, Criteria(), in_process=in_process).start()
     problem = broken.store_problem()
     assert problem is not None and str(junk) in problem and "\n" not in problem
 
@@ -116,3 +125,16 @@ def _first_name(app: Any) -> str | None:
     table = app.screen.query_one(RelationshipTable)
     row = table.row(0) if table.total else None
     return None if row is None else str(row["name"])
+
+
+def test_a_child_that_fails_leaves_the_portal_to_ask_the_service(settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr("sys.executable", "/bin/false")
+    opening = Opening(settings.db_path, None, Criteria()).start()
+    assert opening.store_problem() is None
+    assert opening.answers(timeout=10) is None
+
+
+def test_where_no_child_can_start_a_thread_reads_the_answers(settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr("sys.executable", str(settings.db_path.parent / "no-such-python"))
+    answers = Opening(settings.db_path, None, Criteria()).start().answers(timeout=10)
+    assert answers is not None and len(answers) == 3

@@ -1,9 +1,10 @@
 """Long-poll fan-out of the event log.
 
 ``GET /v1/events?after=SEQ&wait=S`` returns as soon as an event newer than SEQ
-exists for the caller's organization. Writes in this process wake waiters at once;
-writes by other processes sharing the database are seen by polling the newest
-sequence number (cheap: the primary key's last entry) while anyone waits.
+exists for the caller's organization. Commits in this process tell the hub their
+newest event as they happen (no read back); writes by other processes sharing the
+database are seen by polling the newest sequence number (cheap: the primary key's
+last entry), and only while someone waits.
 """
 
 from __future__ import annotations
@@ -11,10 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from functools import partial
 
 from journey.records import Event
-from journey.storage.base import Store
+from journey.storage.base import Committed, Store
 
 POLL_SECONDS = 0.05
 
@@ -39,15 +39,13 @@ async def stop_task(task: asyncio.Task[None] | None, grace: float = 5.0) -> None
     await asyncio.wait({task}, timeout=grace)
 
 
-IDLE_POLL_SECONDS = 1.0
-
-
 class EventHub:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.latest = 0
-        self._changed = asyncio.Condition()
-        self._poke = asyncio.Event()
+        # Set (and replaced) whenever ``latest`` moves on: every waiter wakes.
+        self._news = asyncio.Event()
+        self._someone_waits = asyncio.Event()
         self._waiters = 0
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -60,47 +58,50 @@ class EventHub:
     async def stop(self) -> None:
         await stop_task(self._task)
 
-    def committed(self) -> None:
+    def committed(self, commit: Committed) -> None:
         """Called from the store's writer thread after every commit."""
-        if self._loop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._poke.set)
+        if commit.newest_event and self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._learned, commit.newest_event)
+
+    def _learned(self, seq: int) -> None:
+        if seq > self.latest:
+            self.latest = seq
+            self._news.set()
+            self._news = asyncio.Event()
 
     async def _watch(self) -> None:
+        """Other processes' events, polled while anyone waits for news."""
         while True:
-            timeout = POLL_SECONDS if self._waiters else IDLE_POLL_SECONDS
-            await wait_event(self._poke, timeout)
-            self._poke.clear()
+            if not self._waiters:
+                self._someone_waits.clear()
+                await self._someone_waits.wait()
+            await asyncio.sleep(POLL_SECONDS)
+            if not self._waiters:
+                continue  # the waiters were answered meanwhile
             try:
                 latest = await self.store.read(lambda tx: tx.max_event_seq())
             except Exception:  # the database is briefly unavailable: try again
-                await asyncio.sleep(POLL_SECONDS)
                 continue
-            if latest > self.latest:
-                self.latest = latest
-                async with self._changed:
-                    self._changed.notify_all()
-
-    def _newer_than(self, seq: int) -> bool:
-        return self.latest > seq
+            self._learned(latest)
 
     async def wait(self, org_id: str, after: int, wait: float, limit: int = 500) -> list[Event]:
         """Events of ``org_id`` newer than ``after``; waits up to ``wait`` seconds for one."""
         deadline = time.monotonic() + max(0.0, wait)
-        while True:
-            # Note the newest sequence before reading: an event committed during the read
-            # then still counts as news and wakes the wait below at once.
-            seen = max(self.latest, after)
-            events = await self.store.read(lambda tx: tx.events_after(org_id, after, limit))
-            if events:
-                return events
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return []
-            self._waiters += 1
-            try:
-                async with self._changed:
-                    with contextlib.suppress(TimeoutError):
-                        async with asyncio.timeout(remaining):
-                            await self._changed.wait_for(partial(self._newer_than, seen))
-            finally:
-                self._waiters -= 1
+        # Counted as waiting before the first read: a commit from then on is polled
+        # for or told, and one from before is in the read.
+        self._waiters += 1
+        self._someone_waits.set()
+        try:
+            while True:
+                news = self._news
+                seen = max(self.latest, after)
+                events = await self.store.read(lambda tx: tx.events_after(org_id, after, limit))
+                if events:
+                    return events
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return []
+                if self.latest <= seen:  # else: news came during the read; look again
+                    await wait_event(news, remaining)
+        finally:
+            self._waiters -= 1

@@ -16,7 +16,7 @@ from journey.domain import ConnectionStatus, PullStatus, UploadStatus
 from journey.events import stop_task, wait_event
 from journey.records import DataPull
 from journey.settings import ServiceSettings
-from journey.storage.base import Store, Tx
+from journey.storage.base import Committed, Store, Tx
 
 log = logging.getLogger("relportal.worker")
 BATCH = 200
@@ -181,12 +181,20 @@ class Worker:
         self.settings = settings
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def poke(self) -> None:
         """Something was queued: look now rather than at the next interval."""
         self._wake.set()
 
+    def committed(self, commit: Committed) -> None:
+        """Called from the store's writer thread after every commit: a commit that
+        queued work wakes the worker (one that did not costs it nothing)."""
+        if commit.queued_work and self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self.poke)
+
     def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         self._task = asyncio.create_task(self._run(), name="relportal-worker")
 
     async def stop(self) -> None:

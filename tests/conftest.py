@@ -164,8 +164,9 @@ def fast_settings(tmp_path: Path, **overrides: Any) -> ServiceSettings:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> ServiceSettings:
-    return fast_settings(tmp_path)
+def settings(tmp_path: Path, request: pytest.FixtureRequest) -> ServiceSettings:
+    """Fast settings; a test may change some (``indirect`` parametrization)."""
+    return fast_settings(tmp_path, **getattr(request, "param", {}))
 
 
 @pytest.fixture

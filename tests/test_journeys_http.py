@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import io
+import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 import openpyxl
+import pytest
 from conftest import ALL_FEATURES, Service, fast_settings, set_features
 
 from journey.events import EventHub
+from journey.storage.base import Committed
 from journey.storage.sqlite import SQLiteStore
 from journey.template import SUPPLIER_COLUMNS
 from journey.worker import Worker
@@ -989,7 +992,7 @@ async def test_bad_values_are_422_and_change_nothing(svc: Service) -> None:
 
 # Shutting the service down
 #
-# Every customer action pokes the background worker, and every commit pokes the event hub.
+# A commit that queues work wakes the background worker, and one with events the event hub.
 # Shutting the service down right after one must still stop them. On Python 3.11,
 # asyncio.wait_for swallows a cancel that arrives while the awaited Event is already set,
 # so their stop() would wait forever.
@@ -1013,7 +1016,7 @@ async def test_worker_stops_right_after_a_customer_action(tmp_path: Path) -> Non
     worker = Worker(store, settings)
     worker.start()
     await asyncio.sleep(0.1)  # the worker has looked for work and waits for a poke
-    worker.poke()  # what POST /v1/journeys/{token}/actions does
+    worker.poke()  # what a commit that queued a data pull does
     stopped = await _stops_within(worker.stop, worker._task, 1.0)
     store.close()
     assert stopped, "Worker.stop() did not return after a poke"
@@ -1024,8 +1027,63 @@ async def test_event_hub_stops_right_after_a_commit(tmp_path: Path) -> None:
     hub = EventHub(store)
     await hub.start()
     await asyncio.sleep(0.1)  # the hub waits for a commit
-    hub.committed()  # what the store calls after every commit
+    hub.committed(Committed(newest_event=1))  # what the store calls after a commit
     await asyncio.sleep(0)  # the commit's wake-up reaches the event loop
     stopped = await _stops_within(hub.stop, hub._task, 1.0)
     store.close()
     assert stopped, "EventHub.stop() did not return after a commit"
+
+
+# Commits tell the background worker and the event hub what they did
+
+
+@pytest.mark.parametrize(
+    "settings", [{"worker_interval": 30.0, "pull_fetch_seconds": 0.0}], indirect=True
+)
+async def test_a_linked_connection_wakes_the_worker_at_once(svc: Service) -> None:
+    """The worker looks for work only every 30 s here: the data pull the link queued
+    completes long before, because the commit that queued it woke the worker."""
+    rel, _, token = await start(svc, ["financials"])
+    began = time.monotonic()
+    await svc.walk(token, ("view_request", {}), *CONNECT_XERO)
+    while (await svc.relationship(rel["id"]))["status"] != "Available":
+        assert time.monotonic() - began < 5, "the pull never ran: the worker was not woken"
+        await asyncio.sleep(0.02)
+
+
+async def test_the_event_hub_reads_nothing_while_nobody_waits(svc: Service) -> None:
+    """A commit tells the hub its newest event; the hub polls the database (for other
+    processes' events) only while a long-poll waits."""
+    hub = svc.app.state.ctx.hub
+    store = hub.store
+    reads = 0
+
+    class Counted:
+        """The store, counting the hub's reads."""
+
+        async def read(self, fn: Any) -> Any:
+            nonlocal reads
+            reads += 1
+            return await store.read(fn)
+
+    hub.store = Counted()
+    try:
+        head = await last_seq(svc)
+        reads = 0
+        for number in range(5):
+            await svc.company(name=f"Quiet Company {number}")
+        await asyncio.sleep(0.3)
+        assert reads == 0
+        assert hub.latest > head  # told, not read
+        # A long-poll is answered by the commit that follows it, at once.
+        waiting = asyncio.create_task(
+            svc.get("/v1/events", params={"after": hub.latest, "wait": 10})
+        )
+        await asyncio.sleep(0.1)
+        began = time.monotonic()
+        await svc.company(name="Loud Company")
+        answer = (await waiting).json()
+        assert time.monotonic() - began < 1
+        assert answer["events"][0]["kind"] == "relationship.created"
+    finally:
+        hub.store = store

@@ -379,3 +379,27 @@ def test_deep_offsets_read_from_the_end_give_the_same_rows(
             assert any(rows for rows, _ in forward), filters
     finally:
         store.close()
+
+
+def test_writers_sharing_a_file_take_turns_on_its_lock_file(tmp_path: Path) -> None:
+    """Two stores on one database (as two service processes would be): while one
+    holds its writer's turn, the other's write waits for it, then goes through."""
+    path = tmp_path / "turns.db"
+    first, second = SQLiteStore(path), SQLiteStore(path)
+    try:
+        assert (tmp_path / "turns.db-writer.lock").exists()
+        done = threading.Event()
+
+        def write() -> None:
+            second.write_sync(lambda tx: tx.max_event_seq())
+            done.set()
+
+        with first._turns:
+            writer = threading.Thread(target=write)
+            writer.start()
+            assert not done.wait(0.3)  # waiting for its turn
+        assert done.wait(5)  # the turn passed on at once
+        writer.join()
+    finally:
+        first.close()
+        second.close()

@@ -47,6 +47,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         hub = EventHub(store)
         worker = Worker(store, settings)
         store.on_commit.append(hub.committed)
+        store.on_commit.append(worker.committed)
         app.state.ctx = ServiceContext(
             store=store,
             settings=settings,

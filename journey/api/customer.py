@@ -50,7 +50,6 @@ async def post_action(ctx: Ctx, request: Request, token: str, body: JourneyActio
     result = await _guarded(
         ctx, request, lambda: ctx.store.write(lambda tx: customer.act(tx, token, data))
     )
-    ctx.worker.poke()
     return JSONResponse(result, headers={"Cache-Control": "no-store"})
 
 
@@ -103,5 +102,4 @@ async def post_upload(ctx: Ctx, request: Request, token: str, file: UploadFile) 
             tx, token, filename, data, rows, ctx.settings.upload_processing_seconds
         )
     )
-    ctx.worker.poke()
     return JSONResponse(result, headers={"Cache-Control": "no-store"})

@@ -368,7 +368,6 @@ async def expire_request(ctx: Ctx, user: Me, req_id: str) -> Response:
 )
 async def refresh(ctx: Ctx, user: Me, rel_id: str) -> Response:
     result = await ctx.store.write(lambda tx: connections.refresh(tx, user, rel_id))
-    ctx.worker.poke()
     return ok(result, 202)
 
 

@@ -48,6 +48,15 @@ class RelationshipQuery:
     with_counts: bool = True
 
 
+@dataclass(frozen=True)
+class Committed:
+    """What a write transaction did, told to the store's listeners after its commit
+    (the event hub, the background worker), so that they need not read it back."""
+
+    newest_event: int = 0  # the newest event's sequence number it appended (0: none)
+    queued_work: bool = False  # a data pull or an upload for the background worker
+
+
 @dataclass
 class Page:
     rows: list[Relationship]

@@ -75,3 +75,17 @@ def test_seed_refuses_a_file_that_is_not_a_database(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert str(db) in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_serve_refuses_a_number_of_workers_it_cannot_run(tmp_path: Path) -> None:
+    done = run("serve", "--workers", "0", "--db", str(tmp_path / "w.db"))
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "relportal: --workers 0: give a number of processes from 1 to 64"
+    ]
+    config = tmp_path / "bad.toml"
+    config.write_text("[service]\nworkers = 0\n")
+    done = run("--config", str(config), "serve")
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert str(config) in done.stderr and "service.workers" in done.stderr

@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -32,10 +33,10 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 class Server:
-    def __init__(self, config: Path, db: Path, log: Path) -> None:
+    def __init__(self, config: Path, db: Path, log: Path, *options: str) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log, self.config, self.db = log, config, db
+        self.log, self.config, self.db, self.options = log, config, db, options
         self.start()
 
     def start(self) -> None:
@@ -53,6 +54,7 @@ class Server:
                 str(self.port),
                 "--db",
                 str(db),
+                *self.options,
             ],
             stdout=subprocess.DEVNULL,
             stderr=open(log, "ab"),  # noqa: SIM115 - closed with the process
@@ -466,3 +468,64 @@ async def test_the_portal_against_relportal_serve(deployment) -> None:  # type: 
         while not (table.total == 1 and (table.row(0) or {}).get("name") == "Pizza the Action"):
             assert time.monotonic() - back < 20
             await pilot.pause(0.05)
+
+
+def _children(pid: int) -> list[int]:
+    found = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(child) for child in found.read_text().split()] if found.exists() else []
+
+
+def test_one_service_in_several_processes(tmp_path: Path) -> None:
+    """``relportal serve --workers 2``: two processes serve one database; the demo is
+    made once; writes from many clients at once all land (the processes take turns);
+    a long-poll is answered by a write whichever process takes either."""
+    config = tmp_path / "config.toml"
+    config.write_text("[mail]\noutbox = '" + str(tmp_path / "outbox") + "'\n")
+    db = tmp_path / "workers.db"
+    server = Server(config, db, tmp_path / "serve.log", "--workers", "2", "--demo-companies", "25")
+    try:
+        workers = _children(server.process.pid)
+        assert len(workers) >= 2
+        made = _cli(
+            "--config", str(config), "token", "create", "alex@larkspur.example", "--db", str(db)
+        )
+        assert made.returncode == 0, made.stderr
+        auth = {"Authorization": f"Bearer {made.stdout.strip()}"}
+
+        def add(number: int) -> int:
+            with httpx.Client(base_url=server.url, headers=auth, timeout=30) as client:
+                body = {"name": f"Parallel Company {number}", "contact_name": "Kim Lee"}
+                body["contact_email"] = f"kim{number}@parallel.example"
+                return client.post("/v1/relationships", json=body).status_code
+
+        def total() -> int:
+            with httpx.Client(base_url=server.url, headers=auth, timeout=30) as client:
+                listed = client.get("/v1/relationships", params={"user": "all", "limit": 1})
+                return int(listed.json()["total"])
+
+        demo = total()
+        assert 25 <= demo < 50  # 25 companies (and a few subsidiaries): made once
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            assert list(pool.map(add, range(48))) == [201] * 48
+        assert total() == demo + 48  # every write landed
+
+        # Long polls and writes on fresh connections land on either process.
+        for attempt in range(6):
+            with httpx.Client(base_url=server.url, headers=auth, timeout=30) as poller:
+                after = poller.get("/v1/events/head").json()["last_seq"]
+                with ThreadPoolExecutor(max_workers=1) as pool:
+                    polled = pool.submit(
+                        poller.get, "/v1/events", params={"after": after, "wait": 10}
+                    )
+                    time.sleep(0.2)
+                    began = time.monotonic()
+                    assert add(100 + attempt) == 201
+                    events = polled.result().json()["events"]
+                    assert time.monotonic() - began < 2
+                assert events and events[0]["kind"] == "relationship.created"
+    finally:
+        server.stop()
+    for pid in workers:
+        assert (
+            not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+        )

@@ -44,6 +44,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port (default 8765)")
     serve.add_argument("--db", type=Path, help="SQLite database file")
     serve.add_argument(
+        "--workers",
+        type=int,
+        help="service processes, to use more cores (default 1; see docs/deploy.md)",
+    )
+    serve.add_argument(
         "--demo-companies",
         type=int,
         help="companies in the demo organization created on first start (default 300; 0: none)",
@@ -222,29 +227,49 @@ def cmd_portal(args: argparse.Namespace, config: Config, simulate: str | None = 
 def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     import uvicorn
 
-    from journey.api import create_app
-
     settings = service_settings(config, args.db, args.demo_companies)
     host = args.host or config.get("service", "host")
     port = args.port or config.get("service", "port")
+    workers = args.workers if args.workers is not None else config.get("service", "workers")
+    if not 1 <= workers <= 64:
+        return _fail(f"--workers {workers}: give a number of processes from 1 to 64")
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    shown = f"{workers} processes, " if workers > 1 else ""
     print(
-        f"relportal: journey service on http://{host}:{port} (database {settings.db_path})",
+        f"relportal: journey service on http://{host}:{port} ({shown}database {settings.db_path})",
         file=sys.stderr,
     )
-    uvicorn.run(
-        create_app(settings),
-        host=host,
-        port=port,
-        access_log=False,  # ours redacts link tokens; uvicorn's would log them
-        log_level="warning",
-        loop="auto",
-        http="auto",
+    options = {
+        "host": host,
+        "port": port,
+        "access_log": False,  # ours redacts link tokens; uvicorn's would log them
+        "log_level": "warning",
+        "loop": "auto",
+        "http": "auto",
         # Long polls hold requests open for up to a minute; a shutdown must not wait them out.
-        timeout_graceful_shutdown=2,
-    )
+        "timeout_graceful_shutdown": 2,
+    }
+    if workers == 1:
+        from journey.api import create_app
+
+        uvicorn.run(create_app(settings), **options)  # type: ignore[arg-type]
+        return 0
+
+    from tui import serving
+
+    if settings.demo_companies:
+        # Once, before the workers start: they would race to make it.
+        from journey.seed import ensure_demo
+
+        store = _open_store(settings.db_path)
+        try:
+            ensure_demo(store, settings.demo_companies, settings.demo_seed, settings.demo_anchor)
+        finally:
+            store.close()
+    serving.handover(config.path, settings.db_path)
+    uvicorn.run("tui.serving:app", factory=True, workers=workers, **options)  # type: ignore[arg-type]
     return 0
 
 

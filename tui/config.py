@@ -43,6 +43,10 @@ def _public_url(value: str) -> bool:
     return value.startswith(("http://", "https://"))
 
 
+def _workers(value: int) -> bool:
+    return 1 <= value <= 64
+
+
 def _companies(value: int) -> bool:
     return 0 <= value <= 10_000_000
 
@@ -62,6 +66,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "db": Key(str, "", 'a file path, or "" for the default in the data directory'),
         "host": Key(str, "127.0.0.1", 'an address to listen on, such as "127.0.0.1"'),
         "port": Key(int, 8765, "a port number from 1 to 65535", _port),
+        "workers": Key(int, 1, "a number of processes from 1 to 64", _workers),
         "public_url": Key(
             str, "http://127.0.0.1:8765", "the http(s) URL customers' links start with", _public_url
         ),

@@ -61,6 +61,10 @@ def session(
     first, last = first_company(db, everyone=True), last_company(db)
     with Terminal(argv, env=env) as terminal:
         figures = {"first": terminal.wait_for(first, timeout=600)}
+        # The page scroll of a portal in use: relportal paints its first rows before
+        # its embedded service has loaded (tui/opening.py), and a page asked for in
+        # that second waits for it. Nothing drawn for 1.5 s: it has loaded.
+        terminal.settle(quiet=1.5, timeout=30)
         figures["page"] = terminal.press_and_settle(PAGE_DOWN)
         figures["jump"] = terminal.press(end_key, until=last, timeout=60)
         figures["memory"] = terminal.peak_memory_mb()

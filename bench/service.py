@@ -113,7 +113,7 @@ def demo_rm_token(db: Path, env: dict[str, str]) -> str:
 class Server:
     """``relportal serve`` on a free port of 127.0.0.1, for the length of a ``with``."""
 
-    def __init__(self, db: Path, home: dict[str, str]) -> None:
+    def __init__(self, db: Path, home: dict[str, str], workers: int = 1) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         relportal = str(Path(sys.executable).parent / "relportal")
@@ -127,6 +127,8 @@ class Server:
                 str(self.port),
                 "--demo-companies",
                 "0",
+                "--workers",
+                str(workers),
             ],
             env=home,
             stdout=subprocess.DEVNULL,
@@ -176,14 +178,14 @@ def journeys(client: httpx.Client, count: int) -> tuple[list[str], list[str]]:
     return companies, tokens
 
 
-def run(db: Path, env: dict[str, str], seconds: int) -> Section:
-    section = Section(
-        f"The service under load ({CONNECTIONS} connections, wrk, relportal serve on SQLite)",
-        "python -m bench --only service",
-    )
+def measure(db: Path, env: dict[str, str], seconds: int, workers: int) -> dict[str, dict]:
+    """The three runs against one server of ``workers`` processes."""
     token = demo_rm_token(db, env)
     auth = {"Authorization": f"Bearer {token}"}
-    with Server(db, env) as server, httpx.Client(base_url=server.url, headers=auth) as client:
+    with (
+        Server(db, env, workers) as server,
+        httpx.Client(base_url=server.url, headers=auth) as client,
+    ):
         companies, tokens = journeys(client, CONNECTIONS)
         try:
             trivial = load(server.url + "/healthz", "", seconds, 2, {})
@@ -199,29 +201,51 @@ def run(db: Path, env: dict[str, str], seconds: int) -> Section:
         finally:
             for company in companies:
                 client.delete(f"/v1/relationships/{company}")
-    share = listing["rate"] / trivial["rate"]
-    section.add(
-        "trivial endpoint (/healthz): requests/s, p99",
-        f"{trivial['rate']:,.0f}/s, {trivial['p99']:.1f} ms",
-        "the ceiling",
+    return {"trivial": trivial, "listing": listing, "actions": actions}
+
+
+def run(db: Path, env: dict[str, str], seconds: int) -> Section:
+    section = Section(
+        f"The service under load ({CONNECTIONS} connections, wrk, relportal serve on SQLite)",
+        "python -m bench --only service",
     )
-    section.add(
-        "relationship list, first page of 100: requests/s, p99",
-        f"{listing['rate']:,.0f}/s, {listing['p99']:.1f} ms",
-        "p99 ≤ 10 ms",
-        listing["p99"] <= 10 and listing["errors"] == 0,
-    )
-    section.add(
-        "relationship list ÷ trivial endpoint", f"{share:.0%}", "at least 40%", share >= 0.4
-    )
-    section.add(
-        "journey actions: per second, p99",
-        f"{actions['rate']:,.0f}/s, {actions['p99']:.1f} ms",
-        "≥ 2,000/s, p99 ≤ 25 ms",
-        actions["rate"] >= 2000 and actions["p99"] <= 25 and actions["errors"] == 0,
-    )
-    errors = trivial["errors"] + listing["errors"] + actions["errors"]
-    section.add("errors (non-2xx, timeouts, socket)", f"{errors}", "none", errors == 0)
+    for workers in (1, 2):
+        figures = measure(db, env, seconds, workers)
+        trivial, listing, actions = figures["trivial"], figures["listing"], figures["actions"]
+        # The targets are judged on two processes, one a core: how it would be deployed
+        # on this machine (docs/deploy.md); one process is shown for comparison.
+        judged = workers == 2
+        where = f"--workers {workers}"
+        share = listing["rate"] / trivial["rate"]
+        section.add(
+            f"{where}: trivial endpoint (/healthz): requests/s, p99",
+            f"{trivial['rate']:,.0f}/s, {trivial['p99']:.1f} ms",
+            "the ceiling",
+        )
+        section.add(
+            f"{where}: relationship list, first page of 100: requests/s, p99",
+            f"{listing['rate']:,.0f}/s, {listing['p99']:.1f} ms",
+            "p99 ≤ 10 ms" if judged else "",
+            listing["p99"] <= 10 and listing["errors"] == 0 if judged else None,
+        )
+        section.add(
+            f"{where}: relationship list ÷ trivial endpoint",
+            f"{share:.0%}",
+            "at least 40%" if judged else "",
+            share >= 0.4 if judged else None,
+        )
+        section.add(
+            f"{where}: journey actions: per second, p99",
+            f"{actions['rate']:,.0f}/s, {actions['p99']:.1f} ms",
+            "≥ 2,000/s, p99 ≤ 25 ms" if judged else "",
+            actions["rate"] >= 2000 and actions["p99"] <= 25 and actions["errors"] == 0
+            if judged
+            else None,
+        )
+        errors = trivial["errors"] + listing["errors"] + actions["errors"]
+        section.add(
+            f"{where}: errors (non-2xx, timeouts, socket)", f"{errors}", "none", errors == 0
+        )
     section.notes.append(
         f"{seconds} s per run; wrk with 2 threads (32 threads for the journeys: one "
         "connection and one journey each). wrk shares the machine's 2 cores with the server."

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from journey import service
@@ -89,3 +90,25 @@ def test_serve_refuses_a_number_of_workers_it_cannot_run(tmp_path: Path) -> None
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1
     assert str(config) in done.stderr and "service.workers" in done.stderr
+
+
+def test_the_portal_on_a_file_that_is_not_a_database_closes_with_one_line(
+    tmp_path: Path,
+) -> None:
+    """The portal starts while its first answers are read; when the database turns out
+    not to be one, it closes again and says so in one line, with no traceback."""
+    from tests.ssh_terminal import ScreenTerminal
+
+    junk = tmp_path / "junk.db"
+    junk.write_text("junk" * 1000)
+    relportal = str(Path(sys.executable).parent / "relportal")
+    terminal = ScreenTerminal([relportal, "--db", str(junk)], dict(os.environ))
+    try:
+        assert terminal.wait_exit() == 2
+        time.sleep(0.2)  # the last bytes reach the reader
+        said = terminal.output().decode(errors="replace")
+    finally:
+        terminal.close()
+    assert f"relportal: {junk}: file is not a database" in said
+    assert said.count("relportal: ") == 1
+    assert "Traceback" not in said

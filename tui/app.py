@@ -14,7 +14,13 @@ from textual.binding import Binding
 from textual.widgets import Static
 
 from tui import preferences
-from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
+from tui.client import (
+    ServiceClient,
+    ServiceProblem,
+    ServiceUnavailable,
+    Session,
+    StartupRefused,
+)
 from tui.commands import PortalCommands
 
 ClientFactory = Callable[[], AbstractAsyncContextManager[ServiceClient]]
@@ -48,6 +54,8 @@ class RelportalApp(App[None]):
         self.downloads = downloads or Path.home() / "Downloads"
         self.client: ServiceClient | None = None
         self.session: Session | None = None
+        # Why the portal closed without starting (printed by the command, one line).
+        self.refusal: str | None = None
         self._signed_out = asyncio.Event()
         self.preferences_path = preferences_path
         self.preferences = (
@@ -92,6 +100,9 @@ class RelportalApp(App[None]):
                         SimulationScreen(client, session, token_of(self.simulate_link))
                     )
                 await self._signed_out.wait()
+        except StartupRefused as exc:
+            self.refusal = str(exc)
+            self.exit(return_code=2)
         except (ServiceProblem, ServiceUnavailable) as exc:
             self.query_one("#starting", Static).update(f"Cannot start: {exc}")
             self.notify(str(exc), title="Cannot reach the service", severity="error", timeout=30)

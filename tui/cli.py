@@ -10,6 +10,7 @@ import argparse
 import logging
 import sqlite3
 import sys
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -197,13 +198,11 @@ def cmd_portal(args: argparse.Namespace, config: Config, simulate: str | None = 
         from tui.app import RelportalApp  # the longest import: the opening reads meanwhile
         from tui.client import embedded_client
 
-        problem = opening.store_problem()
-        if problem:
-            return _fail(problem)  # a bad database fails here, in one line
-
         def factory():  # type: ignore[no-untyped-def]
+            # The app starts while the opening is still read; a bad database closes it
+            # with one line (RelportalApp.refusal).
             return embedded_client(
-                settings, user_email, opening.answers(timeout=1.0), freeze_heap=True
+                settings, user_email, partial(opening.checked_answers, 1.0), freeze_heap=True
             )
 
     from tui.keys import check_keymap
@@ -214,14 +213,17 @@ def cmd_portal(args: argparse.Namespace, config: Config, simulate: str | None = 
         return _fail(problem)
     from tui.app import RelportalApp
 
-    RelportalApp(
+    app = RelportalApp(
         factory,
         keymap=keymap,
         preferences_path=preferences_path,
         simulate=simulate,
         downloads=downloads_folder(config),
-    ).run()
-    return 0
+    )
+    app.run()
+    if app.refusal:
+        return _fail(app.refusal)
+    return app.return_code or 0
 
 
 def cmd_serve(args: argparse.Namespace, config: Config) -> int:

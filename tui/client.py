@@ -14,7 +14,7 @@ import contextlib
 import gc
 import importlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +39,11 @@ class ServiceProblem(Exception):
         self.code = code
         self.detail = detail
         self.body = body
+
+
+class StartupRefused(Exception):
+    """The embedded service can never start (its database is not one): the portal
+    closes and says why in one line, rather than showing a screen that cannot work."""
 
 
 class ServiceUnavailable(Exception):
@@ -204,7 +209,7 @@ async def remote_client(url: str, token: str) -> AsyncIterator[ServiceClient]:
 async def embedded_client(
     settings: Any,
     user_email: str | None = None,
-    answers: dict[str, Any] | None = None,
+    answers: dict[str, Any] | Callable[[], dict[str, Any] | None] | None = None,
     *,
     freeze_heap: bool = False,
 ) -> AsyncIterator[ServiceClient]:
@@ -218,6 +223,10 @@ async def embedded_client(
     answers (``tui.opening``) the portal shows its first rows while FastAPI is still
     importing, which takes longer than Textual itself.
     """
+    if callable(answers):
+        # Still being read (tui.opening): waited for in a thread, so the app goes on
+        # starting meanwhile. It raises StartupRefused for a database that is not one.
+        answers = await asyncio.to_thread(answers)
     client = ServiceClient(None, remote=False, answers=answers)
     stop = asyncio.Event()
 

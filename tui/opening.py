@@ -85,6 +85,15 @@ class Opening:
         self._done.wait(timeout)
         return self._answers
 
+    def checked_answers(self, timeout: float) -> dict[str, Any] | None:
+        """``answers``, or ``StartupRefused`` if the database cannot be used."""
+        from tui.client import StartupRefused
+
+        problem = self.store_problem()
+        if problem:
+            raise StartupRefused(problem)
+        return self.answers(timeout)
+
     def _question(self) -> str:
         return json.dumps(
             {

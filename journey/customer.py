@@ -99,22 +99,27 @@ def _context(
     req: InformationRequest,
     new_entity_id: str = "",
     parties: tuple[Organization, Relationship] | None = None,
+    entities: list[LegalEntity] | None = None,
 ) -> JourneyContext:
     org, rel = parties or _parties(tx, req)
+    if entities is None:
+        entities = tx.entities_for_request(req.id)
     return JourneyContext(
         data_types=req.data_types,
         features=org.features if req.features is None else req.features,
         platforms=org.platforms,
         company_name=rel.name,
-        entities=tuple(derive.entity_view(tx, e) for e in tx.entities_for_request(req.id)),
+        entities=tuple(derive.entity_view(tx, e) for e in entities),
         new_entity_id=new_entity_id,
     )
 
 
 def _request_summary(
-    tx: Tx, req: InformationRequest, parties: tuple[Organization, Relationship]
+    tx: Tx,
+    req: InformationRequest,
+    parties: tuple[Organization, Relationship],
+    entities: list[LegalEntity],
 ) -> dict[str, Any]:
-    entities = tx.entities_for_request(req.id)
     facts = [derive.entity_facts(tx, e) for e in entities]
     status = derive_company_status(derive.request_facts(req), facts)
     org, rel = parties
@@ -134,12 +139,16 @@ def _request_summary(
     }
 
 
-def view(tx: Tx, req: InformationRequest) -> dict[str, Any]:
-    """The journey as the customer sees it now."""
+def view(
+    tx: Tx, req: InformationRequest, parties: tuple[Organization, Relationship] | None = None
+) -> dict[str, Any]:
+    """The journey as the customer sees it now (``parties``: the bank and the company,
+    if the caller has them already)."""
     state = JourneyState.from_dict(req.journey)
-    parties = _parties(tx, req)
+    parties = parties or _parties(tx, req)
     org, rel = parties
-    ctx = _context(tx, req, parties=parties)
+    entities = tx.entities_for_request(req.id)
+    ctx = _context(tx, req, parties=parties, entities=entities)
     email = None
     if state.step is Step.EMAIL:
         sender = tx.get_user(req.org_id, req.created_by)
@@ -152,7 +161,7 @@ def view(tx: Tx, req: InformationRequest) -> dict[str, Any]:
         )
         email = composed.to_dict()
     result = describe(state, ctx, organization=org.name, email=email)
-    result["request"] = _request_summary(tx, req, parties)
+    result["request"] = _request_summary(tx, req, parties, entities)
     if state.step is Step.SUMMARY:
         result["requests"] = [result["request"]]
     return result
@@ -175,10 +184,13 @@ def act(tx: Tx, token: str, body: dict[str, Any]) -> dict[str, Any]:
         raise Invalid("Upload the file to the journey's uploads endpoint.", "use_upload_endpoint")
     params = {k: v for k, v in body.items() if k != "action"}
     state = JourneyState.from_dict(req.journey)
-    ctx = _context(tx, req, new_entity_id=new_id())
+    # A customer's action never changes the bank or the company's name and contact,
+    # which is all the answer shows of them: read once for both.
+    parties = _parties(tx, req)
+    ctx = _context(tx, req, new_entity_id=new_id(), parties=parties)
     transition = machine.decide(state, ctx, action, params)
-    _apply(tx, req, state, transition, action, _answer(action, params))
-    return view(tx, tx.get_request(req.org_id, req.id) or req)
+    after = _apply(tx, req, state, transition, action, _answer(action, params))
+    return view(tx, after, parties)
 
 
 def _answer(action: Action, params: dict[str, Any]) -> dict[str, Any]:
@@ -270,7 +282,8 @@ def _apply(
     action: Action,
     answer: dict[str, Any],
     upload: tuple[Upload, list[dict[str, Any]]] | None = None,
-) -> None:
+) -> InformationRequest:
+    """Carry out a transition's effects; the request as they left it."""
     actor = _customer(req)
     now = tx.now()
     fields: dict[str, Any] = {"journey": transition.state.to_dict(), "version": req.version + 1}
@@ -353,8 +366,9 @@ def _apply(
         req.relationship_id,
         req.id,
     )
-    fresh = tx.get_request(req.org_id, req.id)
-    derive.recompute_for_request(tx, fresh or req, actor)
+    fresh = tx.get_request(req.org_id, req.id) or req
+    derive.recompute_for_request(tx, fresh, actor)
+    return fresh
 
 
 def _create_entity(tx: Tx, req: InformationRequest, effect: CreateEntity, now: str) -> None:

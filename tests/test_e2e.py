@@ -525,6 +525,9 @@ def test_one_service_in_several_processes(tmp_path: Path) -> None:
                 assert events and events[0]["kind"] == "relationship.created"
     finally:
         server.stop()
+    # Every process keeps the access log, one line a request.
+    logged = (tmp_path / "serve.log").read_text()
+    assert logged.count('"POST /v1/relationships" 201') == 48 + 6
     for pid in workers:
         assert (
             not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()

@@ -7,7 +7,6 @@ them, so ``relportal locate`` or ``relportal token create`` start instantly.
 from __future__ import annotations
 
 import argparse
-import logging
 import sqlite3
 import sys
 from functools import partial
@@ -235,9 +234,9 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     workers = args.workers if args.workers is not None else config.get("service", "workers")
     if not 1 <= workers <= 64:
         return _fail(f"--workers {workers}: give a number of processes from 1 to 64")
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    from tui import serving
+
+    serving.configure_logging()
     shown = f"{workers} processes, " if workers > 1 else ""
     print(
         f"relportal: journey service on http://{host}:{port} ({shown}database {settings.db_path})",
@@ -258,8 +257,6 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
 
         uvicorn.run(create_app(settings), **options)  # type: ignore[arg-type]
         return 0
-
-    from tui import serving
 
     if settings.demo_companies:
         # Once, before the workers start: they would race to make it.

@@ -17,8 +17,13 @@ per process, so with N workers a guesser gets N times the misses a minute.
 
 from __future__ import annotations
 
+import atexit
 import json
+import logging
+import logging.handlers
 import os
+import queue
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +31,34 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
 ENVIRONMENT = "RELPORTAL_SERVE"
+
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class _Handover(logging.handlers.QueueHandler):
+    """Hands records over as they are: the listener's thread formats them (the
+    access log's arguments are plain values, safe to format later)."""
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        return record
+
+
+def configure_logging() -> None:
+    """The service's log to standard error, written by a thread of its own: the event
+    loop only queues each line (one per request, in the access log) and never waits
+    on the terminal or the pipe it goes to. Once per process, workers included."""
+    root = logging.getLogger()
+    if any(isinstance(handler, _Handover) for handler in root.handlers):
+        return
+    lines: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    out = logging.StreamHandler(sys.stderr)
+    out.setFormatter(logging.Formatter(LOG_FORMAT))
+    listener = logging.handlers.QueueListener(lines, out)
+    listener.start()
+    atexit.register(listener.stop)  # what is queued is written before the process ends
+    root.addHandler(_Handover(lines))
+    root.setLevel(logging.INFO)
 
 
 def handover(config_path: Path | None, db_path: Path) -> None:
@@ -41,6 +74,7 @@ def app() -> FastAPI:
     from tui.cli import service_settings
     from tui.config import load
 
+    configure_logging()
     asked = json.loads(os.environ[ENVIRONMENT])
     config_path = Path(asked["config"]) if asked["config"] else None
     config = load(config_path, explicit=config_path is not None)

@@ -160,11 +160,13 @@ def _picture(snap_compare: Any, tmp_path: Path, name: str, size: tuple[int, int]
             while screen.refusal is None:
                 await pilot.pause(0.05)
         if name == "entity_name":
-            field = screen.query_one("#entity-name", Input)
-            # Focus first, as a customer would: an input focused after it was filled
-            # selects its text (and the picture would depend on which came first).
-            while not field.has_focus:
+            # The step drawn and its input focused first, as a customer finds it: an
+            # input focused after it was filled selects its text (and the picture
+            # would depend on which came first). The step is known before it is drawn.
+            while not (found := screen.query("#entity-name")) or not found.first().has_focus:
+                assert time.monotonic() < deadline + 15, "the name field never took focus"
                 await pilot.pause(0.05)
+            field = screen.query_one("#entity-name", Input)
             field.value = "Abra Kebabra Brighton"
             counter = screen.query_one("#counter")
             while "79/100" not in str(counter.render()):

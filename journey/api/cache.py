@@ -35,10 +35,12 @@ class ReadCache:
 
     async def answer(self, key: Hashable, compute: Callable[[], Awaitable[T]]) -> T:
         """The kept answer to ``key``, or ``compute()``'s (kept unless it is None)."""
-        found = self.get(key)
+        # Read once, before anything is computed: an answer is kept with the version
+        # it may be older than, never with a newer one.
+        version = self.store.data_version()
+        found = self._kept_at(key, version)
         if found is not None:
             return found  # type: ignore[no-any-return]
-        version = self.version()
         pending = self._pending.get(key)
         # Join a computation only if it started at this version: a request made after
         # a write must see that write.
@@ -63,33 +65,24 @@ class ReadCache:
             pending = self._pending.get(key)
             if pending is not None and pending[1] is asyncio.current_task():
                 del self._pending[key]
-        if value is not None:
-            self.keep(key, version, value)
+        if value is not None and version is not None:
+            self._kept[key] = (version, time.monotonic(), value)
+            self._kept.move_to_end(key)
+            while len(self._kept) > self.entries:
+                self._kept.popitem(last=False)
         return value
 
-    def version(self) -> int | None:
-        """Read this before computing an answer that may be kept (see ``keep``)."""
-        return self.store.data_version()
-
-    def get(self, key: Hashable) -> Any | None:
+    def _kept_at(self, key: Hashable, version: int | None) -> Any | None:
+        """The answer kept for ``key`` if it is still good at ``version``."""
         found = self._kept.get(key)
         if found is None:
             return None
-        version, at, value = found
-        if version != self.store.data_version() or time.monotonic() - at > self.max_age:
+        kept_version, at, value = found
+        if kept_version != version or time.monotonic() - at > self.max_age:
             del self._kept[key]
             return None
         self._kept.move_to_end(key)
         return value
-
-    def keep(self, key: Hashable, version: int | None, value: Any) -> None:
-        """Keep ``value``, computed at ``version`` (None: never kept)."""
-        if version is None:
-            return
-        self._kept[key] = (version, time.monotonic(), value)
-        self._kept.move_to_end(key)
-        while len(self._kept) > self.entries:
-            self._kept.popitem(last=False)
 
 
 def _retrieved(task: asyncio.Future[Any]) -> None:

@@ -287,17 +287,14 @@ class PortalScreen(Screen[None]):
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 8.0)
                 continue
-            except asyncio.CancelledError as exc:
+            except (Exception, asyncio.CancelledError) as exc:
                 current = asyncio.current_task()
-                if current is None or current.cancelling():
+                if isinstance(exc, asyncio.CancelledError) and (
+                    current is None or current.cancelling()
+                ):
                     raise  # this follower is being stopped
-                # A cancel that is not ours, from inside the embedded service: without
-                # this the follower would end quietly and the screen stop being live.
-                self.log.error(f"following the service's events: {exc!r}")
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 8.0)
-                continue
-            except Exception as exc:  # anything else: note it and keep following
+                # Anything else, a cancel from inside the embedded service included: note
+                # it and keep following, or the screen would quietly stop being live.
                 self.log.error(f"following the service's events: {exc!r}")
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 8.0)

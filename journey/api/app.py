@@ -52,7 +52,6 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             store=store,
             settings=settings,
             hub=hub,
-            worker=worker,
             guard=LinkGuard(settings.link_misses_per_minute),
             cache=ReadCache(store),
         )

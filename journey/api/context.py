@@ -1,4 +1,4 @@
-"""What every route needs: the store, the settings, the event hub, the worker."""
+"""What every route needs: the store, the settings, the event hub, the read cache."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from journey.records import User
 from journey.settings import ServiceSettings
 from journey.storage.base import Store
 from journey.tokens import hash_secret
-from journey.worker import Worker
 
 
 @dataclass
@@ -54,7 +53,6 @@ class ServiceContext:
     store: Store
     settings: ServiceSettings
     hub: EventHub
-    worker: Worker
     guard: LinkGuard
     cache: ReadCache
 

@@ -8,6 +8,7 @@ the request behind it.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -140,14 +141,18 @@ def _request_summary(
 
 
 def view(
-    tx: Tx, req: InformationRequest, parties: tuple[Organization, Relationship] | None = None
+    tx: Tx,
+    req: InformationRequest,
+    parties: tuple[Organization, Relationship] | None = None,
+    entities: list[LegalEntity] | None = None,
 ) -> dict[str, Any]:
     """The journey as the customer sees it now (``parties``: the bank and the company,
-    if the caller has them already)."""
+    and ``entities``: the request's, if the caller has them already)."""
     state = JourneyState.from_dict(req.journey)
     parties = parties or _parties(tx, req)
     org, rel = parties
-    entities = tx.entities_for_request(req.id)
+    if entities is None:
+        entities = tx.entities_for_request(req.id)
     ctx = _context(tx, req, parties=parties, entities=entities)
     email = None
     if state.step is Step.EMAIL:
@@ -187,10 +192,12 @@ def act(tx: Tx, token: str, body: dict[str, Any]) -> dict[str, Any]:
     # A customer's action never changes the bank or the company's name and contact,
     # which is all the answer shows of them: read once for both.
     parties = _parties(tx, req)
-    ctx = _context(tx, req, new_entity_id=new_id(), parties=parties)
+    entities = tx.entities_for_request(req.id)
+    ctx = _context(tx, req, new_entity_id=new_id(), parties=parties, entities=entities)
     transition = machine.decide(state, ctx, action, params)
     after = _apply(tx, req, state, transition, action, _answer(action, params))
-    return view(tx, after, parties)
+    # A transition without effects left the request's entities as they were.
+    return view(tx, after, parties, None if transition.effects else entities)
 
 
 def _answer(action: Action, params: dict[str, Any]) -> dict[str, Any]:
@@ -366,6 +373,11 @@ def _apply(
         req.relationship_id,
         req.id,
     )
+    if not transition.effects and upload is None:
+        # Only the journey's place moved (a step, back, a pause). The company's columns
+        # derive from the request's state and its entities, which it left as they
+        # were: nothing to recompute, and the request is known without reading it.
+        return replace(req, journey=fields["journey"], version=fields["version"])
     fresh = tx.get_request(req.org_id, req.id) or req
     derive.recompute_for_request(tx, fresh, actor)
     return fresh

@@ -722,6 +722,32 @@ async def test_close_and_resume_at_the_same_step(svc: Service) -> None:
     await svc.status_becomes(rel["id"], "Available")
 
 
+async def test_every_answer_to_an_action_is_what_the_link_then_shows(svc: Service) -> None:
+    """An action's answer is built from what it wrote (a step that only moves the
+    journey skips re-reading it): it must equal a fresh read of the same link, and
+    moving between steps must leave the company's status and its time alone."""
+    rel, _, token = await start(svc, ["financials"])
+    await svc.walk(token, ("view_request", {}))
+    before = await svc.relationship(rel["id"])
+    steps = [
+        ("connect", {}),
+        ("select_platform", {"platform": "gbol"}),
+        ("back", {}),
+        ("close", {}),
+        ("resume", {}),
+        ("select_platform", {"platform": "mqjo"}),
+        ("consent", {}),
+    ]
+    for action, params in steps:
+        answered = await svc.walk(token, (action, params))
+        assert answered == await view(svc, token), action
+    after = await svc.relationship(rel["id"])
+    assert (after["status"], after["status_at"]) == (before["status"], before["status_at"])
+    events = (await svc.relationship(rel["id"]))["events"]
+    moves = [e["payload"]["action"] for e in events if e["kind"] == "journey.action"]
+    assert moves == ["view_request", *(action for action, _ in steps)]
+
+
 # Links that stop working
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from journey.api.cache import ReadCache
+from journey.tokens import hash_secret
 
 
 class Versioned:
@@ -125,3 +126,65 @@ async def test_a_failed_read_fails_every_asker_and_is_not_kept() -> None:
         with pytest.raises(OSError):
             await asker
     assert await kept.answer("k", read) == "answer"
+
+
+# Whole responses (KeptResponses), through the service's HTTP API.
+
+
+async def test_a_repeated_list_page_is_answered_without_reading_again(
+    svc: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from journey.api import pages
+
+    computed = 0
+    real_page = pages.relationship_page
+
+    def counting_page(*args: Any, **kwargs: Any) -> Any:
+        nonlocal computed
+        computed += 1
+        return real_page(*args, **kwargs)
+
+    monkeypatch.setattr(pages, "relationship_page", counting_page)
+    await svc.company(name="Alder Bakery")
+    url = "/v1/relationships?user=me&sort=name&limit=100"
+    first = await svc.get(url)
+    again = await svc.get(url)
+    assert first.status_code == again.status_code == 200
+    assert again.content == first.content
+    assert again.headers["content-type"] == "application/json"
+    assert computed == 1
+
+    # Any write retires it: the next answer shows the new company.
+    await svc.company(name="Birch Joinery")
+    after = await svc.get(url)
+    assert [r["name"] for r in after.json()["items"]] == ["Alder Bakery", "Birch Joinery"]
+    assert computed == 2
+
+
+async def test_kept_responses_are_per_token_and_keep_no_token(svc: Any) -> None:
+    await svc.company(name="Alder Bakery")  # the RM's own company
+    url = "/v1/relationships?user=me&sort=name"
+    mine = await svc.get(url, "rm")
+    theirs = await svc.get(url, "rm2")
+    other_bank = await svc.get(url, "other")
+    assert [r["name"] for r in mine.json()["items"]] == ["Alder Bakery"]
+    assert theirs.json()["items"] == [] and other_bank.json()["items"] == []
+    # Asked again, each still gets their own answer.
+    assert (await svc.get(url, "other")).json()["items"] == []
+    assert [r["name"] for r in (await svc.get(url, "rm")).json()["items"]] == ["Alder Bakery"]
+
+    kept = repr(list(svc.app.state.ctx.cache._kept))
+    for token in svc.tokens.values():
+        assert token not in kept
+
+
+async def test_refusals_are_not_kept(svc: Any) -> None:
+    bad = await svc.get("/v1/relationships?limit=0")
+    assert bad.status_code == 422
+    unauthorized = await svc.base.get("/v1/relationships", headers={"Authorization": "Bearer x"})
+    assert unauthorized.status_code == 401
+    assert not [key for key in svc.app.state.ctx.cache._kept if key[0] == "response"]
+    # A token revoked after its answer was kept is refused at once (a revocation writes).
+    assert (await svc.get("/v1/relationships")).status_code == 200
+    await svc.store.write(lambda tx: tx.revoke_token(hash_secret(svc.tokens["rm"])))
+    assert (await svc.get("/v1/relationships")).status_code == 401

@@ -117,22 +117,96 @@ def test_events_are_append_only(tmp_path: Path) -> None:
         store.close()
 
 
-async def test_database_work_does_not_block_the_event_loop(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path / "loop.db")
-    ticks = 0
+class LoopTicks:
+    """Counts 10 ms ticks of the running event loop: a count near the time elapsed
+    shows the loop was free meanwhile."""
 
-    async def ticker() -> None:
-        nonlocal ticks
+    def __init__(self) -> None:
+        self.ticks = 0
+        self._task = asyncio.create_task(self._tick())
+
+    async def _tick(self) -> None:
         while True:
             await asyncio.sleep(0.01)
-            ticks += 1
+            self.ticks += 1
 
-    task = asyncio.create_task(ticker())
+    def stop(self) -> None:
+        self._task.cancel()
+
+
+async def test_database_work_does_not_block_the_event_loop(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "loop.db")
+    loop = LoopTicks()
     try:
         await store.write(lambda tx: time.sleep(0.3))
-        assert ticks >= 10
+        assert loop.ticks >= 10
     finally:
-        task.cancel()
+        loop.stop()
+        store.close()
+
+
+async def test_a_brief_write_runs_on_the_loop_when_the_database_is_free(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "brief.db")
+    told: list[int] = []
+    store.on_commit.append(lambda committed: told.append(committed.newest_event))
+    try:
+
+        def note(tx: Any) -> threading.Thread:
+            tx.append_event("org", "someone", "note", {})
+            return threading.current_thread()
+
+        ran_in = await store.write(note, brief=True)
+        assert ran_in is threading.current_thread()  # no hand-off to the writer thread
+        assert told == [1]  # committed, and the listeners told
+        assert store.read_sync(lambda tx: tx.max_event_seq()) == 1
+        # A brief write that fails rolls back and leaves the next one free to begin.
+        with pytest.raises(ZeroDivisionError):
+            await store.write(lambda tx: (tx.append_event("org", "x", "y", {}), 1 / 0), brief=True)
+        await store.write(lambda tx: tx.append_event("org", "someone", "note", {}), brief=True)
+        assert store.read_sync(lambda tx: tx.max_event_seq()) == 2
+    finally:
+        store.close()
+
+
+async def test_a_brief_write_waits_off_the_loop_while_this_process_is_writing(
+    tmp_path: Path,
+) -> None:
+    """A long write (a background pass) holds the writer thread: a brief write then
+    queues behind it there, and the loop carries on meanwhile."""
+    store = SQLiteStore(tmp_path / "busy.db")
+    loop = LoopTicks()
+    try:
+        long = asyncio.create_task(store.write(lambda tx: time.sleep(0.3)))
+        await asyncio.sleep(0.05)  # the long write has begun
+        brief = await store.write(lambda tx: threading.current_thread().name, brief=True)
+        assert brief.startswith("store-write")
+        assert long.done()  # it waited its turn
+        assert loop.ticks >= 10
+    finally:
+        loop.stop()
+        store.close()
+
+
+async def test_a_brief_write_never_waits_on_the_loop_for_a_writer_that_takes_no_turns(
+    tmp_path: Path,
+) -> None:
+    """A program writing without the lock file (an ad-hoc script, ``relportal seed``)
+    holds SQLite's own lock: the brief write waits for it in the writer thread."""
+    path = tmp_path / "foreign.db"
+    store = SQLiteStore(path)
+    foreign = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    foreign.execute("BEGIN IMMEDIATE")
+    loop = LoopTicks()
+    try:
+        threading.Timer(0.3, lambda: foreign.execute("COMMIT")).start()
+        written = await store.write(
+            lambda tx: tx.append_event("org", "someone", "note", {}), brief=True
+        )
+        assert written.seq == 1
+        assert loop.ticks >= 10  # the loop ran while the foreign writer held the lock
+    finally:
+        loop.stop()
+        foreign.close()
         store.close()
 
 
@@ -394,10 +468,11 @@ def test_writers_sharing_a_file_take_turns_on_its_lock_file(tmp_path: Path) -> N
             second.write_sync(lambda tx: tx.max_event_seq())
             done.set()
 
-        with first._turns:
-            writer = threading.Thread(target=write)
-            writer.start()
-            assert not done.wait(0.3)  # waiting for its turn
+        first._turns.take()
+        writer = threading.Thread(target=write)
+        writer.start()
+        assert not done.wait(0.3)  # waiting for its turn
+        first._turns.give_back()
         assert done.wait(5)  # the turn passed on at once
         writer.join()
     finally:

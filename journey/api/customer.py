@@ -48,7 +48,7 @@ async def get_journey(ctx: Ctx, request: Request, token: str) -> Response:
 async def post_action(ctx: Ctx, request: Request, token: str, body: JourneyActionBody) -> Response:
     data = body.model_dump(exclude_none=True)
     result = await _guarded(
-        ctx, request, lambda: ctx.store.write(lambda tx: customer.act(tx, token, data))
+        ctx, request, lambda: ctx.store.write(lambda tx: customer.act(tx, token, data), brief=True)
     )
     return JSONResponse(result, headers={"Cache-Control": "no-store"})
 

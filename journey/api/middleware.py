@@ -19,6 +19,8 @@ _SECRET_PATH = re.compile(r"(/(?:j|v1/journeys)/)[^/?#]+")
 
 
 def redact_path(path: str) -> str:
+    if "/j/" not in path and "/journeys/" not in path:
+        return path  # most paths: no token, and no regular expression to run
     return _SECRET_PATH.sub(r"\1…", path)
 
 

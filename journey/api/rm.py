@@ -38,6 +38,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 router = APIRouter(prefix="/v1", responses=ERRORS)
+# GETs whose whole responses are kept until the database changes
+# (journey/api/cache.py, KeptResponses): the relationship list, the portal's most
+# asked question.
+KEPT_RESPONSES = frozenset({"/v1/relationships"})
 Ctx = Annotated[ServiceContext, Depends(context)]
 Me = Annotated[User, Depends(current_user)]
 
@@ -111,15 +115,9 @@ async def list_relationships(
         parent=parent,
         counts=counts,
     )
-
-    # The portal asks for the same pages over and over; an answer is good until the
-    # next write (journey/api/cache.py). Kept as the encoded body, per user.
-    async def page() -> bytes:
-        answer = await ctx.store.read(lambda tx: pages.relationship_page(tx, user, **asked))
-        return bytes(JSONResponse(answer).body)
-
-    body = await ctx.cache.answer(("relationships", user.id, tuple(asked.items())), page)
-    return Response(body, media_type="application/json")
+    # The portal asks for the same pages over and over: repeats are answered from
+    # KEPT_RESPONSES before they reach this function.
+    return ok(await ctx.store.read(lambda tx: pages.relationship_page(tx, user, **asked)))
 
 
 async def _idempotent(

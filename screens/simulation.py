@@ -276,10 +276,15 @@ class SimulationScreen(Screen[None]):
 
     def _focus_first(self) -> None:
         """Focus the step's first control, showing the step from its top (what went
-        wrong is said there); Tab brings the focused control into view."""
+        wrong is said there); Tab brings the focused control into view. A step with
+        nothing to press (the requests summary) focuses its table, to scroll it."""
         pane = self.query_one("#customer", VerticalScroll)
         pane.scroll_home(animate=False)
-        controls = [*pane.query("Input, OptionList, Button"), *self._action_buttons]
+        controls = [
+            *pane.query("Input, OptionList, Button"),
+            *self._action_buttons,
+            *pane.query(DataTable),
+        ]
         for widget in controls:
             if widget.focusable and widget.display:
                 widget.focus(scroll_visible=False)

@@ -47,6 +47,19 @@ def test_bulk_path_writes_the_same_rows_and_rebuilds_search_and_counts(tmp_path:
         seed_connection(conn, 250, 5, DEMO_ORG, None, bulk=bulk)
         conn.close()
     assert _snapshot(tmp_path / "plain.db") == _snapshot(tmp_path / "bulk.db")
+    # Every index dropped for the bulk path is back, as the schema defines it.
+    index_sql = "SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name"
+    with (
+        sqlite3.connect(tmp_path / "plain.db") as plain,
+        sqlite3.connect(tmp_path / "bulk.db") as bulk,
+    ):
+        assert [name for name, _ in plain.execute(index_sql)] == [
+            name for name, _ in bulk.execute(index_sql)
+        ]
+        # The search index is whole, and merges again as live inserts need.
+        bulk.execute("INSERT INTO relationships_fts (relationships_fts) VALUES ('integrity-check')")
+        merging = dict(bulk.execute("SELECT k, v FROM relationships_fts_config"))
+        assert (merging.get("automerge", 4), merging.get("crisismerge", 16)) == (4, 16)
     store = SQLiteStore(tmp_path / "bulk.db")
     try:
         with sqlite3.connect(tmp_path / "bulk.db") as conn:

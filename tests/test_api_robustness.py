@@ -266,6 +266,44 @@ async def test_wrong_content_type_is_4xx(svc: Service) -> None:
     assert_problem(response, response.status_code)
 
 
+async def test_journey_actions_refuse_bad_bodies_as_every_route_does(svc: Service) -> None:
+    """Actions are answered ahead of the routes (ActionLane); whatever it cannot take
+    goes to the route, which refuses it as before."""
+    rel = await svc.company()
+    _, token = await svc.request_link(rel["id"], ["financials"])
+    url = f"/v1/journeys/{token}/actions"
+    view = b'{"action": "view_request"}'
+    refusals = [
+        ({"Content-Type": "text/plain"}, view, 422, "invalid_request"),
+        ({"Content-Type": "application/json"}, b'{"action": ', 400, "invalid_json"),
+        ({"Content-Type": "application/json"}, b'{"action": "view_request", "x": 1}', 422, None),
+        ({"Content-Type": "application/json"}, b'{"action": 7}', 422, "invalid_request"),
+        ({"Content-Type": "application/json"}, b"[]", 422, "invalid_request"),
+    ]
+    for headers, body, status, code in refusals:
+        response = await svc.base.post(url, headers=headers, content=body)
+        problem = assert_problem(response, status)
+        assert code is None or problem["code"] == code, (body, problem)
+    # Nothing of those was taken: the journey is still where the link opens.
+    assert (await svc.journey(token)).json()["step"] == "email"
+    taken = await svc.base.post(
+        url, headers={"Content-Type": "application/json; charset=utf-8"}, content=view
+    )
+    assert taken.status_code == 200 and taken.json()["step"] == "share_accounting"
+    assert taken.headers["cache-control"] == "no-store"
+
+
+async def test_unknown_links_in_actions_count_as_misses_once_each(svc: Service) -> None:
+    limit = svc.settings.link_misses_per_minute
+    statuses = []
+    for _ in range(limit + 1):
+        response = await svc.base.post(
+            f"/v1/journeys/{uuid.uuid4().hex}/actions", json={"action": "view_request"}
+        )
+        statuses.append(response.status_code)
+    assert statuses == [404] * limit + [429]
+
+
 # Paths
 
 

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
+from pydantic import ValidationError
 from starlette.responses import JSONResponse, Response
 
 from journey import customer
 from journey.api.context import ServiceContext, client_address, context
+from journey.api.middleware import ASGIApp, Scope
 from journey.api.models import JourneyActionBody, JourneyOut, Problem
-from journey.errors import Invalid, NotFound, TooLarge
+from journey.errors import Invalid, NotFound, ServiceError, TooLarge
+from journey.machine import JourneyError
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {"application/problem+json": {}}}
@@ -46,6 +50,8 @@ async def get_journey(ctx: Ctx, request: Request, token: str) -> Response:
 
 @router.post("/{token}/actions", response_model=JourneyOut, summary="Take one action")
 async def post_action(ctx: Ctx, request: Request, token: str, body: JourneyActionBody) -> Response:
+    # Most actions are answered by ActionLane before they get here; this is the
+    # documented route, and the one that refuses.
     data = body.model_dump(exclude_none=True)
     result = await _guarded(
         ctx, request, lambda: ctx.store.write(lambda tx: customer.act(tx, token, data), brief=True)
@@ -103,3 +109,70 @@ async def post_upload(ctx: Ctx, request: Request, token: str, file: UploadFile) 
         )
     )
     return JSONResponse(result, headers={"Cache-Control": "no-store"})
+
+
+# The JSON content types FastAPI decodes a body from (none given counts as JSON).
+_JSON_TYPES = ("", "application/json")
+_ACTION_PATH = re.compile(r"/v1/journeys/([^/]+)/actions")
+
+
+class ActionLane:
+    """Journey actions, the busiest request the service answers, taken straight to
+    the store.
+
+    ``POST /v1/journeys/{token}/actions`` with a JSON body that validates is answered
+    here, before FastAPI routes it, solves its dependencies and validates its body
+    again: about a fifth of an action's time in-process (665 → 520 µs), 5–11% more
+    actions a second under load (bench/RESULTS.md). Everything else about it goes
+    on to ``post_action``, which answers exactly as before: a body that does not
+    validate, a link that is unknown, closed or guessed too often, an action the
+    step does not allow. Such a refusal has written nothing (its transaction rolled
+    back), so asking the route again is safe; the route also counts the misses.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        found = (
+            _ACTION_PATH.fullmatch(scope["path"])
+            if scope["type"] == "http" and scope["method"] == "POST"
+            else None
+        )
+        if found is None or _content_type(scope) not in _JSON_TYPES:
+            await self.app(scope, receive, send)
+            return
+        body = b""
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        sent = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()  # type: ignore[no-any-return]
+
+        ctx: ServiceContext = scope["app"].state.ctx
+        token = found.group(1)
+        try:
+            data = JourneyActionBody.model_validate_json(body).model_dump(exclude_none=True)
+            ctx.guard.check((scope.get("client") or ("unknown",))[0])
+            result = await ctx.store.write(lambda tx: customer.act(tx, token, data), brief=True)
+        except (ValidationError, ServiceError, JourneyError):
+            await self.app(scope, replay, send)
+            return
+        await JSONResponse(result, headers={"Cache-Control": "no-store"})(scope, replay, send)
+
+
+def _content_type(scope: Scope) -> str:
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            return value.decode("latin-1").split(";")[0].strip().lower()
+    return ""

@@ -178,6 +178,10 @@ class SQLiteStore:
         except sqlite3.DatabaseError as exc:
             raise StorageError(f"{self.path}: {exc}") from exc
         self._writer = setup
+        # The writer never sleeps in SQLite's busy handler: writers of this process and
+        # of the others take turns first (WriterTurns), and a writer that finds the
+        # lock held anyway is told at once (see _begin_if_free, _begin_immediate).
+        setup.execute("PRAGMA busy_timeout = 0")
         self._write_lock = threading.Lock()
         self._turns = WriterTurns(self.path)
         self._readers: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
@@ -303,8 +307,8 @@ class SQLiteStore:
 
     @staticmethod
     def _begin_if_free(conn: sqlite3.Connection) -> bool:
-        """BEGIN IMMEDIATE without waiting: False if another writer holds the lock."""
-        conn.execute("PRAGMA busy_timeout = 0")
+        """BEGIN IMMEDIATE without waiting: False if another writer holds the lock
+        (the writer's busy timeout is 0)."""
         try:
             conn.execute("BEGIN IMMEDIATE")
             return True
@@ -312,24 +316,18 @@ class SQLiteStore:
             if "locked" not in str(exc) and "busy" not in str(exc):
                 raise
             return False
-        finally:
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
-    @staticmethod
-    def _begin_immediate(conn: sqlite3.Connection) -> None:
-        # busy_timeout covers most waits; a short retry loop covers the rest so that
-        # "database is locked" never reaches a client under ordinary contention.
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) and "busy" not in str(exc):
-                    raise
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.01)
+    @classmethod
+    def _begin_immediate(cls, conn: sqlite3.Connection) -> None:
+        """BEGIN IMMEDIATE, waiting (off the loop) for a writer that takes no turns,
+        so that "database is locked" never reaches a client under ordinary contention."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000 * 3
+        pause = 0.001
+        while not cls._begin_if_free(conn):
+            if time.monotonic() > deadline:
+                raise sqlite3.OperationalError("database is locked")
+            time.sleep(pause)
+            pause = min(pause * 2, 0.02)
 
     def close(self) -> None:
         if self._threads is not None:

@@ -78,7 +78,9 @@ def run(db: Path, env: dict[str, str], actions: int) -> Section:
                 screen.wait_for("Relationships", timeout=60)
                 screen.press("/", until="▔▔▔")  # the search box
                 screen.press(PROBE.lower(), until=PROBE)  # its row (the box has it in lower case)
-                screen.press("\r", until=lambda text: "Company ↑" in text)
+                # Out of the search box: the list takes the keys once the footer offers
+                # to open a row (an Enter sent before that goes to the box again).
+                screen.press("\r", until=lambda text: "⏎ Open" in text.splitlines()[-1])
                 screen.press("\r", until="Timeline")
                 for number in range(actions):
                     action, shown = STEPS[number % 2]

@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 
 from journey import customer
 from journey.api.context import ServiceContext, client_address, context
-from journey.api.middleware import ASGIApp, Scope
+from journey.api.middleware import ASGIApp, Scope, replaying
 from journey.api.models import JourneyActionBody, JourneyOut, Problem
 from journey.errors import Invalid, NotFound, ServiceError, TooLarge
 from journey.machine import JourneyError
@@ -150,15 +150,7 @@ class ActionLane:
                 return  # the client went away
             body += message.get("body", b"")
             more = message.get("more_body", False)
-        sent = False
-
-        async def replay() -> dict[str, Any]:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()  # type: ignore[no-any-return]
-
+        replay = replaying(body, receive)
         ctx: ServiceContext = scope["app"].state.ctx
         token = found.group(1)
         try:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import json
+import marshal
 import multiprocessing
 import os
 import random
@@ -98,6 +99,32 @@ class Rows:
 
     def size(self) -> int:
         return len(self.relationships) + len(self.events) + len(self.requests)
+
+    def packed(self) -> bytes:
+        """For the trip from a generator process: marshal writes and reads these
+        plain lists of tuples two to three times as fast as pickle."""
+        tables = [getattr(self, name) for name in TABLES]
+        return marshal.dumps((tables, self.subsidiaries, dict(self.counts)))
+
+    @classmethod
+    def unpacked(cls, packed: bytes) -> Rows:
+        tables, subsidiaries, counts = marshal.loads(packed)
+        rows = cls(subsidiaries=subsidiaries, counts=Counter(counts))
+        for name, table in zip(TABLES, tables, strict=True):
+            setattr(rows, name, table)
+        return rows
+
+
+TABLES = (
+    "relationships",
+    "users",
+    "requests",
+    "entities",
+    "connections",
+    "pulls",
+    "uploads",
+    "events",
+)
 
 
 @dataclass(frozen=True)
@@ -915,7 +942,7 @@ def _produce(plan: _Plan, blocks: list[tuple[int, int]], chunks: Any) -> None:
     try:
         for start, count in blocks:
             for rows in _generate_block(plan, start, count):
-                chunks.put(rows)
+                chunks.put(rows.packed())
             chunks.put(None)
     except BaseException as exc:  # the parent raises it
         chunks.put(exc)
@@ -947,7 +974,7 @@ def _chunks(plan: _Plan, *, parallel: bool) -> Iterator[Rows]:
             while (item := source.get()) is not None:
                 if isinstance(item, BaseException):
                     raise item
-                yield item
+                yield Rows.unpacked(item)
     finally:
         for worker in workers:
             worker.join(timeout=5)

@@ -122,8 +122,9 @@ class ActionLane:
 
     ``POST /v1/journeys/{token}/actions`` with a JSON body that validates is answered
     here, before FastAPI routes it, solves its dependencies and validates its body
-    again: about a fifth of an action's time in-process (665 → 520 µs), 5–11% more
-    actions a second under load (bench/RESULTS.md). Everything else about it goes
+    again: about a fifth of an action's CPU in-process (665 → 520 µs); under load the
+    gain, 5–16% in most pairs, is about as large as the machine's noise
+    (bench/RESULTS.md). Everything else about it goes
     on to ``post_action``, which answers exactly as before: a body that does not
     validate, a link that is unknown, closed or guessed too often, an action the
     step does not allow. Such a refusal has written nothing (its transaction rolled

@@ -374,7 +374,7 @@ def _apply(
         req.id,
     )
     if not transition.effects and upload is None:
-        # Only the journey's place moved (a step, back, a pause). The company's columns
+        # Only the journey's place moved (a step on, or back). The company's columns
         # derive from the request's state and its entities, which it left as they
         # were: nothing to recompute, and the request is known without reading it.
         return replace(req, journey=fields["journey"], version=fields["version"])

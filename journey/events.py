@@ -59,7 +59,7 @@ class EventHub:
         await stop_task(self._task)
 
     def committed(self, commit: Committed) -> None:
-        """Called from the store's writer thread after every commit."""
+        """Called after every commit, from whichever thread wrote (``on_commit``)."""
         if commit.newest_event and self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._learned, commit.newest_event)
 

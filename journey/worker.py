@@ -188,8 +188,8 @@ class Worker:
         self._wake.set()
 
     def committed(self, commit: Committed) -> None:
-        """Called from the store's writer thread after every commit: a commit that
-        queued work wakes the worker (one that did not costs it nothing)."""
+        """Called after every commit, from whichever thread wrote (``on_commit``): a
+        commit that queued work wakes the worker (one that did not costs it nothing)."""
         if commit.queued_work and self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self.poke)
 

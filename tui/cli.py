@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from tui import paths
-from tui.config import Config, ConfigError, load
+from tui.config import SCHEMA, Config, ConfigError, load
 
 if TYPE_CHECKING:
     from journey.settings import ServiceSettings
@@ -232,8 +232,9 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     host = args.host or config.get("service", "host")
     port = args.port or config.get("service", "port")
     workers = args.workers if args.workers is not None else config.get("service", "workers")
-    if not 1 <= workers <= 64:
-        return _fail(f"--workers {workers}: give a number of processes from 1 to 64")
+    allowed = SCHEMA["service"]["workers"]  # the config file's rule, for the flag too
+    if not allowed.check(workers):
+        return _fail(f"--workers {workers}: give {allowed.expected}")
     from tui import serving
 
     serving.configure_logging()

@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 
 
 class Opening:
-    """Started early in ``relportal``; ``store_problem`` and ``answers`` are read later."""
+    """Started early in ``relportal``; ``checked_answers`` (or ``store_problem`` and
+    ``answers``) are read later."""
 
     def __init__(
         self,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -92,5 +94,7 @@ async def current_user(
     return user
 
 
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+def client_address(scope: Mapping[str, Any]) -> str:
+    """The client's address, from a request's ASGI scope (``request.scope``)."""
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"

@@ -1,8 +1,9 @@
-"""The SQLite store: WAL, foreign keys, one writer, a few readers, all off the event loop.
+"""The SQLite store: WAL, foreign keys, one writer, a few readers, off the event loop
+(but for brief writes: ``SQLiteStore.write``).
 
 Write transactions start with ``BEGIN IMMEDIATE`` so that concurrent writers (other
-processes sharing the file) queue on the busy timeout instead of failing with
-"database is locked" half way through a read-then-write.
+processes sharing the file) take turns before they begin (``WriterTurns``) instead of
+failing with "database is locked" half way through a read-then-write.
 """
 
 from __future__ import annotations
@@ -192,7 +193,8 @@ class SQLiteStore:
             self._all.append(conn)
         self._reader_threads = max(readers, 1)
         self._threads: tuple[ThreadPoolExecutor, ThreadPoolExecutor] | None = None
-        # Called in the writer's thread after each commit.
+        # Called after each commit, in the thread that wrote: the writer thread, or the
+        # event loop's for a brief write.
         self.on_commit: list[Callable[[Committed], None]] = []
         # Asked only for PRAGMA data_version: it changes whenever another connection,
         # this process's writer or another process's, has committed.

@@ -8,7 +8,7 @@ the request behind it.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -178,6 +178,71 @@ def get_journey(tx: Tx, token: str) -> dict[str, Any]:
 
 def act(tx: Tx, token: str, body: dict[str, Any]) -> dict[str, Any]:
     """Apply one customer action; answers the new journey state."""
+    req, state, action, params = _parse(tx, token, body)
+    # A customer's action never changes the bank or the company's name and contact,
+    # which is all the answer shows of them: read once for both.
+    parties = _parties(tx, req)
+    entities = tx.entities_for_request(req.id)
+    ctx = _context(tx, req, new_entity_id=new_id(), parties=parties, entities=entities)
+    transition = machine.decide(state, ctx, action, params)
+    after = _apply(tx, req, state, transition, action, _answer(action, params))
+    # A transition without effects left the request's entities as they were.
+    return view(tx, after, parties, None if transition.effects else entities)
+
+
+@dataclass(frozen=True)
+class DecidedStep:
+    """An action that only moves the journey's place, decided on a read snapshot,
+    with the answer the customer gets once it is recorded (``record_step``)."""
+
+    request: InformationRequest
+    fields: dict[str, Any]
+    event: dict[str, Any]
+    answer: dict[str, Any]
+
+
+def decide_step(tx: Tx, token: str, body: dict[str, Any]) -> DecidedStep | None:
+    """Decide an action without writing: refused as ``act`` would refuse it, or
+    decided. None when the action would change more than the journey's place (an
+    entity, a connection, the request's state), which ``act`` does in one write.
+
+    Most actions are steps on or back. Deciding one takes most of an action's
+    reads; done here, on a snapshot, it keeps them out of the write transaction,
+    which writers of every process take in turns (bench/RESULTS.md).
+    """
+    req, state, action, params = _parse(tx, token, body)
+    parties = _parties(tx, req)
+    entities = tx.entities_for_request(req.id)
+    ctx = _context(tx, req, new_entity_id=new_id(), parties=parties, entities=entities)
+    transition = machine.decide(state, ctx, action, params)
+    if transition.effects:
+        return None
+    fields = _step_fields(req, transition)
+    after = replace(req, **fields)
+    return DecidedStep(
+        request=req,
+        fields=fields,
+        event=_action_event(state, transition, action, _answer(action, params)),
+        answer=view(tx, after, parties, entities),
+    )
+
+
+def record_step(tx: Tx, step: DecidedStep) -> bool:
+    """Record a decided step if the request is where it was decided; False, having
+    written nothing, if something moved it since (then ``act`` decides again)."""
+    req = step.request
+    if not tx.update_request_at_version(req.id, req.version, step.fields):
+        return False
+    tx.append_event(
+        req.org_id, _customer(req), "journey.action", step.event, req.relationship_id, req.id
+    )
+    return True
+
+
+def _parse(
+    tx: Tx, token: str, body: dict[str, Any]
+) -> tuple[InformationRequest, JourneyState, Action, dict[str, Any]]:
+    """The request a link opens, where its journey stands, and the action asked."""
     req = find_request(tx, token)
     raw = body.get("action")
     try:
@@ -188,16 +253,26 @@ def act(tx: Tx, token: str, body: dict[str, Any]) -> dict[str, Any]:
     if action not in POSTABLE:
         raise Invalid("Upload the file to the journey's uploads endpoint.", "use_upload_endpoint")
     params = {k: v for k, v in body.items() if k != "action"}
-    state = JourneyState.from_dict(req.journey)
-    # A customer's action never changes the bank or the company's name and contact,
-    # which is all the answer shows of them: read once for both.
-    parties = _parties(tx, req)
-    entities = tx.entities_for_request(req.id)
-    ctx = _context(tx, req, new_entity_id=new_id(), parties=parties, entities=entities)
-    transition = machine.decide(state, ctx, action, params)
-    after = _apply(tx, req, state, transition, action, _answer(action, params))
-    # A transition without effects left the request's entities as they were.
-    return view(tx, after, parties, None if transition.effects else entities)
+    return req, JourneyState.from_dict(req.journey), action, params
+
+
+def _step_fields(req: InformationRequest, transition: machine.Transition) -> dict[str, Any]:
+    """The request's fields that every transition writes: the journey's place."""
+    return {"journey": transition.state.to_dict(), "version": req.version + 1}
+
+
+def _action_event(
+    before: JourneyState, transition: machine.Transition, action: Action, answer: dict[str, Any]
+) -> dict[str, Any]:
+    """The transcript's line for one action (the ``journey.action`` event)."""
+    return {
+        "action": action.value,
+        "from": before.step.value,
+        "to": transition.state.step.value,
+        "closed": transition.state.closed,
+        "answer": answer,
+        "error": (transition.state.error or {}).get("code"),
+    }
 
 
 def _answer(action: Action, params: dict[str, Any]) -> dict[str, Any]:
@@ -293,7 +368,7 @@ def _apply(
     """Carry out a transition's effects; the request as they left it."""
     actor = _customer(req)
     now = tx.now()
-    fields: dict[str, Any] = {"journey": transition.state.to_dict(), "version": req.version + 1}
+    fields = _step_fields(req, transition)
     for effect in transition.effects:
         if isinstance(effect, OpenRequest):
             fields.update(opened_at=now, state=RequestState.OPENED.value, state_at=now)
@@ -362,14 +437,7 @@ def _apply(
         req.org_id,
         actor,
         "journey.action",
-        {
-            "action": action.value,
-            "from": before.step.value,
-            "to": transition.state.step.value,
-            "closed": transition.state.closed,
-            "answer": answer,
-            "error": (transition.state.error or {}).get("code"),
-        },
+        _action_event(before, transition, action, answer),
         req.relationship_id,
         req.id,
     )
@@ -377,7 +445,7 @@ def _apply(
         # Only the journey's place moved (a step on, or back). The company's columns
         # derive from the request's state and its entities, which it left as they
         # were: nothing to recompute, and the request is known without reading it.
-        return replace(req, journey=fields["journey"], version=fields["version"])
+        return replace(req, **fields)
     fresh = tx.get_request(req.org_id, req.id) or req
     derive.recompute_for_request(tx, fresh, actor)
     return fresh

@@ -17,6 +17,7 @@ import openpyxl
 import pytest
 from conftest import ALL_FEATURES, Service, fast_settings, set_features
 
+from journey import customer
 from journey.events import EventHub
 from journey.storage.base import Committed
 from journey.storage.sqlite import SQLiteStore
@@ -746,6 +747,47 @@ async def test_every_answer_to_an_action_is_what_the_link_then_shows(svc: Servic
     events = (await svc.relationship(rel["id"]))["events"]
     moves = [e["payload"]["action"] for e in events if e["kind"] == "journey.action"]
     assert moves == ["view_request", *(action for action, _ in steps)]
+
+
+async def test_a_step_the_other_tab_overtook_is_decided_again(
+    svc: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A step on or back is decided on a snapshot and written only if the journey
+    is still where it was. Here another process takes the customer's other tab's
+    "back" in between: the first "back" is decided again from where that left the
+    journey, and neither step is lost."""
+    _, req, token = await start(svc, ["financials"])
+    await svc.walk(token, ("view_request", {}), *CONNECT_XERO[:2])  # at consent
+    other_process = SQLiteStore(svc.settings.db_path, readers=1)
+    decide = customer.decide_step
+    overtaken = []
+
+    def decide_then_overtaken(tx: Any, link: str, body: dict[str, Any]) -> Any:
+        step = decide(tx, link, body)
+        if not overtaken:
+            overtaken.append(
+                other_process.write_sync(lambda other: customer.act(other, link, body))
+            )
+        return step
+
+    monkeypatch.setattr(customer, "decide_step", decide_then_overtaken)
+    try:
+        answered = await svc.walk(token, ("back", {}))
+    finally:
+        other_process.close()
+    assert overtaken[0]["step"] == "select_platform"
+    assert answered["step"] == "share_accounting"
+    assert answered == await view(svc, token)
+    events = (await rm_request(svc, req["id"]))["events"]
+    moves = [
+        (e["payload"]["action"], e["payload"]["from"], e["payload"]["to"])
+        for e in events
+        if e["kind"] == "journey.action"
+    ]
+    assert moves[-2:] == [
+        ("back", "consent", "select_platform"),
+        ("back", "select_platform", "share_accounting"),
+    ]
 
 
 # Links that stop working

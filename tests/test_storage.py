@@ -210,6 +210,38 @@ async def test_a_brief_write_never_waits_on_the_loop_for_a_writer_that_takes_no_
         store.close()
 
 
+def test_a_brief_read_runs_on_the_calling_thread_and_sees_every_commit(tmp_path: Path) -> None:
+    path = tmp_path / "brief-read.db"
+    store, other_process = SQLiteStore(path), SQLiteStore(path)
+    here = threading.current_thread()
+    try:
+        assert store.read_brief(lambda tx: (tx.max_event_seq(), threading.current_thread())) == (
+            0,
+            here,
+        )
+        other_process.write_sync(lambda tx: tx.append_event("org", "someone", "note", {}))
+        assert store.read_brief(lambda tx: tx.max_event_seq()) == 1  # a new snapshot
+        # While another thread reads briefly, a brief read does not wait for it.
+        inside, release = threading.Event(), threading.Event()
+
+        def slow(tx: Any) -> int:
+            inside.set()
+            release.wait(5)
+            return int(tx.max_event_seq())
+
+        holder = threading.Thread(target=lambda: store.read_brief(slow))
+        holder.start()
+        assert inside.wait(5)
+        began = time.monotonic()
+        assert store.read_brief(lambda tx: tx.max_event_seq()) == 1
+        assert time.monotonic() - began < 1
+        release.set()
+        holder.join()
+    finally:
+        store.close()
+        other_process.close()
+
+
 def test_two_stores_on_one_file_write_concurrently_without_locking_errors(tmp_path: Path) -> None:
     """Like two processes (a server and a CLI) sharing the database."""
     path = tmp_path / "shared.db"

@@ -46,8 +46,19 @@ def _journey_answer(body: Any) -> JSONResponse:
 
 
 async def _act(ctx: ServiceContext, token: str, data: dict[str, Any]) -> Any:
-    """One customer action: a brief write, on the event loop when it can be."""
-    return await ctx.store.write(lambda tx: customer.act(tx, token, data), brief=True)
+    """One customer action, on the event loop when it can be.
+
+    A step on or back is decided on a snapshot, and its write is two statements
+    long; only an action that changes more, or a step whose request moved while it
+    was decided (the customer's other tab), is decided and written in one write.
+    """
+    store = ctx.store
+    step = store.read_brief(lambda tx: customer.decide_step(tx, token, data))
+    if step is not None and await store.write(
+        lambda tx: customer.record_step(tx, step), brief=True
+    ):
+        return step.answer
+    return await store.write(lambda tx: customer.act(tx, token, data), brief=True)
 
 
 @router.get("/{token}", response_model=JourneyOut, summary="The current step and what it allows")

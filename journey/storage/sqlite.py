@@ -192,6 +192,8 @@ class SQLiteStore:
             self._readers.put(conn)
             self._all.append(conn)
         self._reader_threads = max(readers, 1)
+        self._brief_reader: sqlite3.Connection | None = None  # made on first use
+        self._brief_lock = threading.Lock()
         self._threads: tuple[ThreadPoolExecutor, ThreadPoolExecutor] | None = None
         # Called after each commit, in the thread that wrote: the writer thread, or the
         # event loop's for a brief write.
@@ -265,14 +267,33 @@ class SQLiteStore:
     def read_sync(self, fn: Callable[[SQLiteTx], T]) -> T:
         conn = self._readers.get()
         try:
-            # A deferred transaction gives every read in fn one consistent snapshot.
-            conn.execute("BEGIN")
-            try:
-                return fn(SQLiteTx(conn))
-            finally:
-                conn.execute("COMMIT")
+            return self._in_snapshot(conn, fn)
         finally:
             self._readers.put(conn)
+
+    def read_brief(self, fn: Callable[[SQLiteTx], T]) -> T:
+        """``read_sync`` for a few indexed lookups, on the calling thread (the event
+        loop's), where handing them to a reader thread would cost more than the read.
+        It has a connection of its own, so it never waits for a reader's: they may
+        all be out on long list pages."""
+        if not self._brief_lock.acquire(blocking=False):
+            return self.read_sync(fn)  # another thread is reading briefly too
+        try:
+            if self._brief_reader is None:
+                self._brief_reader = _connect(self.path)
+                self._all.append(self._brief_reader)
+            return self._in_snapshot(self._brief_reader, fn)
+        finally:
+            self._brief_lock.release()
+
+    @staticmethod
+    def _in_snapshot(conn: sqlite3.Connection, fn: Callable[[SQLiteTx], T]) -> T:
+        # A deferred transaction gives every read in fn one consistent snapshot.
+        conn.execute("BEGIN")
+        try:
+            return fn(SQLiteTx(conn))
+        finally:
+            conn.execute("COMMIT")
 
     def write_sync(self, fn: Callable[[SQLiteTx], T]) -> T:
         self._write_lock.acquire()
@@ -569,11 +590,18 @@ class SQLiteTx:
         return self.conn.execute(sql, args).fetchall()
 
     def _update(self, table: str, key: str, key_value: str, fields: dict[str, Any]) -> None:
+        if fields:
+            assignments, values = self._assignments(table, fields)
+            self.conn.execute(
+                f"UPDATE {table} SET {assignments} WHERE {key} = ?", (*values, key_value)
+            )
+
+    @staticmethod
+    def _assignments(table: str, fields: dict[str, Any]) -> tuple[str, tuple[Any, ...]]:
+        """``column = ?, …`` and the values, as stored, for an UPDATE of ``fields``."""
         unknown = set(fields) - _UPDATABLE[table]
         if unknown:
             raise ValueError(f"cannot update {table}.{', '.join(sorted(unknown))}")
-        if not fields:
-            return
         if table == "organizations":
             fields = {
                 k: json.dumps(sorted(v) if k == "features" else list(v))
@@ -583,10 +611,7 @@ class SQLiteTx:
             }
         else:
             fields = {k: _stored(v) for k, v in fields.items()}
-        assignments = ", ".join(f"{column} = ?" for column in fields)
-        self.conn.execute(
-            f"UPDATE {table} SET {assignments} WHERE {key} = ?", (*fields.values(), key_value)
-        )
+        return ", ".join(f"{column} = ?" for column in fields), tuple(fields.values())
 
     # Organizations and users
 
@@ -962,6 +987,16 @@ class SQLiteTx:
 
     def update_request(self, req_id: str, fields: dict[str, Any]) -> None:
         self._update("requests", "id", req_id, fields)
+
+    def update_request_at_version(self, req_id: str, version: int, fields: dict[str, Any]) -> bool:
+        """``update_request`` if the request is still at ``version``; False, having
+        written nothing, if something changed it since it was read."""
+        assignments, values = self._assignments("requests", fields)
+        cursor = self.conn.execute(
+            f"UPDATE requests SET {assignments} WHERE id = ? AND version = ?",
+            (*values, req_id, version),
+        )
+        return cursor.rowcount == 1
 
     def revoke_link(self, req_id: str, reason: str) -> None:
         self.conn.execute(

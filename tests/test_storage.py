@@ -242,6 +242,59 @@ def test_a_brief_read_runs_on_the_calling_thread_and_sees_every_commit(tmp_path:
         other_process.close()
 
 
+def _events_in_database_file(path: Path, tmp_path: Path) -> int:
+    """The events a copy of the database file holds on its own, without its WAL."""
+    copy = tmp_path / "file-only.db"
+    copy.write_bytes(path.read_bytes())
+    with sqlite3.connect(copy) as conn:
+        try:
+            return int(conn.execute("SELECT count(*) FROM events").fetchone()[0])
+        except sqlite3.OperationalError:  # not even the schema has been copied yet
+            return 0
+
+
+def test_commits_reach_the_database_file_without_a_writer_checkpointing(tmp_path: Path) -> None:
+    path = tmp_path / "copied.db"
+    store = SQLiteStore(path)
+    store.checkpoint_in_background()
+    try:
+        for n in range(50):  # far fewer pages than any writer checkpoints at
+            store.write_sync(lambda tx, n=n: tx.append_event("org", "someone", "note", {"n": n}))
+        assert _events_in_database_file(path, tmp_path) < 50  # still in the WAL only
+        deadline = time.monotonic() + 5
+        while _events_in_database_file(path, tmp_path) < 50:
+            assert time.monotonic() < deadline, "the background checkpoint never copied them"
+            time.sleep(0.05)
+    finally:
+        store.close()
+
+
+def test_the_wal_starts_over_while_writers_keep_writing(tmp_path: Path) -> None:
+    """A background checkpoint never reaches the end of a WAL that two stores keep
+    writing to; their own checkpoints, at a few pages here, let it start over."""
+    path = tmp_path / "busy-wal.db"
+    first, second = SQLiteStore(path), SQLiteStore(path)
+    for store in (first, second):
+        store.checkpoint_in_background(writer_pages=64)
+
+    def writer(store: SQLiteStore) -> None:
+        for n in range(600):
+            store.write_sync(lambda tx, n=n: tx.append_event("org", "someone", "note", {"n": n}))
+
+    try:
+        threads = [threading.Thread(target=writer, args=(store,)) for store in (first, second)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        # 1,200 commits of a few 8 KB pages each: without a new start, over 20 MB.
+        assert Path(f"{path}-wal").stat().st_size < 4 * 1024 * 1024
+        assert first.read_sync(lambda tx: tx.max_event_seq()) == 1200
+    finally:
+        first.close()
+        second.close()
+
+
 def test_two_stores_on_one_file_write_concurrently_without_locking_errors(tmp_path: Path) -> None:
     """Like two processes (a server and a CLI) sharing the database."""
     path = tmp_path / "shared.db"

@@ -44,6 +44,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
                 settings.demo_seed,
                 settings.demo_anchor,
             )
+        store.checkpoint_in_background()
         hub = EventHub(store)
         worker = Worker(store, settings)
         store.on_commit.append(hub.committed)

@@ -9,6 +9,7 @@ failing with "database is locked" half way through a read-then-write.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import queue
 import sqlite3
@@ -45,6 +46,8 @@ from journey.records import (
 from journey.storage.base import Committed, Page, RelationshipQuery
 from journey.storage.schema import MIGRATIONS, SCHEMA_VERSION
 
+log = logging.getLogger("relportal.store")
+
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
 
@@ -63,6 +66,9 @@ USER_SORT_INDEXES = {
     "updated": "ru_user_updated",
 }
 BUSY_TIMEOUT_MS = 10_000
+# With checkpoints in the background, the WAL's size in pages at which a writer still
+# checkpoints in its own commit, so that the WAL starts over (checkpoint_in_background).
+WRITER_CHECKPOINT_PAGES = 10_000
 
 
 class StorageError(Exception):
@@ -107,6 +113,40 @@ class WriterTurns:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+
+class BackgroundCheckpoints:
+    """Copies the WAL into the database file from a thread of its own
+    (``SQLiteStore.checkpoint_in_background``)."""
+
+    # How often the thread looks for commits to copy.
+    EVERY_SECONDS = 0.1
+
+    def __init__(self, path: str) -> None:
+        self._conn = _connect(path)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="store-checkpoint", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        copied_at = None
+        while not self._stop.wait(self.EVERY_SECONDS):
+            try:
+                # data_version moves whenever another connection commits: an idle
+                # database costs one cheap question per tick.
+                version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+                if version != copied_at:
+                    copied_at = version
+                    # PASSIVE: never waits for readers or writers, nor makes them wait.
+                    self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            except sqlite3.Error as exc:
+                # The writers' own checkpoints still bound the WAL; say why, and go on.
+                log.warning("background checkpoint failed: %s", exc)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._conn.close()
 
 
 def utc_now() -> str:
@@ -203,6 +243,23 @@ class SQLiteStore:
         self._watch = None if self.path == ":memory:" else _connect(self.path)
         if self._watch is not None:
             self._all.append(self._watch)
+        self._checkpoints: BackgroundCheckpoints | None = None
+
+    def checkpoint_in_background(self, writer_pages: int = WRITER_CHECKPOINT_PAGES) -> None:
+        """Copy the WAL into the database from a thread, not in the writers' commits.
+
+        SQLite checkpoints in the commit that takes the WAL past 1,000 pages, with an
+        fsync of the WAL and one of the database, and that writer still holds its
+        turn meanwhile: under load, every writer of every process waited 5–15 ms for
+        it several times a second (bench/RESULTS.md). The thread copies what was
+        committed every 0.1 s, without holding anyone up. A checkpoint that others
+        write past never reaches the WAL's end, though, and the WAL only starts over
+        after one that did: so a writer still checkpoints in its own commit once the
+        WAL holds ``writer_pages``, by then with little left to copy.
+        """
+        if self._checkpoints is None and self.path != ":memory:":
+            self._writer.execute(f"PRAGMA wal_autocheckpoint = {int(writer_pages)}")
+            self._checkpoints = BackgroundCheckpoints(self.path)
 
     def data_version(self) -> int | None:
         """A number that changes whenever anything commits to the database (None: no
@@ -353,6 +410,9 @@ class SQLiteStore:
             pause = min(pause * 2, 0.02)
 
     def close(self) -> None:
+        if self._checkpoints is not None:
+            self._checkpoints.close()
+            self._checkpoints = None
         if self._threads is not None:
             readers, writer = self._threads
             writer.shutdown(wait=True)

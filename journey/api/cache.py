@@ -21,6 +21,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, TypeVar
 
+from journey.api.middleware import ASGIApp, Message, Scope
 from journey.storage.base import Store
 
 T = TypeVar("T")
@@ -99,12 +100,6 @@ def _retrieved(task: asyncio.Future[Any]) -> None:
     """Every asker may have gone: mark a failure as seen (each asker still gets it)."""
     if not task.cancelled():
         task.exception()
-
-
-# The ASGI types, loosely: this module serves FastAPI's app but needs none of it.
-Scope = dict[str, Any]
-Message = dict[str, Any]
-ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]
 
 
 class KeptResponses:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from journey.api.problems import MEDIA_TYPE, problem_bytes
 
+# The ASGI types, loosely: the middleware serves FastAPI's app but needs none of it.
 Scope = dict[str, Any]
-ASGIApp = Any
+Message = dict[str, Any]
+ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]
 
 access_log = logging.getLogger("relportal.access")
 

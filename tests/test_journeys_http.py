@@ -790,6 +790,40 @@ async def test_a_step_the_other_tab_overtook_is_decided_again(
     ]
 
 
+async def test_a_step_the_other_tab_made_impossible_is_refused(
+    svc: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Choosing a platform, decided at that step, is overtaken by the other tab's
+    "back": the step that leaves offers no platforms, so the choice is refused and
+    writes nothing."""
+    _, req, token = await start(svc, ["financials"])
+    await svc.walk(token, ("view_request", {}), *CONNECT_XERO[:1])  # at select_platform
+    other_process = SQLiteStore(svc.settings.db_path, readers=1)
+    decide = customer.decide_step
+    overtaken = []
+
+    def decide_then_overtaken(tx: Any, link: str, body: dict[str, Any]) -> Any:
+        step = decide(tx, link, body)
+        if not overtaken:
+            overtaken.append(
+                other_process.write_sync(
+                    lambda other: customer.act(other, link, {"action": "back"})
+                )
+            )
+        return step
+
+    monkeypatch.setattr(customer, "decide_step", decide_then_overtaken)
+    try:
+        refused = await svc.act(token, "select_platform", platform="gbol")
+    finally:
+        other_process.close()
+    problem(refused, 409, "action_not_allowed")
+    assert (await view(svc, token))["step"] == overtaken[0]["step"] == "share_accounting"
+    events = (await rm_request(svc, req["id"]))["events"]
+    moves = [e["payload"]["action"] for e in events if e["kind"] == "journey.action"]
+    assert moves[-2:] == ["connect", "back"]
+
+
 # Links that stop working
 
 

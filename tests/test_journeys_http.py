@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import io
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -749,6 +751,32 @@ async def test_every_answer_to_an_action_is_what_the_link_then_shows(svc: Servic
     assert moves == ["view_request", *(action for action, _ in steps)]
 
 
+@contextmanager
+def other_tab_first(
+    svc: Service, monkeypatch: pytest.MonkeyPatch, body: dict[str, Any]
+) -> Iterator[list[dict[str, Any]]]:
+    """The next step decided on a snapshot is overtaken, before it is written, by
+    ``body`` taken on the same link in another process (another store on the file);
+    yields that action's answer, once it has been taken."""
+    other_process = SQLiteStore(svc.settings.db_path, readers=1)
+    decide = customer.decide_step
+    overtaken: list[dict[str, Any]] = []
+
+    def decide_then_overtaken(tx: Any, link: str, asked: dict[str, Any]) -> Any:
+        step = decide(tx, link, asked)
+        if not overtaken:
+            overtaken.append(
+                other_process.write_sync(lambda other: customer.act(other, link, body))
+            )
+        return step
+
+    monkeypatch.setattr(customer, "decide_step", decide_then_overtaken)
+    try:
+        yield overtaken
+    finally:
+        other_process.close()
+
+
 async def test_a_step_the_other_tab_overtook_is_decided_again(
     svc: Service, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -758,23 +786,8 @@ async def test_a_step_the_other_tab_overtook_is_decided_again(
     journey, and neither step is lost."""
     _, req, token = await start(svc, ["financials"])
     await svc.walk(token, ("view_request", {}), *CONNECT_XERO[:2])  # at consent
-    other_process = SQLiteStore(svc.settings.db_path, readers=1)
-    decide = customer.decide_step
-    overtaken = []
-
-    def decide_then_overtaken(tx: Any, link: str, body: dict[str, Any]) -> Any:
-        step = decide(tx, link, body)
-        if not overtaken:
-            overtaken.append(
-                other_process.write_sync(lambda other: customer.act(other, link, body))
-            )
-        return step
-
-    monkeypatch.setattr(customer, "decide_step", decide_then_overtaken)
-    try:
+    with other_tab_first(svc, monkeypatch, {"action": "back"}) as overtaken:
         answered = await svc.walk(token, ("back", {}))
-    finally:
-        other_process.close()
     assert overtaken[0]["step"] == "select_platform"
     assert answered["step"] == "share_accounting"
     assert answered == await view(svc, token)
@@ -798,25 +811,8 @@ async def test_a_step_the_other_tab_made_impossible_is_refused(
     writes nothing."""
     _, req, token = await start(svc, ["financials"])
     await svc.walk(token, ("view_request", {}), *CONNECT_XERO[:1])  # at select_platform
-    other_process = SQLiteStore(svc.settings.db_path, readers=1)
-    decide = customer.decide_step
-    overtaken = []
-
-    def decide_then_overtaken(tx: Any, link: str, body: dict[str, Any]) -> Any:
-        step = decide(tx, link, body)
-        if not overtaken:
-            overtaken.append(
-                other_process.write_sync(
-                    lambda other: customer.act(other, link, {"action": "back"})
-                )
-            )
-        return step
-
-    monkeypatch.setattr(customer, "decide_step", decide_then_overtaken)
-    try:
+    with other_tab_first(svc, monkeypatch, {"action": "back"}) as overtaken:
         refused = await svc.act(token, "select_platform", platform="gbol")
-    finally:
-        other_process.close()
     problem(refused, 409, "action_not_allowed")
     assert (await view(svc, token))["step"] == overtaken[0]["step"] == "share_accounting"
     events = (await rm_request(svc, req["id"]))["events"]

@@ -178,16 +178,34 @@ def get_journey(tx: Tx, token: str) -> dict[str, Any]:
 
 def act(tx: Tx, token: str, body: dict[str, Any]) -> dict[str, Any]:
     """Apply one customer action; answers the new journey state."""
-    req, state, action, params = _parse(tx, token, body)
+    d = _decide(tx, token, body)
+    after = _apply(tx, d.request, d.state, d.transition, d.action, _answer(d.action, d.params))
+    # A transition without effects left the request's entities as they were.
+    return view(tx, after, d.parties, None if d.transition.effects else d.entities)
+
+
+@dataclass(frozen=True)
+class _Decision:
+    """An action on a request, refused or decided, with what deciding it read."""
+
+    request: InformationRequest
+    state: JourneyState
+    action: Action
+    params: dict[str, Any]
     # A customer's action never changes the bank or the company's name and contact,
     # which is all the answer shows of them: read once for both.
+    parties: tuple[Organization, Relationship]
+    entities: list[LegalEntity]
+    transition: machine.Transition
+
+
+def _decide(tx: Tx, token: str, body: dict[str, Any]) -> _Decision:
+    req, state, action, params = _parse(tx, token, body)
     parties = _parties(tx, req)
     entities = tx.entities_for_request(req.id)
     ctx = _context(tx, req, new_entity_id=new_id(), parties=parties, entities=entities)
     transition = machine.decide(state, ctx, action, params)
-    after = _apply(tx, req, state, transition, action, _answer(action, params))
-    # A transition without effects left the request's entities as they were.
-    return view(tx, after, parties, None if transition.effects else entities)
+    return _Decision(req, state, action, params, parties, entities, transition)
 
 
 @dataclass(frozen=True)
@@ -210,20 +228,15 @@ def decide_step(tx: Tx, token: str, body: dict[str, Any]) -> DecidedStep | None:
     reads; done here, on a snapshot, it keeps them out of the write transaction,
     which writers of every process take in turns (bench/RESULTS.md).
     """
-    req, state, action, params = _parse(tx, token, body)
-    parties = _parties(tx, req)
-    entities = tx.entities_for_request(req.id)
-    ctx = _context(tx, req, new_entity_id=new_id(), parties=parties, entities=entities)
-    transition = machine.decide(state, ctx, action, params)
-    if transition.effects:
+    d = _decide(tx, token, body)
+    if d.transition.effects:
         return None
-    fields = _step_fields(req, transition)
-    after = replace(req, **fields)
+    fields = _step_fields(d.request, d.transition)
     return DecidedStep(
-        request=req,
+        request=d.request,
         fields=fields,
-        event=_action_event(state, transition, action, _answer(action, params)),
-        answer=view(tx, after, parties, entities),
+        event=_action_event(d.state, d.transition, d.action, _answer(d.action, d.params)),
+        answer=view(tx, replace(d.request, **fields), d.parties, d.entities),
     )
 
 

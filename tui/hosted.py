@@ -2,8 +2,13 @@
 
 Each viewer gets a portal of their own, in a process of its own, with a home of its own:
 a temporary folder holding the config, preferences, database, outbox and downloads of
-that one session. By default the database is a fresh copy of the demo organization, so
-nothing one viewer does is seen by another and nothing touches the host's real data;
+that one session. The portal in it knows it is hosted from its environment
+(:data:`HOSTED_ENV` names the mode, ``ssh`` or ``web``; :data:`FILES_ENV` the session's
+own files folder) and then touches no file the viewer names: it writes only names
+inside that folder and reads only from it and the built-in samples.
+
+By default the database is a fresh copy of the demo organization, so nothing one
+viewer does is seen by another and nothing touches the host's real data;
 ``attach`` points the session at a running ``relportal serve`` as a named user instead.
 The folder is removed when the session ends.
 """
@@ -20,6 +25,13 @@ from pathlib import Path
 import tomli_w
 
 from tui.config import Config, ConfigError
+
+# Set by the host for the viewer's portal, never by the viewer (the child's environment
+# is built here from scratch; an SSH client's own variables other than the terminal's
+# are dropped).
+HOSTED_ENV = "RELPORTAL_HOSTED"
+FILES_ENV = "RELPORTAL_SESSION_FILES"
+HOSTED_MODES = ("ssh", "web")
 
 
 @dataclass(frozen=True)
@@ -55,13 +67,24 @@ class HostedOptions:
 class HostedSession:
     """One viewer's private home and the command that runs their portal in it."""
 
-    def __init__(self, options: HostedOptions, *, terminal: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        options: HostedOptions,
+        *,
+        mode: str,
+        terminal: dict[str, str] | None = None,
+    ) -> None:
+        if mode not in HOSTED_MODES:
+            raise ValueError(f"hosted mode must be one of {HOSTED_MODES}, not {mode!r}")
         self.options = options
+        self.mode = mode
         self.home = Path(tempfile.mkdtemp(prefix="relportal-session-"))
         os.chmod(self.home, 0o700)
         self.config_file = self.home / "config.toml"
-        self.downloads = self.home / "downloads"
-        self.downloads.mkdir()
+        # The only folder the viewer's files are written to and read from, by name.
+        self.files = self.home / "files"
+        self.files.mkdir(mode=0o700)
+        self.downloads = self.files
         self._write_config()
         self.environment = self._environment(terminal or {})
 
@@ -91,6 +114,8 @@ class HostedSession:
             XDG_STATE_HOME=str(self.home / "state"),
             TEXTUAL_ANIMATIONS="none",  # animations cost bandwidth and read badly on slow links
         )
+        env[HOSTED_ENV] = self.mode
+        env[FILES_ENV] = str(self.files)
         env.setdefault("LANG", "C.UTF-8")
         for key in ("TERM", "COLORTERM", "NO_COLOR"):
             if terminal.get(key):
@@ -105,3 +130,29 @@ class HostedSession:
 
     def close(self) -> None:
         shutil.rmtree(self.home, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class Hosting:
+    """How the running portal is hosted: ``mode`` is None for a local user (their own
+    paths), ``"ssh"`` or ``"web"`` for a viewer's session, whose files live in ``files``."""
+
+    mode: str | None = None
+    files: Path | None = None
+
+    @property
+    def hosted(self) -> bool:
+        return self.mode is not None
+
+
+def hosting_from_environment(environ: dict[str, str] | None = None) -> Hosting:
+    """What the host said of this portal process (see :data:`HOSTED_ENV`)."""
+    environ = dict(os.environ) if environ is None else environ
+    mode = environ.get(HOSTED_ENV) or None
+    if mode is None:
+        return Hosting()
+    files = environ.get(FILES_ENV)
+    if mode not in HOSTED_MODES or not files:
+        # A half-set hosting is a broken host: confine rather than trust paths.
+        raise ConfigError(f"{HOSTED_ENV}={mode!r} needs {FILES_ENV} and a mode of ssh or web")
+    return Hosting(mode, Path(files))

@@ -437,7 +437,7 @@ class PortalSession(asyncssh.SSHServerSession[bytes]):
     def _spawn(self) -> None:
         assert self.chan is not None
         environment = terminal_settings(self.term_type, dict(self.chan.get_environment()))
-        self.hosted = HostedSession(self.server.settings.hosted, terminal=environment)
+        self.hosted = HostedSession(self.server.settings.hosted, mode="ssh", terminal=environment)
         master, slave = os.openpty()
         try:
             fcntl.ioctl(slave, termios.TIOCSWINSZ, _window(*self.size))

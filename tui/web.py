@@ -338,7 +338,7 @@ class WebPortal:
             return websocket
         width = _clamp(request.query.get("width"), 80)
         height = _clamp(request.query.get("height"), 24)
-        hosted = HostedSession(self.options.hosted, terminal={"COLORTERM": "truecolor"})
+        hosted = HostedSession(self.options.hosted, mode="web", terminal={"COLORTERM": "truecolor"})
         portal = BrowserPortal(
             hosted,
             request["login"],

@@ -90,7 +90,7 @@ class FilePicker(ModalScreen[Picked | None]):
                     yield Button("Open", variant="primary", id="open")
 
     def _empty_note(self) -> str:
-        kinds = " or ".join(self.suffixes) if self.suffixes else "files"
+        kinds = " or ".join(self.suffixes) + " files" if self.suffixes else "files"
         if self.web:
             how = "use Upload a file above the terminal, then open this again."
         else:

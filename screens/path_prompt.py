@@ -1,7 +1,14 @@
-"""Ask for a file path (with completion from the disk): export and import of files."""
+"""Ask where a file goes: a path for a local user, a name for a hosted viewer.
+
+:class:`PathPrompt` is a local user's (their own disk, with completion); a hosted
+portal never shows it with paths (it refuses to complete there, whatever it is asked).
+:class:`NamePrompt` asks only a file name for the session's own files (no completion,
+no folders), and offers the clipboard for short text over SSH.
+"""
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -9,18 +16,23 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
-from widgets.path_suggester import PathSuggester
+from tui.files import FileRefused, SaveTarget, check_name
+
+_PROMPT_CSS = """
+{name} {{ align: center middle; }}
+{name} > Vertical {{
+    width: 72; max-width: 100%; height: auto; border: thick $primary;
+    background: $surface; padding: 0 1;
+}}
+{name} Horizontal {{ height: auto; align-horizontal: right; }}
+{name} .problem {{ color: $error; }}
+"""
 
 
 class PathPrompt(ModalScreen[str | None]):
-    DEFAULT_CSS = """
-    PathPrompt { align: center middle; }
-    PathPrompt > Vertical {
-        width: 72; max-width: 100%; height: auto; border: thick $primary;
-        background: $surface; padding: 0 1;
-    }
-    PathPrompt Horizontal { height: auto; align-horizontal: right; }
-    """
+    """A path (or, with ``paths=False``, any one line of text, such as a link)."""
+
+    DEFAULT_CSS = _PROMPT_CSS.format(name="PathPrompt")
     BINDINGS = [Binding("escape", "dismiss_none", "Cancel", id="path.cancel")]
 
     def __init__(self, question: str, value: str = "", ok: str = "OK", paths: bool = True) -> None:
@@ -31,9 +43,18 @@ class PathPrompt(ModalScreen[str | None]):
         self.paths = paths
 
     def compose(self) -> ComposeResult:
+        # A hosted viewer never gets completion from the host's disk, even if a caller
+        # forgot to ask the file desk (the desk never asks a hosted viewer for paths).
+        hosting = getattr(self.app, "hosting", None)
+        complete = self.paths and not (hosting is not None and hosting.hosted)
+        suggester = None
+        if complete:
+            from widgets.path_suggester import PathSuggester
+
+            suggester = PathSuggester()
         with Vertical():
             yield Static(self.question)
-            yield Input(self.value, id="path", suggester=PathSuggester() if self.paths else None)
+            yield Input(self.value, id="path", suggester=suggester)
             with Horizontal():
                 yield Button("Cancel", id="cancel")
                 yield Button(self.ok, variant="primary", id="ok")
@@ -44,6 +65,51 @@ class PathPrompt(ModalScreen[str | None]):
         value = self.query_one("#path", Input).value.strip()
         if value:
             self.dismiss(value)
+
+    @on(Button.Pressed, "#cancel")
+    def action_dismiss_none(self) -> None:
+        self.dismiss(None)
+
+
+class NamePrompt(ModalScreen[SaveTarget | None]):
+    """A file name for the session's own files, checked before it is accepted
+    (:func:`tui.files.check_name`); with ``copyable``, a button that puts the text on
+    the viewer's clipboard instead."""
+
+    DEFAULT_CSS = _PROMPT_CSS.format(name="NamePrompt")
+    BINDINGS = [Binding("escape", "dismiss_none", "Cancel", id="name.cancel")]
+
+    def __init__(self, question: str, name: str, ok: str = "Save", copyable: bool = False) -> None:
+        super().__init__()
+        self.question = question
+        self.name_value = name
+        self.ok = ok
+        self.copyable = copyable
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(self.question)
+            yield Input(self.name_value, id="name", max_length=200)
+            yield Static("", id="name-problem", classes="problem")
+            with Horizontal():
+                yield Button("Cancel", id="cancel")
+                if self.copyable:
+                    yield Button("Copy to clipboard", id="copy")
+                yield Button(self.ok, variant="primary", id="ok")
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def _ok(self) -> None:
+        try:
+            name = check_name(self.query_one("#name", Input).value)
+        except FileRefused as exc:
+            self.query_one("#name-problem", Static).update(Text(str(exc)))
+            return
+        self.dismiss(SaveTarget(name))
+
+    @on(Button.Pressed, "#copy")
+    def _copy(self) -> None:
+        self.dismiss(SaveTarget(self.name_value, copy=True))
 
     @on(Button.Pressed, "#cancel")
     def action_dismiss_none(self) -> None:

@@ -8,9 +8,7 @@ suffix says which), `f` refreshes the data (a new pull; the reports regenerate).
 
 from __future__ import annotations
 
-import os
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from rich.table import Table
@@ -25,7 +23,7 @@ from textual.widget import Widget
 from textual.widgets import Footer, Sparkline, Static
 
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
-from tui.files import hand_over
+from tui.files import SaveTarget, desk_of
 from widgets.status_badge import when
 
 KINDS = (
@@ -357,26 +355,24 @@ class ReportScreen(Screen[None]):
         if self.report is None:
             self.notify("This report is not available to download yet.", severity="warning")
             return
-        from screens.path_prompt import PathPrompt
-
-        folder = Path(getattr(self.app, "downloads", Path.home()))
         safe = "".join(c if c.isalnum() or c in " -_" else "-" for c in self.company).strip()
-        name = f"{safe} - {self.kind.replace('_', ' ')}.xlsx"
-        # In a browser the browser picks the folder: only the name (and format) is asked.
-        default = Path(name) if self.app.is_web else folder / name
+        name = f"{safe or 'report'} - {self.kind.replace('_', ' ')}.xlsx"
 
-        def chosen(path: str | None) -> None:
-            if path:
-                self.download(Path(os.path.expanduser(path)))
+        def chosen(target: SaveTarget) -> None:
+            self.download(target)
 
-        self.app.push_screen(
-            PathPrompt("Save the report as (.xlsx, .csv or .json):", str(default), "Download"),
+        # The name's suffix says the format, so it is asked in a browser too.
+        desk_of(self.app).ask_where(
+            "Save the report as (.xlsx, .csv or .json):",
+            name,
             chosen,
+            ok="Download",
+            ask_name_in_browser=True,
         )
 
     @work(group="report-download", exit_on_error=False)
-    async def download(self, path: Path) -> None:
-        fmt = path.suffix.lower().lstrip(".")
+    async def download(self, target: SaveTarget) -> None:
+        fmt = target.name.rpartition(".")[2].lower()
         if fmt not in ("xlsx", "csv", "json"):
             self.notify("End the file name with .xlsx, .csv or .json.", severity="error")
             return
@@ -385,4 +381,4 @@ class ReportScreen(Screen[None]):
         except (ServiceProblem, ServiceUnavailable) as exc:
             self.notify(str(exc), title="Not downloaded", severity="error")
             return
-        hand_over(self.app, path, data, saved=f"Saved to {path}", title="Report downloaded")
+        desk_of(self.app).save(target, data, what="the report", title="Report downloaded")

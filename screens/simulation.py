@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import tempfile
 from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any, Literal
@@ -29,13 +28,27 @@ from textual.widgets import Button, DataTable, Footer, Input, Label, OptionList,
 from textual.widgets.option_list import Option
 
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
-from tui.files import hand_over, write_atomically
+from tui.files import Sample, SaveTarget, desk_of
 from widgets.journey_map import JourneyMap
 from widgets.path_suggester import PathSuggester
 from widgets.rm_panel import RmPanel
 from widgets.status_badge import when
 
 TEMPLATE_NAME = "supplier-information-template.xlsx"
+MAX_UPLOAD_BYTES = 1_000_000  # the service refuses more
+
+
+def _make_sample(valid: bool) -> bytes:
+    from journey.template import sample_file  # openpyxl: only when a sample is wanted
+
+    return sample_file(valid=valid)
+
+
+# Built into the portal and made in memory when used: never written to a shared folder.
+SAMPLES = (
+    Sample("suppliers-sample.xlsx", "Sample file", lambda: _make_sample(True)),
+    Sample("suppliers-with-errors.xlsx", "Sample with errors", lambda: _make_sample(False)),
+)
 
 
 class SimulationScreen(Screen[None]):
@@ -211,30 +224,71 @@ class SimulationScreen(Screen[None]):
         finally:
             self.busy = False
 
-    @work(group="journey-action", exit_on_error=False)
-    async def upload_file(self, path_text: str) -> None:
+    def upload_file(self, path_text: str) -> None:
+        """A local user's upload: the file at the path typed, read bounded here (a
+        regular file of at most the service's 1 MB), then sent."""
+        from tui.files import FileRefused, read_local_file
+
+        if not path_text.strip():
+            self.post_message(self.Refused("Choose a file to upload first.", []))
+            return
         path = Path(os.path.expanduser(path_text.strip()))
         try:
-            with open(path, "rb") as handle:
-                data = handle.read(1_000_001)  # the service refuses more than 1 MB
+            data = read_local_file(path, MAX_UPLOAD_BYTES)
+        except FileRefused as exc:
+            self.post_message(self.Refused(str(exc), []))
+            return
         except OSError as exc:
             self.post_message(self.Refused(f"Cannot read {path}: {exc.strerror}.", []))
             return
-        await self._upload(path.name, data)
+        self.send_upload(path.name, data)
+
+    def choose_upload(self) -> None:
+        """A hosted viewer's upload: a file of their session, or a sample, picked by name."""
+
+        def picked(name: str, data: bytes) -> None:
+            self.send_upload(name, data)
+
+        desk_of(self.app).choose_to_open(
+            "Upload which file? (xlsx, at most 1 MB)",
+            picked,
+            limit=MAX_UPLOAD_BYTES,
+            suffixes=(".xlsx",),
+            samples=SAMPLES,
+            ok="Upload",
+        )
 
     @work(group="journey-action", exit_on_error=False)
-    async def save_template(self, path_text: str) -> None:
-        path = Path(os.path.expanduser(path_text.strip()))
-        if path.is_dir():
-            path = path / TEMPLATE_NAME
+    async def send_upload(self, filename: str, data: bytes) -> None:
+        await self._upload(filename, data)
+
+    @work(group="journey-action", exit_on_error=False)
+    async def upload_sample(self, valid: bool) -> None:
+        """A built-in sample (fictional suppliers), made in memory and uploaded as is:
+        no file is written anywhere."""
+        sample = SAMPLES[0] if valid else SAMPLES[1]
+        await self._upload(sample.name, await asyncio.to_thread(sample.make))
+
+    def save_template(self, path_text: str | None) -> None:
+        """Save the template: locally to the path typed (a folder gets the template's
+        name); hosted, by its name (to the browser, or into the session's files)."""
+        if path_text is None:
+            target = SaveTarget(TEMPLATE_NAME)
+        else:
+            path = Path(os.path.expanduser(path_text.strip()))
+            if path.is_dir():
+                path = path / TEMPLATE_NAME
+            target = SaveTarget(path.name, path=path)
+        self.fetch_template(target)
+
+    @work(group="journey-action", exit_on_error=False)
+    async def fetch_template(self, target: SaveTarget) -> None:
         try:
             data = await self.client.download(f"{self.base}/template")
         except (ServiceProblem, ServiceUnavailable) as exc:
             self.notify(str(exc), title="No template", severity="error")
             return
-        hand_over(
-            self.app, path, data, saved=f"Saved the template to {path}", title="Template downloaded"
-        )
+        desk_of(self.app).save(target, data, what="the template", title="Template downloaded")
 
     # Drawing what the service said
 
@@ -415,6 +469,37 @@ class SimulationScreen(Screen[None]):
         return out
 
     def _upload_widgets(self, view: dict[str, Any]) -> list[Widget]:
+        samples = [
+            Button("Sample file", name="sample-valid", id="sample-valid", compact=True),
+            Button("Sample with errors", name="sample-invalid", id="sample-invalid", compact=True),
+        ]
+        if desk_of(self.app).hosted:
+            # A hosted viewer types no paths: the template is saved by its name, and the
+            # file to upload is picked from the session's files (tui/files.py).
+            where = (
+                "to your browser" if desk_of(self.app).to_browser else "into your session's files"
+            )
+            return [
+                Label(f"Download template ({where})"),
+                Button(
+                    "Download template",
+                    name="download-template",
+                    id="download-template",
+                    compact=True,
+                ),
+                Label("Choose file (xlsx, at most 1 MB) from your session's files"),
+                Horizontal(
+                    Button(
+                        "Choose file…",
+                        name="choose-file",
+                        id="choose-file",
+                        variant="primary",
+                        compact=True,
+                    ),
+                    *samples,
+                    classes="actions",
+                ),
+            ]
         template = view.get("template", {}).get("filename", TEMPLATE_NAME)
         return [
             Label("Download template: where to save it"),
@@ -435,10 +520,7 @@ class SimulationScreen(Screen[None]):
             ),
             Horizontal(
                 Button("Upload", name="upload", id="act-upload", variant="primary", compact=True),
-                Button("Sample file", name="sample-valid", id="sample-valid", compact=True),
-                Button(
-                    "Sample with errors", name="sample-invalid", id="sample-invalid", compact=True
-                ),
+                *samples,
                 classes="actions",
             ),
         ]
@@ -499,9 +581,12 @@ class SimulationScreen(Screen[None]):
             action, param, value = name.split(":", 2)
             self.take(action, {param: value})
         elif name == "download-template":
-            self.save_template(self.query_one("#template-path", Input).value)
+            paths = self.query("#template-path")
+            self.save_template(paths.first(Input).value if paths else None)
         elif name in ("sample-valid", "sample-invalid"):
-            self._sample(valid=name == "sample-valid")
+            self.upload_sample(valid=name == "sample-valid")
+        elif name == "choose-file":
+            self.choose_upload()
         elif name == "upload":
             self.upload_file(self.query_one("#upload-path", Input).value)
         elif name:
@@ -532,15 +617,6 @@ class SimulationScreen(Screen[None]):
             self._choose_platform()
             return
         self.take(action, params)
-
-    def _sample(self, *, valid: bool) -> None:
-        """Write a sample file (fictional suppliers) and put its path in the box."""
-        from journey.template import sample_file  # openpyxl: only when a sample is wanted
-
-        name = "suppliers-sample.xlsx" if valid else "suppliers-with-errors.xlsx"
-        path = Path(tempfile.gettempdir()) / "relportal-samples" / name
-        write_atomically(path, sample_file(valid=valid))
-        self.query_one("#upload-path", Input).value = str(path)
 
     # Keys
 
@@ -616,17 +692,12 @@ class SimulationScreen(Screen[None]):
 
     @work(exclusive=True, group="replay", exit_on_error=False)
     async def run_replay(self, all_steps: bool) -> None:
-        from journey.template import sample_file
-
         assert self.replay is not None
         while self.replay_at < len(self.replay):
             planned = self.replay[self.replay_at]
             if planned.upload:
-                valid = planned.upload == "valid"
-                answer = await self._upload(
-                    "suppliers-sample.xlsx" if valid else "suppliers-with-errors.xlsx",
-                    await asyncio.to_thread(sample_file, valid=valid),
-                )
+                sample = SAMPLES[0] if planned.upload == "valid" else SAMPLES[1]
+                answer = await self._upload(sample.name, await asyncio.to_thread(sample.make))
             else:
                 answer = await self._send(planned.action, planned.params)
             self.replay_at += 1

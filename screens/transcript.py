@@ -8,8 +8,6 @@ exports it to JSON, or imports one someone else exported.
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 from typing import Any
 
 from rich.text import Text
@@ -20,32 +18,43 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
-from tui.files import write_atomically
+from tui.files import SaveTarget, desk_of
 from widgets.status_badge import when
 
 REQUESTED = {"financials": "Financials", "spend_analysis": "Spend analysis"}
 MAX_TRANSCRIPT_BYTES = 5_000_000
 
 
-def open_transcript_file(
-    app: Any, client: ServiceClient, session: Session | None, path: Path
+def choose_transcript(app: Any, client: ServiceClient, session: Session | None) -> None:
+    """Ask for a transcript exported as JSON (a path locally, a session file when
+    hosted: tui/files.FileDesk), read it (at most 5 MB) and show it."""
+
+    def read(name: str, data: bytes) -> None:
+        open_transcript(app, client, session, name, data)
+
+    desk_of(app).choose_to_open(
+        "Import a transcript (JSON) from:",
+        read,
+        limit=MAX_TRANSCRIPT_BYTES,
+        suffixes=(".json",),
+        ok="Import",
+    )
+
+
+def open_transcript(
+    app: Any, client: ServiceClient, session: Session | None, name: str, data: bytes
 ) -> None:
-    """Read a transcript exported as JSON and show it; a bad file is a notification."""
+    """Show the transcript in ``data`` (the file ``name``); a bad one is a notification."""
     from journey.errors import Invalid
     from journey.simulation import check_transcript
 
     try:
-        if path.stat().st_size > MAX_TRANSCRIPT_BYTES:
-            raise Invalid("larger than 5 MB: not a transcript.", "too_large")
-        data = json.loads(path.read_text(encoding="utf-8"))
-        check_transcript(data)
-    except OSError as exc:
-        app.notify(f"Cannot read {path}: {exc.strerror}.", title="Not imported", severity="error")
-        return
+        transcript = json.loads(data.decode("utf-8"))
+        check_transcript(transcript)
     except (ValueError, Invalid) as exc:
-        app.notify(f"{path}: {exc}", title="Not imported", severity="error")
+        app.notify(f"{name}: {exc}", title="Not imported", severity="error")
         return
-    app.push_screen(TranscriptScreen(client, session, transcript=data, source=str(path)))
+    app.push_screen(TranscriptScreen(client, session, transcript=transcript, source=name))
 
 
 class TranscriptScreen(Screen[None]):
@@ -136,39 +145,19 @@ class TranscriptScreen(Screen[None]):
     def action_export(self) -> None:
         if self.transcript is None:
             return
-        from screens.path_prompt import PathPrompt
+        transcript = self.transcript
+        name = f"transcript-{transcript['request'].get('id', 'request')}.json"
+        data = json.dumps(transcript, indent=2, ensure_ascii=False).encode() + b"\n"
 
-        request = self.transcript["request"]
-        default = Path.cwd() / f"transcript-{request.get('id', 'request')}.json"
+        def chosen(target: SaveTarget) -> None:
+            desk_of(self.app).save(target, data, what="the transcript", title="Transcript exported")
 
-        def chosen(path: str | None) -> None:
-            if path:
-                self._export(Path(os.path.expanduser(path)))
-
-        self.app.push_screen(
-            PathPrompt("Export the transcript to:", str(default), "Export"), chosen
+        desk_of(self.app).ask_where(
+            "Export the transcript (JSON) as:", name, chosen, ok="Export", text=True
         )
 
-    def _export(self, path: Path) -> None:
-        data = json.dumps(self.transcript, indent=2, ensure_ascii=False).encode()
-        try:
-            write_atomically(path, data + b"\n")
-        except OSError as exc:
-            self.notify(f"Cannot write {path}: {exc.strerror}.", severity="error")
-            return
-        self.notify(f"Saved to {path}", title="Transcript exported")
-
     def action_import_file(self) -> None:
-        from screens.path_prompt import PathPrompt
-
-        def chosen(path: str | None) -> None:
-            if path:
-                self._import(Path(os.path.expanduser(path)))
-
-        self.app.push_screen(PathPrompt("Import a transcript (JSON) from:", "", "Import"), chosen)
-
-    def _import(self, path: Path) -> None:
-        open_transcript_file(self.app, self.client, self.session, path)
+        choose_transcript(self.app, self.client, self.session)
 
     def action_replay(self) -> None:
         if self.transcript is not None:

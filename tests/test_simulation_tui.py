@@ -255,8 +255,8 @@ async def test_manual_upload_bad_file_then_good(sim_settings, tmp_path) -> None:
         await walk.press("Download template")
         await walk.until(lambda: target.exists(), what="the template saved")
         assert target.read_bytes()[:2] == b"PK"
+        # A sample is uploaded straight from memory: pressing it is the upload.
         await walk.press("Sample with errors")
-        await walk.press("Upload")
         await walk.until(lambda: walk.screen.refusal is not None, what="the upload refused")
         errors = walk.screen.query_one("#upload-errors", DataTable)
         assert errors.row_count >= 2
@@ -265,7 +265,6 @@ async def test_manual_upload_bad_file_then_good(sim_settings, tmp_path) -> None:
         )
         assert walk.screen.journey["step"] == "manual_upload"  # type: ignore[index]
         await walk.press("Sample file")
-        await walk.press("Upload")
         await walk.at("complete")
         await rm_sees(walk, "Available")  # uploaded, then processed
 

@@ -22,6 +22,8 @@ from tui.client import (
     StartupRefused,
 )
 from tui.commands import PortalCommands
+from tui.files import FileDesk
+from tui.hosted import Hosting
 
 ClientFactory = Callable[[], AbstractAsyncContextManager[ServiceClient]]
 
@@ -45,6 +47,7 @@ class RelportalApp(App[None]):
         downloads: Path | None = None,
         keymap: dict[str, str] | None = None,
         preferences_path: Path | None = None,
+        hosting: Hosting | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -52,6 +55,12 @@ class RelportalApp(App[None]):
         self.simulate_link = simulate  # `relportal simulate LINK`: open on that journey
         # Where files the user downloads go unless they pick another folder.
         self.downloads = downloads or Path.home() / "Downloads"
+        # Local (the user's own paths) unless a host said this portal is a viewer's
+        # session (tui.hosted); every file the portal saves or opens goes through the desk.
+        self.hosting = hosting or Hosting()
+        if self.hosting.files is not None:
+            self.downloads = self.hosting.files
+        self.file_desk = FileDesk(self, self.hosting, self.downloads)
         self.client: ServiceClient | None = None
         self.session: Session | None = None
         # Why the portal closed without starting (printed by the command, one line).
@@ -152,18 +161,10 @@ class RelportalApp(App[None]):
         )
 
     def action_import_transcript(self) -> None:
-        from screens.path_prompt import PathPrompt
-        from screens.transcript import open_transcript_file
+        from screens.transcript import choose_transcript
 
-        if self.client is None:
-            return
-        client = self.client
-
-        def chosen(path: str | None) -> None:
-            if path:
-                open_transcript_file(self, client, self.session, Path(path).expanduser())
-
-        self.push_screen(PathPrompt("Import a transcript (JSON) from:", ok="Import"), chosen)
+        if self.client is not None:
+            choose_transcript(self, self.client, self.session)
 
     async def action_quit(self) -> None:
         self._signed_out.set()

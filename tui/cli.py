@@ -169,6 +169,9 @@ def cmd_portal(args: argparse.Namespace, config: Config, simulate: str | None = 
     customer simulation of ``simulate``, a link, when given)."""
     import os
 
+    from tui.hosted import hosting_from_environment
+
+    hosting = hosting_from_environment()  # a viewer's session: it names no paths
     url = args.service or config.get("service", "url")
     preferences_path = paths.preferences_file()
     if url:
@@ -218,6 +221,7 @@ def cmd_portal(args: argparse.Namespace, config: Config, simulate: str | None = 
         preferences_path=preferences_path,
         simulate=simulate,
         downloads=downloads_folder(config),
+        hosting=hosting,
     )
     app.run()
     if app.refusal:

@@ -1,4 +1,8 @@
-"""File path completion for inputs (template downloads, uploads, transcripts)."""
+"""File path completion for a local user's inputs (template downloads, uploads, transcripts).
+
+Never for a hosted viewer (``relportal ssh-serve``, ``relportal web``): their screens
+have no path inputs at all (tui/files.py), and should one be built by mistake, this
+completes nothing in a hosted process, so the host's folders are never listed."""
 
 from __future__ import annotations
 
@@ -6,6 +10,16 @@ import os
 from pathlib import Path
 
 from textual.suggester import Suggester
+
+from tui.config import ConfigError
+from tui.hosted import hosting_from_environment
+
+
+def _hosted() -> bool:
+    try:
+        return hosting_from_environment().hosted
+    except ConfigError:
+        return True  # a half-set hosting is a broken host: confine
 
 
 class PathSuggester(Suggester):
@@ -15,7 +29,7 @@ class PathSuggester(Suggester):
         super().__init__(use_cache=False, case_sensitive=True)
 
     async def get_suggestion(self, value: str) -> str | None:
-        if not value:
+        if not value or _hosted():
             return None
         typed = Path(os.path.expanduser(value))
         folder, stem = (typed, "") if value.endswith("/") else (typed.parent, typed.name)

@@ -309,7 +309,7 @@ def _answer(action: Action, params: dict[str, Any]) -> dict[str, Any]:
     parameter the action does not take (the RM's screens show whatever is kept)."""
     key = _ANSWERED.get(action)
     value = params.get(key) if key else None
-    if not isinstance(value, str):
+    if key is None or not isinstance(value, str):
         return {}
     if action is Action.NAME_ENTITY:
         return {key: machine.clean_entity_name(value)}

@@ -30,8 +30,9 @@ UNSAFE_MULTI_LINE = re.compile(
 # Breaks a one-line field turns into a space rather than losing (words stay apart).
 _LINE_BREAKS = re.compile("[\t\n\x0b\x0c\r\x85\u2028\u2029]")
 
-# Answer fields that are written as several lines (an email's body).
-MULTI_LINE_FIELDS = frozenset({"text"})
+# Answer fields written as several lines: an email's body, and a problem's detail
+# (an upload's rejection lists its rows' problems one a line).
+MULTI_LINE_FIELDS = frozenset({"text", "detail"})
 
 
 def has_hidden_characters(text: str) -> bool:

@@ -51,10 +51,15 @@ from journey.records import (
 from journey.service import compose_email
 from journey.status import derive_company_status
 from journey.storage.base import Tx
+from journey.text import one_line
 from journey.tokens import hash_secret, new_id
 
 # Actions the customer's client may post; an upload arrives through its own endpoint.
 POSTABLE = frozenset(Action) - {Action.UPLOAD}
+
+# The transcript keeps this much of a sign-in username, and of an uploaded file's name.
+USERNAME_KEPT = 100
+FILENAME_KEPT = 200
 
 GONE_MESSAGES = {
     Step.EXPIRED: "This link has expired. Ask your relationship manager to send a new one.",
@@ -288,13 +293,36 @@ def _action_event(
     }
 
 
+# The one answer each action takes, as the transcript keeps it.
+_ANSWERED = {
+    Action.CHOOSE_METHOD: "method",
+    Action.CHOOSE_ENTITIES: "count",
+    Action.NAME_ENTITY: "name",
+    Action.SELECT_PLATFORM: "platform",
+    Action.AUTHORIZE: "username",
+}
+
+
 def _answer(action: Action, params: dict[str, Any]) -> dict[str, Any]:
-    """What the customer answered, for the transcript; never a password."""
-    keep = {"method", "count", "name", "platform"}
-    answer = {k: v for k, v in params.items() if k in keep and isinstance(v, str)}
-    if action is Action.AUTHORIZE and isinstance(params.get("username"), str):
-        answer["username"] = params["username"][:100]
-    return answer
+    """What the customer answered, for the transcript: only the value the action took,
+    once the machine accepted it, cleaned as it was checked. Never a password, nor a
+    parameter the action does not take (the RM's screens show whatever is kept)."""
+    key = _ANSWERED.get(action)
+    value = params.get(key) if key else None
+    if key is None or not isinstance(value, str):
+        return {}
+    if action is Action.NAME_ENTITY:
+        return {key: machine.clean_entity_name(value)}
+    if action is Action.AUTHORIZE:
+        return {key: one_line(machine.clean_username(value), USERNAME_KEPT)}
+    # A method, a count or a platform key: the machine took only one of its options.
+    return {key: value}
+
+
+def upload_name(filename: str) -> str:
+    """An uploaded file's name as it is kept: the customer's computer chose it, so
+    one line without control characters (``journey.text``), and not too long."""
+    return one_line(filename, FILENAME_KEPT) or "upload.xlsx"
 
 
 def check_upload_allowed(tx: Tx, token: str) -> None:
@@ -326,7 +354,7 @@ def accept_upload(
         id=new_id(),
         org_id=req.org_id,
         entity_id="",
-        filename=filename[:200],
+        filename=upload_name(filename),
         size=len(data),
         sha256=hashlib.sha256(data).hexdigest(),
         row_count=len(records),
@@ -361,7 +389,7 @@ def record_rejected_upload(tx: Tx, token: str, filename: str, errors: list[dict[
             "from": state.step.value,
             "to": state.step.value,
             "closed": state.closed,
-            "answer": {"filename": filename[:200], "problems": len(errors)},
+            "answer": {"filename": upload_name(filename), "problems": len(errors)},
             "error": "upload_rejected",
         },
         req.relationship_id,

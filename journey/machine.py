@@ -16,13 +16,13 @@ Which journey a customer gets (DESIGN.md, "Which journey the customer gets"):
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
 from journey.domain import ENTITY_NAME_MAX, Action, DataType, Feature, Step
 from journey.platforms import PLATFORMS
+from journey.text import has_hidden_characters
 
 
 class EntityState(StrEnum):
@@ -394,9 +394,19 @@ def clean_entity_name(raw: object) -> str:
             f"The name is {len(name)} characters long; at most {ENTITY_NAME_MAX} are allowed.",
             "entity_name_too_long",
         )
-    if any(unicodedata.category(ch).startswith("C") for ch in name):
+    if has_hidden_characters(name):
         raise InvalidValue("The name contains characters that cannot be shown.", "entity_name_bad")
     return name
+
+
+def clean_username(raw: object) -> str:
+    """A platform sign-in username, checked as names are: text without control,
+    format (bidi) or other hidden characters, since the transcript keeps it."""
+    if not isinstance(raw, str) or not raw.strip():
+        raise InvalidValue("Enter your username and password.", "credentials_missing")
+    if has_hidden_characters(raw):
+        raise InvalidValue("The username contains characters that cannot be shown.", "username_bad")
+    return raw.strip()
 
 
 def _choice(params: dict[str, Any], key: str, options: tuple[str, ...], what: str) -> str:
@@ -516,6 +526,7 @@ def decide(
         username, password = params.get("username"), params.get("password")
         if not isinstance(username, str) or not isinstance(password, str) or not username:
             raise InvalidValue("Enter your username and password.", "credentials_missing")
+        username = clean_username(username)
         if not platform.check_credentials(username, password):
             error = {"code": "wrong_credentials", "message": platform.signin_error}
             return Transition(replace(state, error=error), (SignInFailed(entity_id, platform.key),))

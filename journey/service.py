@@ -9,7 +9,6 @@ objects of another organization are simply not found.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -40,6 +39,7 @@ from journey.records import (
     User,
 )
 from journey.storage.base import Tx
+from journey.text import has_hidden_characters
 from journey.tokens import hash_secret, new_api_token, new_id, new_link_token
 
 NAME_MAX = 200
@@ -84,7 +84,7 @@ def clean_text(value: Any, field: str, *, required: bool, max_len: int) -> str:
             f"invalid_{field}",
             field=field,
         )
-    if any(unicodedata.category(ch).startswith("C") for ch in text):
+    if has_hidden_characters(text):
         raise Invalid(f"{field} contains control characters.", f"invalid_{field}", field=field)
     return text
 

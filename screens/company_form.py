@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -70,7 +71,7 @@ class CompanyForm(ModalScreen[dict[str, Any] | None]):
                 yield Label("Users")
                 chosen = set(self.company["users"]) if self.company else {self.session.user["id"]}
                 yield SelectionList[str](
-                    *[(u["name"], u["id"], u["id"] in chosen) for u in self.session.users],
+                    *[(Text(u["name"]), u["id"], u["id"] in chosen) for u in self.session.users],
                     id="users",
                     compact=True,
                 )
@@ -124,6 +125,6 @@ class CompanyForm(ModalScreen[dict[str, Any] | None]):
                 saved = await self.client.post("/v1/relationships", values)
         except (ServiceProblem, ServiceUnavailable) as exc:
             # The service's own reason (a field too long, a stale version…), word for word.
-            self.query_one("#error", Static).update(str(exc))
+            self.query_one("#error", Static).update(Text(str(exc)))
             return
         self.dismiss(saved)

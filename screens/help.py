@@ -15,6 +15,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
+from widgets.plain import plain_cells
 from widgets.status_badge import STATUS_STYLES, status_text
 
 STATUS_MEANINGS = {
@@ -74,7 +75,7 @@ class HelpScreen(ModalScreen[None]):
                 table.add_column(min_width=24)
             half = (len(self.keys) + 1) // 2
             for left, right in zip(self.keys[:half], [*self.keys[half:], ("", "")], strict=False):
-                table.add_row(*left, *right)
+                table.add_row(*plain_cells(*left, *right))  # keys may be remapped to "["
             yield Static(table)
             yield Static(
                 Text(

@@ -347,7 +347,7 @@ class PortalScreen(Screen[None]):
                 banner.remove_class("shown")
                 self.load(self.criteria)  # what was asked while it was away
         else:
-            banner.update(f"The service is unreachable ({message.detail}); retrying…")
+            banner.update(Text(f"The service is unreachable ({message.detail}); retrying…"))
             banner.add_class("shown")
 
     # Opening a company

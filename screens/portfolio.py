@@ -23,6 +23,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
+from widgets.plain import plain_cells
 from widgets.status_badge import STATUS_STYLES, status_text
 
 PERIODS = ((7, "7 days"), (30, "30 days"), (90, "90 days"), (365, "year"))
@@ -50,7 +51,9 @@ def funnel_bars(rows: list[dict[str, Any]], width: int = BAR) -> Table:
         filled = round(row["count"] / top * width)
         bar = Text("█" * filled, style="#5b8def")
         bar.append("░" * (width - filled), style="dim")
-        table.add_row(row["title"][:34], bar, f"{row['count']:,}", f"{row['percent_of_sent']}%")
+        table.add_row(
+            *plain_cells(row["title"][:34], bar, f"{row['count']:,}", f"{row['percent_of_sent']}%")
+        )
     return table
 
 
@@ -176,7 +179,7 @@ class PortfolioScreen(Screen[None]):
             "Where unfinished requests stand", "Requests", box=None, header_style="bold"
         )
         for row in body["stopped_at"]:
-            stopped.add_row(row["title"], f"{row['count']:,}")
+            stopped.add_row(*plain_cells(row["title"], f"{row['count']:,}"))
         if not body["stopped_at"]:
             stopped.add_row(Text("Nothing is waiting on a customer.", style="dim"), "")
         self.query_one("#stopped", Static).update(stopped)

@@ -16,6 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
+from widgets.plain import plain_cells
 from widgets.status_badge import status_text, when
 
 EVENT_WORDS = {
@@ -334,16 +335,18 @@ class RelationshipScreen(Screen[None]):
         info.add_row(
             "Status", Text.assemble(status_text(body["status"]), "  ", when(body["status_at"]))
         )
-        info.add_row("Contact", f"{body['contact_name']} <{body['contact_email']}>")
+        info.add_row(*plain_cells("Contact", f"{body['contact_name']} <{body['contact_email']}>"))
         users = ", ".join(self.session.user_name(u) for u in body["users"]) or "—"
-        info.add_row("Users", users)
+        info.add_row(*plain_cells("Users", users))
         info.add_row("Created", when(body["created_at"], with_year=True))
         requested = {"financials": "Financials", "spend_analysis": "Spend analysis"}
         info.add_row("Requested", " + ".join(requested[r] for r in body["requested"]) or "—")
         if body["subsidiaries"]:
             info.add_row(
-                "Subsidiaries",
-                "\n".join(f"{s['name']}  ({s['status'] or '—'})" for s in body["subsidiaries"]),
+                *plain_cells(
+                    "Subsidiaries",
+                    "\n".join(f"{s['name']}  ({s['status'] or '—'})" for s in body["subsidiaries"]),
+                )
             )
         title = Text(body["name"], style="bold")
         if body["description"]:
@@ -355,11 +358,13 @@ class RelationshipScreen(Screen[None]):
             requests.add_column(column)
         for req in body["requests"]:
             requests.add_row(
-                " + ".join(requested[d] for d in req["data_types"]),
-                when(req["created_at"], with_year=True),
-                req["state"],
-                req["step"].replace("_", " "),
-                when(req["expires_at"], with_year=True),
+                *plain_cells(
+                    " + ".join(requested.get(d, d) for d in req["data_types"]),
+                    when(req["created_at"], with_year=True),
+                    req["state"],
+                    req["step"].replace("_", " "),
+                    when(req["expires_at"], with_year=True),
+                )
             )
         self.query_one("#requests", Static).update(
             requests
@@ -375,14 +380,16 @@ class RelationshipScreen(Screen[None]):
             pulls = conn.get("pulls") or []
             uploads = entity["uploads"]
             entities.add_row(
-                entity["name"],
-                conn.get("status", "Uploaded" if uploads else "—"),
-                (conn.get("platform") or {}).get("name", "Manual upload" if uploads else "—"),
-                when(conn.get("last_sync_at")) or "—",
-                pulls[0]["status"] if pulls else (uploads[0]["status"] if uploads else "—"),
-                ", ".join(
-                    f"{r['kind'].replace('_', ' ')}: {r['status']}" for r in entity["reports"]
-                ),
+                *plain_cells(
+                    entity["name"],
+                    conn.get("status", "Uploaded" if uploads else "—"),
+                    (conn.get("platform") or {}).get("name", "Manual upload" if uploads else "—"),
+                    when(conn.get("last_sync_at")) or "—",
+                    pulls[0]["status"] if pulls else (uploads[0]["status"] if uploads else "—"),
+                    ", ".join(
+                        f"{r['kind'].replace('_', ' ')}: {r['status']}" for r in entity["reports"]
+                    ),
+                )
             )
         self.query_one("#entities", Static).update(
             entities
@@ -394,5 +401,5 @@ class RelationshipScreen(Screen[None]):
         timeline.add_column(style="dim", no_wrap=True)
         timeline.add_column()
         for event in reversed(body["events"][-40:]):
-            timeline.add_row(when(event["at"]), describe_event(event))
+            timeline.add_row(*plain_cells(when(event["at"]), describe_event(event)))
         self.query_one("#timeline", Static).update(timeline)

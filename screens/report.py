@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from rich.table import Table
+from rich.table import Column, Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -24,6 +24,7 @@ from textual.widgets import Footer, Sparkline, Static
 
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
 from tui.files import SaveTarget, desk_of
+from widgets.plain import plain_cells
 from widgets.status_badge import when
 
 KINDS = (
@@ -207,28 +208,38 @@ class ReportScreen(Screen[None]):
         if "period" in summary:
             period = summary["period"]
             facts.add_row(
-                "Period",
-                f"{period['start']} – {period['end']} ({summary['months_reviewed']} months)",
+                *plain_cells(
+                    "Period",
+                    f"{period['start']} – {period['end']} ({summary['months_reviewed']} months)",
+                )
             )
         if data.get("source") == "upload":
-            facts.add_row("Source", f"uploaded file {data.get('filename', '')}")
-        facts.add_row("Suppliers", str(summary["suppliers_count"]))
+            facts.add_row(*plain_cells("Source", f"uploaded file {data.get('filename', '')}"))
+        facts.add_row(*plain_cells("Suppliers", str(summary["suppliers_count"])))
 
         def count_and_amount(name: str) -> str:
             return f"{summary[name + '_count']:,}  {amount(summary[name + '_amount'], currency)}"
 
         if "bills_count" in summary:
             facts.add_row(
-                "Bills", f"{summary['bills_count']:,}  {amount(summary['bills_amount'], currency)}"
+                *plain_cells(
+                    "Bills",
+                    f"{summary['bills_count']:,}  {amount(summary['bills_amount'], currency)}",
+                )
             )
             facts.add_row(
-                "Payments",
-                f"{summary['payments_count']:,}  {amount(summary['payments_amount'], currency)}",
+                *plain_cells(
+                    "Payments",
+                    f"{summary['payments_count']:,}  "
+                    f"{amount(summary['payments_amount'], currency)}",
+                )
             )
-            facts.add_row("Outstanding", count_and_amount("bills_outstanding"))
-            facts.add_row("Paid late", count_and_amount("bills_paid_late"))
+            facts.add_row(*plain_cells("Outstanding", count_and_amount("bills_outstanding")))
+            facts.add_row(*plain_cells("Paid late", count_and_amount("bills_paid_late")))
         else:
-            facts.add_row("Annual spend", amount(summary.get("annual_spend", "0"), currency))
+            facts.add_row(
+                *plain_cells("Annual spend", amount(summary.get("annual_spend", "0"), currency))
+            )
         out.append(Static(facts, classes="section"))
         key = "bills_amount" if "bills_count" in summary else "annual_spend"
         top = [(s["supplier_name"], Decimal(s[key])) for s in data["suppliers"][:TOP_SUPPLIERS]]
@@ -253,18 +264,24 @@ class ReportScreen(Screen[None]):
         )
         for row in data.get("payment_methods", []):
             share = row.get("percentage_bills_by_amount") or row.get("percentage_spend") or "0"
-            methods.add_row(row["payment_method"], str(row.get("suppliers_count", "")), f"{share}%")
+            methods.add_row(
+                *plain_cells(
+                    row["payment_method"], str(row.get("suppliers_count", "")), f"{share}%"
+                )
+            )
         out.append(Static(methods, classes="section"))
         suppliers = Table(
             "Supplier", "Spend", "Terms", "Method", "Late", box=None, header_style="bold"
         )
         for s in data["suppliers"][:50]:
             suppliers.add_row(
-                s["supplier_name"],
-                amount(s[key], currency),
-                f"{s.get('payment_terms_days', '')} d",
-                str(s.get("preferred_payment_method") or ""),
-                str(s.get("bills_paid_late_count", "—")),
+                *plain_cells(
+                    s["supplier_name"],
+                    amount(s[key], currency),
+                    f"{s.get('payment_terms_days', '')} d",
+                    str(s.get("preferred_payment_method") or ""),
+                    str(s.get("bills_paid_late_count", "—")),
+                )
             )
         out.append(Static(suppliers, classes="section"))
         if data.get("late_payments"):
@@ -273,10 +290,12 @@ class ReportScreen(Screen[None]):
             )
             for row in data["late_payments"][:10]:
                 late.add_row(
-                    row["supplier_name"],
-                    amount(row["amount"], currency),
-                    row["due_date"],
-                    str(row["days_late"]),
+                    *plain_cells(
+                        row["supplier_name"],
+                        amount(row["amount"], currency),
+                        row["due_date"],
+                        str(row["days_late"]),
+                    )
                 )
             out.append(Static(late, classes="section"))
         return out
@@ -292,10 +311,12 @@ class ReportScreen(Screen[None]):
         for p in periods:
             net = Decimal(p["net_profit"])
             months.add_row(
-                p["start"][:7],
-                amount(p["income"]),
-                amount(p["expenses"]),
-                Text(amount(net), style="red" if net < 0 else "green"),
+                *plain_cells(
+                    p["start"][:7],
+                    amount(p["income"]),
+                    amount(p["expenses"]),
+                    Text(amount(net), style="red" if net < 0 else "green"),
+                )
             )
         out.append(Static(months, classes="section"))
         if periods:
@@ -307,14 +328,19 @@ class ReportScreen(Screen[None]):
         totals = Table.grid(padding=(0, 2))
         totals.add_column(style="dim")
         totals.add_column(justify="right")
-        totals.add_row("Date", data["date"])
+        totals.add_row(*plain_cells("Date", data["date"]))
         for key in ("assets", "liabilities", "equity"):
-            totals.add_row(key.capitalize(), amount(data[key], currency))
+            totals.add_row(*plain_cells(key.capitalize(), amount(data[key], currency)))
         return [Static(totals, classes="section"), self._lines("Accounts", data["lines"])]
 
     def _lines(self, title: str, lines: list[dict[str, Any]]) -> Static:
         table = Table(
-            title, "Category", "Amount", box=None, header_style="bold", title_justify="left"
+            Column(header=Text(title)),
+            "Category",
+            "Amount",
+            box=None,
+            header_style="bold",
+            title_justify="left",
         )
         last = None
         for line in lines:
@@ -322,7 +348,9 @@ class ReportScreen(Screen[None]):
             if group != last:
                 table.add_row(Text(group, style="italic dim"), "", "")
                 last = group
-            table.add_row(f"  {line['account']}", line["category"], amount(line["amount"]))
+            table.add_row(
+                *plain_cells(f"  {line['account']}", line["category"], amount(line["amount"]))
+            )
         return Static(table, classes="section")
 
     # Keys

@@ -47,7 +47,7 @@ class RequestForm(ModalScreen[dict[str, Any] | None]):
                 Text.assemble(("Request information", "bold"), f" — {self.company['name']}")
             )
             yield Static(
-                f"To {self.company['contact_name']} <{self.company['contact_email']}>",
+                Text(f"To {self.company['contact_name']} <{self.company['contact_email']}>"),
                 classes="dim",
             )
             yield Checkbox(
@@ -108,7 +108,7 @@ class RequestForm(ModalScreen[dict[str, Any] | None]):
                 f"/v1/relationships/{self.company['id']}/request-preview", {"data_types": types}
             )
         except (ServiceProblem, ServiceUnavailable) as exc:
-            self.query_one("#error", Static).update(str(exc))
+            self.query_one("#error", Static).update(Text(str(exc)))
             return
         email = body["email"]
         text = Text()
@@ -127,7 +127,7 @@ class RequestForm(ModalScreen[dict[str, Any] | None]):
                 {"data_types": types, "delivery": delivery},
             )
         except (ServiceProblem, ServiceUnavailable) as exc:
-            self.query_one("#error", Static).update(str(exc))
+            self.query_one("#error", Static).update(Text(str(exc)))
             return
         self.result = body
         if delivery == "link":

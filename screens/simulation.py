@@ -16,6 +16,7 @@ from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any, Literal
 
+from rich.console import RenderableType
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -31,6 +32,7 @@ from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Sessio
 from tui.files import Sample, SaveTarget, desk_of
 from widgets.journey_map import JourneyMap
 from widgets.path_suggester import PathSuggester
+from widgets.plain import plain_cells
 from widgets.rm_panel import RmPanel
 from widgets.status_badge import when
 
@@ -357,21 +359,22 @@ class SimulationScreen(Screen[None]):
     def _step_widgets(self) -> list[Widget]:
         self._show_step_title()
         if self.journey is None:
-            return [Static(self.gone or "Loading…", classes="para")]
+            return [Static(Text(self.gone or "Loading…"), classes="para")]
         journey = self.journey
         out: list[Widget] = []
         if journey.get("notice"):
-            out.append(Static(journey["notice"], classes="notice"))
+            out.append(Static(Text(journey["notice"]), classes="notice"))
         for paragraph in journey.get("body") or []:
-            out.append(Static(paragraph, classes="para"))
+            out.append(Static(Text(paragraph), classes="para"))
         error = journey.get("error")
         if error:
-            out.append(Static(f"✖ {error.get('message') or error.get('code')}", classes="error"))
+            message = f"✖ {error.get('message') or error.get('code')}"
+            out.append(Static(Text(message), classes="error"))
         if self.refusal:
             detail, errors = self.refusal
             # With row errors the table says them; the detail's first line says what happened.
             shown = detail.splitlines()[0] if errors else detail
-            out.append(Static(f"✖ {shown}", classes="error"))
+            out.append(Static(Text(f"✖ {shown}"), classes="error"))
             if errors:
                 out.append(_errors_table(errors))
         view = journey.get("view") or {}
@@ -390,7 +393,7 @@ class SimulationScreen(Screen[None]):
                     label = choice["label"] + (f"  ({choice['tag']})" if choice.get("tag") else "")
                     out.append(
                         Button(
-                            f"○ {label}",
+                            Text(f"○ {label}"),
                             name=f"{name}:{param}:{choice['value']}",
                             classes="choice",
                             compact=True,
@@ -398,28 +401,28 @@ class SimulationScreen(Screen[None]):
                     )
         if "field" in view and "name_entity" in actions:
             field = view["field"]
-            out.append(Label(field["label"]))
+            out.append(Label(Text(field["label"])))
             out.append(Input(max_length=field["max_length"], id="entity-name", compact=True))
             out.append(Static(_counter(field, ""), id="counter", classes="counter"))
         if "integrations" in view:
             for item in view["integrations"]:
                 tag = "Required" if item.get("required") else "Optional"
-                out.append(Static(f"{item['name']}  [{tag}]\n{item['text']}", classes="box"))
+                out.append(Static(Text(f"{item['name']}  [{tag}]\n{item['text']}"), classes="box"))
             if view.get("entity"):
-                out.append(Static(f"Legal entity: {view['entity']}", classes="para"))
+                out.append(Static(Text(f"Legal entity: {view['entity']}"), classes="para"))
         if "platforms" in view and "select_platform" in actions:
             out.append(
                 Input(placeholder=view.get("search", "Search"), id="platform-search", compact=True)
             )
             out.append(
                 OptionList(
-                    *[Option(p["name"], id=p["key"]) for p in view["platforms"]],
+                    *[Option(Text(p["name"]), id=p["key"]) for p in view["platforms"]],
                     id="platforms",
                 )
             )
         if "shared_data" in view:
             out.append(
-                Static("\n".join(f"• {item}" for item in view["shared_data"]), classes="box")
+                Static(Text("\n".join(f"• {item}" for item in view["shared_data"])), classes="box")
             )
             if view.get("terms"):
                 out.append(Static(Text(view["terms"], style="dim"), classes="para"))
@@ -428,13 +431,16 @@ class SimulationScreen(Screen[None]):
             scopes = "\n".join(f"  • {s}" for s in consent["scopes"])
             out.append(
                 Static(
-                    f"{consent['heading']}\n{consent['organisation']}\n{scopes}\n{consent['note']}",
+                    Text(
+                        f"{consent['heading']}\n{consent['organisation']}\n{scopes}\n"
+                        f"{consent['note']}"
+                    ),
                     classes="box",
                 )
             )
         if "fields" in view and "authorize" in actions:
             for field in view["fields"]:
-                out.append(Label(field["label"]))
+                out.append(Label(Text(field["label"])))
                 out.append(
                     Input(
                         id=f"signin-{field['name']}",
@@ -447,7 +453,7 @@ class SimulationScreen(Screen[None]):
                 f"✔ {e['name']}" if e["state"] == "linked" else f"◔ {e['name']} ({e['state']})"
                 for e in journey["entities"]
             ]
-            out.append(Static("\n".join(lines), classes="box"))
+            out.append(Static(Text("\n".join(lines)), classes="box"))
         if "upload" in actions:
             handled.add("upload")
             out.extend(self._upload_widgets(view))
@@ -463,7 +469,7 @@ class SimulationScreen(Screen[None]):
                 "default" if name in ("back", "close", "deny") else "primary"
             )
             buttons.append(
-                Button(label, name=name, id=f"act-{name}", compact=True, variant=variant)
+                Button(Text(label), name=name, id=f"act-{name}", compact=True, variant=variant)
             )
         self._action_buttons = buttons
         return out
@@ -540,7 +546,11 @@ class SimulationScreen(Screen[None]):
         options = self.query_one("#platforms", OptionList)
         options.clear_options()
         options.add_options(
-            [Option(p["name"], id=p["key"]) for p in platforms if wanted in p["name"].casefold()]
+            [
+                Option(Text(p["name"]), id=p["key"])
+                for p in platforms
+                if wanted in p["name"].casefold()
+            ]
         )
         if options.option_count:
             options.highlighted = 0
@@ -770,9 +780,9 @@ class SimulationScreen(Screen[None]):
         self.query_one(RmPanel).show(message.company, message.note)
 
 
-def _counter(field: dict[str, Any], value: str) -> str:
+def _counter(field: dict[str, Any], value: str) -> Text:
     remaining = field["max_length"] - len(value)
-    return str(field["counter"]).replace("{remaining}", str(remaining))
+    return Text(str(field["counter"]).replace("{remaining}", str(remaining)))
 
 
 def _email_box(email: dict[str, Any]) -> Widget:
@@ -788,21 +798,25 @@ def _email_box(email: dict[str, Any]) -> Widget:
 
 
 def _requests_table(requests: list[dict[str, Any]]) -> Widget:
-    table: DataTable[str] = DataTable(show_cursor=False)
+    table: DataTable[RenderableType] = DataTable(show_cursor=False)
     table.add_columns("Name", "Date", "Due", "Status")
     for item in requests:
         table.add_row(
-            item["name"],
-            when(item["date"], with_year=True),
-            when(item.get("due")) or "—",
-            item["status"],
+            *plain_cells(
+                item["name"],
+                when(item["date"], with_year=True),
+                when(item.get("due")) or "—",
+                item["status"],
+            )
         )
     return table
 
 
 def _errors_table(errors: list[dict[str, Any]]) -> Widget:
-    table: DataTable[str] = DataTable(show_cursor=False, id="upload-errors")
+    table: DataTable[RenderableType] = DataTable(show_cursor=False, id="upload-errors")
     table.add_columns("Row", "Column", "Problem")
     for error in errors:
-        table.add_row(str(error.get("row") or "—"), error.get("column") or "—", error["message"])
+        table.add_row(
+            *plain_cells(str(error.get("row") or "—"), error.get("column") or "—", error["message"])
+        )
     return table

@@ -17,8 +17,10 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from journey.text import clean_answer
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
 from tui.files import SaveTarget, desk_of
+from widgets.plain import plain_cells
 from widgets.status_badge import when
 
 REQUESTED = {"financials": "Financials", "spend_analysis": "Spend analysis"}
@@ -82,7 +84,8 @@ class TranscriptScreen(Screen[None]):
         self.client = client
         self.session = session
         self.request_id = request_id
-        self.transcript = transcript
+        # An imported transcript is a file from anywhere: its text is cleaned as answers are.
+        self.transcript = None if transcript is None else clean_answer(transcript)
         self.source = source
 
     def compose(self) -> ComposeResult:
@@ -103,7 +106,7 @@ class TranscriptScreen(Screen[None]):
         try:
             self.transcript = await self.client.get(f"/v1/requests/{self.request_id}/transcript")
         except (ServiceProblem, ServiceUnavailable) as exc:
-            self.query_one("#transcript-head", Static).update(f"No transcript: {exc}")
+            self.query_one("#transcript-head", Static).update(Text(f"No transcript: {exc}"))
             return
         self._show()
 
@@ -134,12 +137,14 @@ class TranscriptScreen(Screen[None]):
             else:
                 result = Text(f"→ {step.get('to')}" + (" (closed)" if step.get("closed") else ""))
             table.add_row(
-                str(number),
-                when(step.get("at")),
-                str(step.get("from")),
-                str(step.get("action")),
-                answer or "—",
-                result,
+                *plain_cells(
+                    str(number),
+                    when(step.get("at")),
+                    str(step.get("from")),
+                    str(step.get("action")),
+                    answer or "—",
+                    result,
+                )
             )
 
     def action_export(self) -> None:

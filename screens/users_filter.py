@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -34,7 +35,7 @@ class UsersFilter(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         options = [Option("My companies", id="me"), Option("Everyone's companies", id="all")]
         options += [
-            Option(f"{u['name']}  ({u['role']})", id=u["id"])
+            Option(Text(f"{u['name']}  ({u['role']})"), id=u["id"])
             for u in self.session.users
             if u["id"] != self.session.user["id"]
         ]

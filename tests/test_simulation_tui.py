@@ -153,7 +153,7 @@ async def test_financials_only(sim_settings) -> None:  # type: ignore[no-untyped
         await walk.press("Close")
         await walk.at("summary")
         table = walk.screen.query_one(DataTable)
-        assert table.get_row_at(0)[0] == "Financials"
+        assert str(table.get_row_at(0)[0]) == "Financials"
         company = await rm_sees(walk, "Available")
         assert company["platforms"] == [{"key": "gbol", "name": "Xero"}]
 

@@ -8,9 +8,11 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
+from rich.text import Text
 from textual import work
 from textual.app import App
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.widgets import Static
 
 from tui import preferences
@@ -73,6 +75,20 @@ class RelportalApp(App[None]):
         if keymap:
             self.set_keymap(keymap)
 
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notification shows its message as plain text: messages carry company
+        names and the service's reasons, which must appear as typed, never as markup
+        (a ``[@click=…]`` in a name is those characters, not an action)."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
     def compose(self):  # type: ignore[no-untyped-def]
         yield Static("Starting the Relationship Portal…", id="starting")
 
@@ -113,7 +129,7 @@ class RelportalApp(App[None]):
             self.refusal = str(exc)
             self.exit(return_code=2)
         except (ServiceProblem, ServiceUnavailable) as exc:
-            self.query_one("#starting", Static).update(f"Cannot start: {exc}")
+            self.query_one("#starting", Static).update(Text(f"Cannot start: {exc}"))
             self.notify(str(exc), title="Cannot reach the service", severity="error", timeout=30)
 
     def action_help(self) -> None:

@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from journey.text import clean_answer, decode_answer, shown_text
 from tui.listing import answer_key
 
 if TYPE_CHECKING:  # imported when a call is made: httpx is not needed for the first rows
@@ -129,28 +130,33 @@ class ServiceClient:
             response = await http.request(method, path, **kwargs)
         except httpx.TransportError as exc:
             raise ServiceUnavailable(f"cannot reach the service ({type(exc).__name__})") from None
+        # Every answer is decoded here, and every string in it made safe to show
+        # (journey.text): what a customer or an API user typed reaches the terminal
+        # as text, never as a control sequence, whatever the service stored.
         if response.status_code >= 400:
             try:
-                body = response.json()
+                body = decode_answer(response.text)
             except ValueError:
+                body = {}
+            if not isinstance(body, dict):
                 body = {}
             raise ServiceProblem(
                 response.status_code,
                 str(body.get("code", "error")),
-                str(body.get("detail", response.reason_phrase)),
+                str(body.get("detail", shown_text(response.reason_phrase))),
                 body,
             )
         if response.status_code == 204 or not response.content:
             return None
         if response.headers.get("content-type", "").startswith("application/json"):
-            return response.json()
+            return decode_answer(response.text)
         return response.content
 
     async def get(self, path: str, **params: Any) -> Any:
         clean = {k: v for k, v in params.items() if v is not None and v != ""}
         answer = self._opening_answer(path, clean)
         if answer is not None:
-            return answer
+            return clean_answer(answer)  # read from the store, not decoded by _call
         return await self._call("GET", path, params=clean)
 
     async def post(self, path: str, body: Any = None, **headers: str) -> Any:

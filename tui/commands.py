@@ -7,6 +7,8 @@ from functools import partial
 from typing import Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.content import Content
+from textual.fuzzy import Matcher
 
 from tui.client import ServiceProblem, ServiceUnavailable
 
@@ -88,16 +90,20 @@ class PortalCommands(Provider):
             )
         return commands
 
+    # The palette reads a string prompt or help as markup, and Matcher.highlight does
+    # too; names here hold users' and companies' names (service text), so every hit is
+    # given as Content, and its help (constant words) as a string.
+
     async def discover(self) -> Hits:
         for name, action, help_text in self._commands():
-            yield DiscoveryHit(name, action, help=help_text)
+            yield DiscoveryHit(Content(name), action, text=name, help=help_text)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         for name, action, help_text in self._commands():
             score = matcher.match(name)
             if score > 0:
-                yield Hit(score, matcher.highlight(name), action, help=help_text)
+                yield Hit(score, highlighted(matcher, name), action, text=name, help=help_text)
         async for hit in self._companies(query):
             yield hit
 
@@ -117,9 +123,20 @@ class PortalCommands(Provider):
             def open_company(rel_id: str = row["id"]) -> None:
                 self.app.push_screen(RelationshipScreen(portal.client, portal.session, rel_id))
 
-            yield Hit(
-                0.9,
-                f"jump to {row['name']}",
-                open_company,
-                help=row["status_label"] + " · " + row["contact_name"],
-            )
+            # The company's status and contact under its name, dimmed as the palette's help is.
+            name = f"jump to {row['name']}"
+            details = Content.styled(f"{row['status_label']} · {row['contact_name']}", "dim")
+            yield Hit(0.9, Content("\n").join([Content(name), details]), open_company, text=name)
+
+
+def highlighted(matcher: Matcher, candidate: str) -> Content:
+    """``candidate`` as plain text, with the letters the query matched highlighted
+    (``Matcher.highlight`` would read it as markup first)."""
+    content = Content(candidate)
+    score, offsets = matcher.fuzzy_search.match(matcher.query, candidate)
+    if not score:
+        return content
+    for offset in offsets:
+        if not candidate[offset].isspace():
+            content = content.stylize(matcher.match_style, offset, offset + 1)
+    return content

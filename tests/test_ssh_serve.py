@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import http.client
 import os
 import re
 import shutil
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -649,6 +651,10 @@ def _closed_by_server(sock: socket.socket) -> bool:
     return True
 
 
+def _shows(screen: _RecordingViewer, text: str) -> bool:
+    return text in screen.text()
+
+
 async def _time_to_portal(server: SshServe, key: Path, address: str, limit: float) -> float:
     """Seconds until a viewer from ``address`` has the portal on screen, trying again
     as a person would when the server drops them."""
@@ -659,7 +665,7 @@ async def _time_to_portal(server: SshServe, key: Path, address: str, limit: floa
                 chan, screen = await conn.create_session(
                     _RecordingViewer, term_type="xterm-256color", term_size=(100, 30), encoding=None
                 )
-                await _until(lambda: "Relationships" in screen.text(), "the portal", 60)
+                await _until(partial(_shows, screen, "Relationships"), "the portal", 60)
                 chan.close()
                 return time.monotonic() - started
         except (OSError, asyncssh.Error):
@@ -691,7 +697,7 @@ def test_an_idle_flood_before_sign_in_does_not_lock_viewers_out(tmp_path: Path) 
         closed = time.monotonic() - flooded
         assert closed < 20, closed
         print(f"flood: in after {promptly:.1f} s, then {waited:.1f} s; closed in {closed:.1f} s")
-        assert "dropped (too many connections waiting to sign in)" in server.log()
+        assert "dropped (too many connections waiting to sign in; " in server.log()
         assert "(not signed in within the login grace)" in server.log()
     finally:
         for sock in flood:
@@ -771,9 +777,8 @@ def test_one_session_per_connection_sessions_per_address_and_confined_portals(
             status = Path(f"/proc/{pid}/status").read_text()
             peak_kb = int(re.findall(r"VmPeak:\s+(\d+) kB", status)[0])
             assert peak_kb * 1024 < 1024 * 2**20  # the demo portal fits in 1 GiB
-            print(
-                f"portal VmPeak {peak_kb / 1024:.0f} MB, open files {len(os.listdir(f'/proc/{pid}/fd'))}"
-            )
+            files = len(os.listdir(f"/proc/{pid}/fd"))
+            print(f"portal VmPeak {peak_kb / 1024:.0f} MB, open files {files}")
             chan.close()
 
     try:
@@ -816,3 +821,175 @@ def test_refuse_root_reads_the_effective_user() -> None:
         refuse_root("web", allow_root=False, euid=0)
     refuse_root("web", allow_root=True, euid=0)
     refuse_root("web", allow_root=False, euid=1000)
+
+
+def _get(port: int, path: str) -> tuple[int, dict[str, str], bytes]:
+    """A GET with the path sent as given (no client tidies up ``..`` or ``%2f``)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+async def _open_portal(server: SshServe, key: Path, address: str = "127.0.0.1") -> tuple:  # type: ignore[type-arg]
+    conn = await _connect(server, key, local_addr=(address, 0))
+    chan, screen = await conn.create_session(
+        _RecordingViewer, term_type="xterm-256color", term_size=(100, 30), encoding=None
+    )
+    await _until(partial(_shows, screen, "Relationships"), "the portal")
+    return conn, chan
+
+
+def test_a_sessions_files_are_offered_at_its_own_link_until_it_ends(shared) -> None:  # type: ignore[no-untyped-def]
+    server, key = shared
+
+    async def downloads() -> None:
+        first, chan = await _open_portal(server, key)
+        second, chan2 = await _open_portal(server, key, "127.0.0.2")
+        pids = server.portal_pids()[-2:]
+        link, other_link = (_environ(pid)["RELPORTAL_DOWNLOAD_URL"] for pid in pids)
+        base = f"http://127.0.0.1:{server.downloads_port}/d/"
+        assert link.startswith(base) and link.endswith("/") and link != other_link
+        token = link[len(base) : -1]
+        assert len(token) >= 43  # 32 random bytes
+        assert token not in server.log()
+        files = Path(_environ(pids[0])["RELPORTAL_SESSION_FILES"])
+        (files / "Beacon report.xlsx").write_bytes(b"PK\x03\x04 a report")
+        (files / "passwd").symlink_to("/etc/passwd")
+        (files / ".hidden").write_text("not offered")
+        path = link[len(f"http://127.0.0.1:{server.downloads_port}") :]
+
+        status, headers, body = await asyncio.to_thread(_get, server.downloads_port, path)
+        assert status == 200
+        assert "Beacon report.xlsx" in body.decode()
+        assert "passwd" not in body.decode() and ".hidden" not in body.decode()
+        assert headers["Cache-Control"] == "no-store"
+
+        status, headers, body = await asyncio.to_thread(
+            _get, server.downloads_port, path + "Beacon%20report.xlsx"
+        )
+        assert (status, body) == (200, b"PK\x03\x04 a report")
+        assert headers["Content-Disposition"] == "attachment; filename*=UTF-8''Beacon%20report.xlsx"
+        assert headers["Content-Type"] == "application/octet-stream"
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["Cache-Control"] == "no-store"
+
+        other_path = other_link[len(f"http://127.0.0.1:{server.downloads_port}") :]
+        wrong = "/d/" + "A" * len(token) + "/"
+        for refused in (
+            path + "passwd",  # a symlink to /etc/passwd
+            path + "..%2f..%2f..%2fetc%2fpasswd",
+            path + "../../../etc/passwd",
+            path + "%2e%2e",
+            path + ".hidden",
+            path + "missing.xlsx",
+            path.replace(token, token[:-1]) + "Beacon%20report.xlsx",
+            wrong,
+            wrong + "Beacon%20report.xlsx",
+            other_path + "Beacon%20report.xlsx",  # another session's link
+            other_path + f"..%2f..%2f{files.parent.name}%2ffiles%2fBeacon%20report.xlsx",
+        ):
+            status, _, body = await asyncio.to_thread(_get, server.downloads_port, refused)
+            assert status == 404, refused
+            assert b"root:" not in body and b"a report" not in body
+
+        # The session ends: its links with it.
+        chan.close()
+        first.close()
+        await _until(lambda: _gone(pids[0]), "the first portal to end")
+        for gone in (path, path + "Beacon%20report.xlsx"):
+            status, _, _ = await asyncio.to_thread(_get, server.downloads_port, gone)
+            assert status == 404
+        status, _, _ = await asyncio.to_thread(_get, server.downloads_port, other_path)
+        assert status == 200  # the other session's link still works
+        chan2.close()
+        second.close()
+
+    asyncio.run(downloads())
+
+
+def test_download_links_can_be_turned_off(tmp_path: Path) -> None:
+    key, authorized = _client_key(tmp_path / "viewer")
+    server = SshServe(
+        tmp_path, "--authorized-keys", str(authorized), ssh_config="downloads = false"
+    )
+
+    async def portal() -> None:
+        conn, chan = await _open_portal(server, key)
+        assert "RELPORTAL_DOWNLOAD_URL" not in _environ(server.portal_pids()[-1])
+        chan.close()
+        conn.close()
+
+    try:
+        assert "download links" not in server.log()
+        asyncio.run(portal())
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", server.downloads_port), timeout=2).close()
+    finally:
+        server.stop()
+
+
+def test_the_waiting_room_drops_as_sshd_max_startups() -> None:
+    from tui.ssh_serve import Startups
+
+    startups = Startups.parse("10:30:30")
+    assert [startups.drop_chance(n) for n in (0, 9, 10, 20, 29, 30, 99)] == [
+        0.0,
+        0.0,
+        0.3,
+        0.65,
+        pytest.approx(0.965),
+        1.0,
+        1.0,
+    ]
+    assert Startups.parse("5:100:5").drop_chance(5) == 1.0
+
+
+def test_the_failure_table_is_swept_and_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tui import ssh_serve
+
+    gate = ssh_serve.Gatekeeper(ssh_serve.Limits())
+    now = [1000.0]
+    monkeypatch.setattr(ssh_serve.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(ssh_serve, "TRACKED_ADDRESSES", 100)
+
+    async def fail(address: str) -> None:
+        async with gate.login_turn(address):
+            gate.failed(address)
+
+    async def flood() -> None:
+        for n in range(250):  # more addresses than the table holds
+            await fail(f"10.0.{n // 256}.{n % 256}")
+            now[0] += 0.01
+
+    asyncio.run(flood())
+    assert gate.tracked <= 100
+    assert gate.pause_owed("10.0.0.249") > 0  # the latest are kept
+    assert gate.pause_owed("10.0.0.0") == 0  # the oldest forgotten
+
+    now[0] += ssh_serve.FAILURE_MEMORY + 1  # ten quiet minutes: all forgotten
+    asyncio.run(fail("192.0.2.1"))
+    assert gate.tracked == 1
+
+
+def test_bad_gate_settings_stop_with_one_line(tmp_path: Path) -> None:
+    from tui.config import ConfigError, load
+
+    for text, expected in (
+        ('max_startups = "30:30:10"', "ssh.max_startups must be"),
+        ('max_startups = "ten"', "ssh.max_startups must be"),
+        ("login_seconds = 0", "ssh.login_seconds must be seconds from 1 to 600"),
+        ("sessions_per_address = 0", "ssh.sessions_per_address must be"),
+        ('downloads = "yes"', "ssh.downloads must be true or false"),
+    ):
+        config = tmp_path / "config.toml"
+        config.write_text(f"[ssh]\n{text}\n")
+        with pytest.raises(ConfigError, match=re.escape(expected)) as caught:
+            load(config, explicit=True)
+        assert str(caught.value).startswith(f"{config}: ") and "\n" not in str(caught.value)
+    config.write_text("[hosted]\nmemory_mb = 10\n")
+    with pytest.raises(ConfigError, match=re.escape("hosted.memory_mb must be megabytes from 64")):
+        load(config, explicit=True)

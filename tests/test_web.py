@@ -284,7 +284,7 @@ def test_each_tab_gets_a_private_session_removed_when_it_closes(web_server: WebS
         assert all((home / "relportal.db").exists() for home in homes)
         for home in homes:
             environment = until(partial(_portal_environment, home), f"a portal in {home}")
-            assert environment["HOME"] == str(home)
+            assert environment["HOME"] == str(home / "home")  # an empty folder of its own
             assert environment["TEXTUAL_ANIMATIONS"] == "none"
             assert environment["TEXTUAL_DRIVER"].endswith("WebDriver")
             assert "RELPORTAL_TEST_HOST_SECRET" not in environment

@@ -208,8 +208,9 @@ class HostedSession:
             sys.executable,
             "-m",
             "tui.hosted_portal",
-            str(self.home),
             self.options.limits.argument(),
+            "--config",
+            str(self.config_file),
         ]
 
     def close(self) -> None:

@@ -1,8 +1,9 @@
 """A viewer's portal process, as ``relportal ssh-serve`` and ``relportal web`` start it.
 
-``python -m tui.hosted_portal SESSION_HOME LIMITS``: before any of the portal's code
-runs, the process takes its resource limits (:class:`tui.hosted.PortalLimits`) and
-moves into the session's home; then it is the portal on that home's config. Both
+``python -m tui.hosted_portal LIMITS --config SESSION_HOME/config.toml``: before any
+of the portal's code runs, the process takes its resource limits
+(:class:`tui.hosted.PortalLimits`) and moves into the session's home (the config's
+folder); then it is the portal on that config. Both
 servers start it the same way, so the web server's relay (which starts a shell
 command) gets the same confinement as ssh-serve's pty.
 """
@@ -14,19 +15,19 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Confine this process, then run the portal of the session at ``argv[0]``."""
+    """Confine this process, then run the portal on the session's config."""
     args = sys.argv[1:] if argv is None else argv
-    if len(args) != 2:
-        print("relportal: tui.hosted_portal takes SESSION_HOME LIMITS", file=sys.stderr)
+    if len(args) != 3 or args[1] != "--config":
+        print("relportal: tui.hosted_portal takes LIMITS --config FILE", file=sys.stderr)
         return 2
-    home, limits = args
+    limits, _, config = args
     from tui.hosted import PortalLimits
 
     PortalLimits.from_argument(limits).apply()
-    os.chdir(home)
+    os.chdir(os.path.dirname(config))
     from tui.cli import main as portal
 
-    return portal(["--config", os.path.join(home, "config.toml")])
+    return portal(["--config", config])
 
 
 if __name__ == "__main__":

@@ -3,10 +3,13 @@
 Every shell session gets its own ``HostedSession`` (a private home and demo database,
 or a named user's view of a service) and its own process, on a real pseudo-terminal
 sized to the viewer's window. The server grants nothing else: no commands, no
-subsystems (SFTP), no port, agent or X11 forwarding. Limits: sessions at once,
-connections per client address, idle and total session time, authentication
-attempts per connection, and a growing pause after each failed attempt from an
-address. docs/ssh.md describes the security model.
+subsystems (SFTP), no port, agent or X11 forwarding, one session per connection.
+The gate before sign-in is small (a waiting room with early drops, as sshd's
+MaxStartups, and a short login grace); a growing pause after each failed attempt from
+an address is waited out before its next attempt is checked, on any connection.
+Limits: sessions at once in all and per client address, connections per address,
+idle and total session time. What a session saves is offered at a download link of
+its own (tui/download_links.py). docs/ssh.md describes the security model.
 """
 
 from __future__ import annotations

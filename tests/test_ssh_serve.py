@@ -993,3 +993,21 @@ def test_bad_gate_settings_stop_with_one_line(tmp_path: Path) -> None:
     config.write_text("[hosted]\nmemory_mb = 10\n")
     with pytest.raises(ConfigError, match=re.escape("hosted.memory_mb must be megabytes from 64")):
         load(config, explicit=True)
+
+
+def test_the_portal_reads_its_download_link_from_its_environment(tmp_path: Path) -> None:
+    from tui.hosted import HostedOptions, HostedSession, hosting_from_environment
+
+    link = "http://127.0.0.1:2223/d/" + "t" * 43 + "/"
+    session = HostedSession(HostedOptions(), mode="ssh", download_url=link)
+    try:
+        hosting = hosting_from_environment(session.environment)
+        assert (hosting.mode, hosting.files, hosting.download_url) == ("ssh", session.files, link)
+        assert session.environment["HOME"] == str(session.home / "home")
+    finally:
+        session.close()
+    web = HostedSession(HostedOptions(), mode="web")  # no links in a browser: it downloads
+    try:
+        assert hosting_from_environment(web.environment).download_url is None
+    finally:
+        web.close()

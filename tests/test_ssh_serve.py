@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import http.client
 import os
 import re
 import shutil
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +45,10 @@ def openssh_client() -> None:
         pytest.skip(reason)
 
 
+# The tests run as root in CI: the server then needs --allow-root (tested on its own below).
+AS_ROOT = ["--allow-root"] if os.geteuid() == 0 else []
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -63,6 +69,7 @@ class SshServe:
     def __init__(self, root: Path, *args: str, ssh_config: str = "") -> None:
         self.root = root
         self.port = _free_port()
+        self.downloads_port = _free_port()
         self.tmp = root / "tmp"
         self.data = root / "data"
         self.tmp.mkdir(parents=True, exist_ok=True)
@@ -88,6 +95,9 @@ class SshServe:
             "ssh-serve",
             "--port",
             str(self.port),
+            "--downloads-port",
+            str(self.downloads_port),
+            *AS_ROOT,
             *args,
         ]
         self.starts = 0
@@ -451,27 +461,41 @@ def test_password_login_is_slowed_after_failures_and_the_host_key_is_kept(
         assert len(password) >= 20
         assert password not in server.log()
 
-        async def wrong(attempt: int) -> float:
+        async def attempt(guess: str, address: str = "127.0.0.1") -> tuple[float, bool]:
+            """A fresh connection, one password: how long until the answer, and was it yes."""
             started = time.monotonic()
-            with pytest.raises(asyncssh.PermissionDenied):
-                await asyncssh.connect(
+            try:
+                async with asyncssh.connect(
                     "127.0.0.1",
                     server.port,
                     username="guest",
-                    password=f"guess-{attempt}",
+                    password=guess,
                     known_hosts=None,
                     client_keys=None,
                     agent_path=None,
                     preferred_auth="password",
-                )
-            return time.monotonic() - started
+                    local_addr=(address, 0),
+                ):
+                    return time.monotonic() - started, True
+            except asyncssh.PermissionDenied:
+                return time.monotonic() - started, False
 
-        async def three_wrong() -> list[float]:
-            return [await wrong(attempt) for attempt in range(3)]
+        async def guesses() -> list[tuple[float, bool]]:
+            answers = [await attempt(f"guess-{n}") for n in range(3)]
+            answers.append(await attempt(password))  # the right one, straight after
+            answers.append(await attempt("guess-3", "127.0.0.2"))  # another address
+            return answers
 
-        durations = asyncio.run(three_wrong())
-        # Each failure from this address pauses longer before the answer: 0.5, 1, 2 s.
-        assert durations[0] >= 0.5 and durations[1] >= 1.0 and durations[2] >= 2.0, durations
+        answers = asyncio.run(guesses())
+        durations = [seconds for seconds, _ in answers]
+        assert [yes for _, yes in answers] == [False, False, False, True, False]
+        # Each new connection waits out the pause the address's failures earned before
+        # its password is even looked at: 0, then 0.5, 1 and 2 s; the right password
+        # too, so an attacker cannot tell a hit by a quick answer or dodge the pause by
+        # reconnecting. Another address owes nothing.
+        assert durations[0] < 0.5, durations
+        assert durations[1] >= 0.45 and durations[2] >= 0.95 and durations[3] >= 1.95, durations
+        assert durations[4] < 0.5, durations
         assert "authentication failed for 'guest' (wrong password)" in server.log()
 
         # The right password, typed at OpenSSH's prompt, opens the portal.
@@ -602,3 +626,388 @@ async def test_a_stalled_link_holds_up_no_one_and_catches_up(shared) -> None:  #
         )
         assert slow.received > stalled_at
         chan.close()
+
+
+def _idle_connections(port: int, addresses: list[str]) -> list[socket.socket]:
+    """TCP connections that never speak SSH, one per address given (a flood)."""
+    flood = []
+    for address in addresses:
+        sock = socket.socket()
+        sock.bind((address, 0))
+        sock.connect(("127.0.0.1", port))
+        flood.append(sock)
+    return flood
+
+
+def _closed_by_server(sock: socket.socket) -> bool:
+    sock.setblocking(False)
+    try:
+        while data := sock.recv(4096):  # the server's version line, then EOF
+            del data
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True  # reset
+    return True
+
+
+def _shows(screen: _RecordingViewer, text: str) -> bool:
+    return text in screen.text()
+
+
+async def _time_to_portal(server: SshServe, key: Path, address: str, limit: float) -> float:
+    """Seconds until a viewer from ``address`` has the portal on screen, trying again
+    as a person would when the server drops them."""
+    started = time.monotonic()
+    while time.monotonic() - started < limit:
+        try:
+            async with _connect(server, key, local_addr=(address, 0)) as conn:
+                chan, screen = await conn.create_session(
+                    _RecordingViewer, term_type="xterm-256color", term_size=(100, 30), encoding=None
+                )
+                await _until(partial(_shows, screen, "Relationships"), "the portal", 60)
+                chan.close()
+                return time.monotonic() - started
+        except (OSError, asyncssh.Error):
+            await asyncio.sleep(0.5)
+    raise AssertionError(f"no portal for {address} in {limit} s")
+
+
+def test_an_idle_flood_before_sign_in_does_not_lock_viewers_out(tmp_path: Path) -> None:
+    key, authorized = _client_key(tmp_path / "viewer")
+    server = SshServe(tmp_path, "--authorized-keys", str(authorized))  # the [ssh] defaults
+    flood: list[socket.socket] = []
+    try:
+        # 32 idle connections from one address: it may hold 3 waiting to sign in; the
+        # rest are dropped at once, and another address's viewer gets in straight away.
+        flood = _idle_connections(server.port, ["127.0.0.3"] * 32)
+        _eventually(lambda: sum(map(_closed_by_server, flood)) >= 29, "the early drops", 10)
+        assert sum(map(_closed_by_server, flood)) == 29
+        promptly = asyncio.run(_time_to_portal(server, key, "127.0.0.2", 60))
+        assert promptly < 10, promptly
+
+        # 40 from 40 addresses: the waiting room fills (max_startups 10:30:30), more are
+        # dropped; each one waiting is closed when its 15 s login grace ends, so a viewer
+        # trying meanwhile is in within the grace, not after 60 s as before.
+        flooded = time.monotonic()
+        flood += _idle_connections(server.port, [f"127.0.1.{n}" for n in range(1, 41)])
+        waited = asyncio.run(_time_to_portal(server, key, "127.0.0.4", 60))
+        assert waited < 25, waited
+        _eventually(lambda: all(map(_closed_by_server, flood)), "the flood to be closed", 30)
+        closed = time.monotonic() - flooded
+        assert closed < 20, closed
+        print(f"flood: in after {promptly:.1f} s, then {waited:.1f} s; closed in {closed:.1f} s")
+        assert "dropped (too many connections waiting to sign in; " in server.log()
+        assert "(not signed in within the login grace)" in server.log()
+    finally:
+        for sock in flood:
+            sock.close()
+        server.stop()
+
+
+def _portal_pid(server: SshServe, count: int) -> int:
+    _eventually(lambda: len(server.portal_pids()) >= count, f"portal number {count}")
+    return server.portal_pids()[count - 1]
+
+
+def _environ(pid: int) -> dict[str, str]:
+    raw = Path(f"/proc/{pid}/environ").read_bytes()
+    return dict(item.split("=", 1) for item in raw.decode().split("\0") if "=" in item)
+
+
+def _limits(pid: int) -> dict[str, tuple[str, str]]:
+    """/proc/PID/limits: each limit's (soft, hard)."""
+    rows = Path(f"/proc/{pid}/limits").read_text().splitlines()[1:]
+    return {row[:26].strip(): tuple(row[26:].split()[:2]) for row in rows}  # type: ignore[misc]
+
+
+def test_one_session_per_connection_sessions_per_address_and_confined_portals(
+    tmp_path: Path,
+) -> None:
+    key, authorized = _client_key(tmp_path / "viewer")
+    server = SshServe(
+        tmp_path,
+        "--authorized-keys",
+        str(authorized),
+        ssh_config="sessions_per_address = 1\n[hosted]\nmemory_mb = 1024\ncpu_seconds = 300",
+    )
+
+    async def sessions() -> None:
+        async with _connect(server, key) as first:
+            chan, screen = await first.create_session(
+                _RecordingViewer, term_type="xterm-256color", term_size=(100, 30), encoding=None
+            )
+            await _until(lambda: "Ashford Leigh Nursery Hitchin" in screen.text(), "the portal")
+            # A second session on the same connection: refused, no second portal.
+            with pytest.raises(asyncssh.ChannelOpenError):
+                await first.create_session(
+                    _RecordingViewer, term_type="xterm", term_size=(80, 24), encoding=None
+                )
+            assert "refused a second session on one connection" in server.log()
+
+            # Another connection from the same address: its one session is refused.
+            async with _connect(server, key) as second:
+                chan2, refused = await second.create_session(
+                    _RecordingViewer, term_type="xterm", term_size=(100, 30), encoding=None
+                )
+                await chan2.wait_closed()
+                assert chan2.get_exit_status() == 1
+                assert "127.0.0.1 already has 1 sessions open; end one first." in refused.text()
+            # Another address is counted on its own.
+            async with _connect(server, key, local_addr=("127.0.0.2", 0)) as third:
+                chan3, other = await third.create_session(
+                    _RecordingViewer, term_type="xterm", term_size=(100, 30), encoding=None
+                )
+                await _until(lambda: "Relationships" in other.text(), "the other's portal")
+                chan3.close()
+
+            # The first portal runs confined: its limits, an empty HOME, its home as cwd.
+            pid = _portal_pid(server, 1)
+            limits = _limits(pid)
+            assert limits["Max address space"] == (str(1024 * 2**20),) * 2
+            assert limits["Max cpu time"] == ("300", "300")
+            assert limits["Max open files"] == ("256", "256")
+            assert limits["Max file size"] == (str(1024 * 2**20),) * 2
+            assert limits["Max core file size"] == ("0", "0")
+            home = Path(os.readlink(f"/proc/{pid}/cwd"))
+            assert home in server.session_homes()
+            environment = _environ(pid)
+            assert environment["HOME"] == str(home / "home")
+            assert list((home / "home").iterdir()) == []
+            status = Path(f"/proc/{pid}/status").read_text()
+            peak_kb = int(re.findall(r"VmPeak:\s+(\d+) kB", status)[0])
+            assert peak_kb * 1024 < 1024 * 2**20  # the demo portal fits in 1 GiB
+            files = len(os.listdir(f"/proc/{pid}/fd"))
+            print(f"portal VmPeak {peak_kb / 1024:.0f} MB, open files {files}")
+            chan.close()
+
+    try:
+        asyncio.run(sessions())
+        _eventually(lambda: not server.session_homes(), "the sessions to end")
+    finally:
+        server.stop()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root (CI runs as root)")
+@pytest.mark.parametrize("command", [["ssh-serve", "--demo-password"], ["web", "--port", "0"]])
+def test_the_servers_refuse_to_run_as_root(tmp_path: Path, command: list[str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "tui.cli", *command],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env={
+            **os.environ,
+            "XDG_DATA_HOME": str(tmp_path / "data"),
+            "XDG_CONFIG_HOME": str(tmp_path),
+        },
+    )
+    assert done.returncode == 2
+    name = command[0]
+    assert done.stderr == (
+        f"relportal: {name} will not run as root (every viewer's portal would be root too): "
+        "run it as a user of its own (see docs/ssh.md), or pass --allow-root\n"
+    )
+    assert "password" not in done.stdout
+    assert not (tmp_path / "data").exists()  # not even a host key was made
+
+
+def test_refuse_root_reads_the_effective_user() -> None:
+    from tui.config import ConfigError
+    from tui.hosted import refuse_root
+
+    with pytest.raises(ConfigError, match="will not run as root"):
+        refuse_root("web", allow_root=False, euid=0)
+    refuse_root("web", allow_root=True, euid=0)
+    refuse_root("web", allow_root=False, euid=1000)
+
+
+def _get(port: int, path: str) -> tuple[int, dict[str, str], bytes]:
+    """A GET with the path sent as given (no client tidies up ``..`` or ``%2f``)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+async def _open_portal(server: SshServe, key: Path, address: str = "127.0.0.1") -> tuple:  # type: ignore[type-arg]
+    conn = await _connect(server, key, local_addr=(address, 0))
+    chan, screen = await conn.create_session(
+        _RecordingViewer, term_type="xterm-256color", term_size=(100, 30), encoding=None
+    )
+    await _until(partial(_shows, screen, "Relationships"), "the portal")
+    return conn, chan
+
+
+def test_a_sessions_files_are_offered_at_its_own_link_until_it_ends(shared) -> None:  # type: ignore[no-untyped-def]
+    server, key = shared
+
+    async def downloads() -> None:
+        first, chan = await _open_portal(server, key)
+        second, chan2 = await _open_portal(server, key, "127.0.0.2")
+        pids = server.portal_pids()[-2:]
+        link, other_link = (_environ(pid)["RELPORTAL_DOWNLOAD_URL"] for pid in pids)
+        base = f"http://127.0.0.1:{server.downloads_port}/d/"
+        assert link.startswith(base) and link.endswith("/") and link != other_link
+        token = link[len(base) : -1]
+        assert len(token) >= 43  # 32 random bytes
+        assert token not in server.log()
+        files = Path(_environ(pids[0])["RELPORTAL_SESSION_FILES"])
+        (files / "Beacon report.xlsx").write_bytes(b"PK\x03\x04 a report")
+        (files / "passwd").symlink_to("/etc/passwd")
+        (files / ".hidden").write_text("not offered")
+        path = link[len(f"http://127.0.0.1:{server.downloads_port}") :]
+
+        status, headers, body = await asyncio.to_thread(_get, server.downloads_port, path)
+        assert status == 200
+        assert "Beacon report.xlsx" in body.decode()
+        assert "passwd" not in body.decode() and ".hidden" not in body.decode()
+        assert headers["Cache-Control"] == "no-store"
+
+        status, headers, body = await asyncio.to_thread(
+            _get, server.downloads_port, path + "Beacon%20report.xlsx"
+        )
+        assert (status, body) == (200, b"PK\x03\x04 a report")
+        assert headers["Content-Disposition"] == "attachment; filename*=UTF-8''Beacon%20report.xlsx"
+        assert headers["Content-Type"] == "application/octet-stream"
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["Cache-Control"] == "no-store"
+
+        other_path = other_link[len(f"http://127.0.0.1:{server.downloads_port}") :]
+        wrong = "/d/" + "A" * len(token) + "/"
+        for refused in (
+            path + "passwd",  # a symlink to /etc/passwd
+            path + "..%2f..%2f..%2fetc%2fpasswd",
+            path + "../../../etc/passwd",
+            path + "%2e%2e",
+            path + ".hidden",
+            path + "missing.xlsx",
+            path.replace(token, token[:-1]) + "Beacon%20report.xlsx",
+            wrong,
+            wrong + "Beacon%20report.xlsx",
+            other_path + "Beacon%20report.xlsx",  # another session's link
+            other_path + f"..%2f..%2f{files.parent.name}%2ffiles%2fBeacon%20report.xlsx",
+        ):
+            status, _, body = await asyncio.to_thread(_get, server.downloads_port, refused)
+            assert status == 404, refused
+            assert b"root:" not in body and b"a report" not in body
+
+        # The session ends: its links with it.
+        chan.close()
+        first.close()
+        await _until(lambda: _gone(pids[0]), "the first portal to end")
+        for gone in (path, path + "Beacon%20report.xlsx"):
+            status, _, _ = await asyncio.to_thread(_get, server.downloads_port, gone)
+            assert status == 404
+        status, _, _ = await asyncio.to_thread(_get, server.downloads_port, other_path)
+        assert status == 200  # the other session's link still works
+        chan2.close()
+        second.close()
+
+    asyncio.run(downloads())
+
+
+def test_download_links_can_be_turned_off(tmp_path: Path) -> None:
+    key, authorized = _client_key(tmp_path / "viewer")
+    server = SshServe(
+        tmp_path, "--authorized-keys", str(authorized), ssh_config="downloads = false"
+    )
+
+    async def portal() -> None:
+        conn, chan = await _open_portal(server, key)
+        assert "RELPORTAL_DOWNLOAD_URL" not in _environ(server.portal_pids()[-1])
+        chan.close()
+        conn.close()
+
+    try:
+        assert "download links" not in server.log()
+        asyncio.run(portal())
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", server.downloads_port), timeout=2).close()
+    finally:
+        server.stop()
+
+
+def test_the_waiting_room_drops_as_sshd_max_startups() -> None:
+    from tui.ssh_serve import Startups
+
+    startups = Startups.parse("10:30:30")
+    assert [startups.drop_chance(n) for n in (0, 9, 10, 20, 29, 30, 99)] == [
+        0.0,
+        0.0,
+        0.3,
+        0.65,
+        pytest.approx(0.965),
+        1.0,
+        1.0,
+    ]
+    assert Startups.parse("5:100:5").drop_chance(5) == 1.0
+
+
+def test_the_failure_table_is_swept_and_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tui import ssh_serve
+
+    gate = ssh_serve.Gatekeeper(ssh_serve.Limits())
+    now = [1000.0]
+    monkeypatch.setattr(ssh_serve.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(ssh_serve, "TRACKED_ADDRESSES", 100)
+
+    async def fail(address: str) -> None:
+        async with gate.login_turn(address):
+            gate.failed(address)
+
+    async def flood() -> None:
+        for n in range(250):  # more addresses than the table holds
+            await fail(f"10.0.{n // 256}.{n % 256}")
+            now[0] += 0.01
+
+    asyncio.run(flood())
+    assert gate.tracked <= 100
+    assert gate.pause_owed("10.0.0.249") > 0  # the latest are kept
+    assert gate.pause_owed("10.0.0.0") == 0  # the oldest forgotten
+
+    now[0] += ssh_serve.FAILURE_MEMORY + 1  # ten quiet minutes: all forgotten
+    asyncio.run(fail("192.0.2.1"))
+    assert gate.tracked == 1
+
+
+def test_bad_gate_settings_stop_with_one_line(tmp_path: Path) -> None:
+    from tui.config import ConfigError, load
+
+    for text, expected in (
+        ('max_startups = "30:30:10"', "ssh.max_startups must be"),
+        ('max_startups = "ten"', "ssh.max_startups must be"),
+        ("login_seconds = 0", "ssh.login_seconds must be seconds from 1 to 600"),
+        ("sessions_per_address = 0", "ssh.sessions_per_address must be"),
+        ('downloads = "yes"', "ssh.downloads must be true or false"),
+    ):
+        config = tmp_path / "config.toml"
+        config.write_text(f"[ssh]\n{text}\n")
+        with pytest.raises(ConfigError, match=re.escape(expected)) as caught:
+            load(config, explicit=True)
+        assert str(caught.value).startswith(f"{config}: ") and "\n" not in str(caught.value)
+    config.write_text("[hosted]\nmemory_mb = 10\n")
+    with pytest.raises(ConfigError, match=re.escape("hosted.memory_mb must be megabytes from 64")):
+        load(config, explicit=True)
+
+
+def test_the_portal_reads_its_download_link_from_its_environment(tmp_path: Path) -> None:
+    from tui.hosted import HostedOptions, HostedSession, hosting_from_environment
+
+    link = "http://127.0.0.1:2223/d/" + "t" * 43 + "/"
+    session = HostedSession(HostedOptions(), mode="ssh", download_url=link)
+    try:
+        hosting = hosting_from_environment(session.environment)
+        assert (hosting.mode, hosting.files, hosting.download_url) == ("ssh", session.files, link)
+        assert session.environment["HOME"] == str(session.home / "home")
+    finally:
+        session.close()
+    web = HostedSession(HostedOptions(), mode="web")  # no links in a browser: it downloads
+    try:
+        assert hosting_from_environment(web.environment).download_url is None
+    finally:
+        web.close()

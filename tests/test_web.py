@@ -33,6 +33,9 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 CHROMIUM = "/usr/bin/chromium"
+# The tests run as root in CI: the server then needs --allow-root (test_ssh_serve.py
+# tests the refusal itself).
+AS_ROOT = ("--allow-root",) if os.geteuid() == 0 else ()
 
 
 @dataclass
@@ -81,7 +84,7 @@ def start_web(
             [
                 *(sys.executable, "-m", "tui.cli"),
                 *(("--config", str(config)) if config else ()),
-                *("web", "--port", "0", *args),
+                *("web", "--port", "0", *AS_ROOT, *args),
             ],
             stdout=subprocess.PIPE,
             stderr=log,
@@ -281,7 +284,7 @@ def test_each_tab_gets_a_private_session_removed_when_it_closes(web_server: WebS
         assert all((home / "relportal.db").exists() for home in homes)
         for home in homes:
             environment = until(partial(_portal_environment, home), f"a portal in {home}")
-            assert environment["HOME"] == str(home)
+            assert environment["HOME"] == str(home / "home")  # an empty folder of its own
             assert environment["TEXTUAL_ANIMATIONS"] == "none"
             assert environment["TEXTUAL_DRIVER"].endswith("WebDriver")
             assert "RELPORTAL_TEST_HOST_SECRET" not in environment
@@ -558,7 +561,7 @@ def test_a_port_in_use_stops_it_with_one_line(tmp_path: Path) -> None:
         taken.listen()
         port = taken.getsockname()[1]
         done = subprocess.run(
-            [sys.executable, "-m", "tui.cli", "web", "--port", str(port)],
+            [sys.executable, "-m", "tui.cli", "web", "--port", str(port), *AS_ROOT],
             capture_output=True,
             text=True,
             timeout=60,

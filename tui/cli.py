@@ -92,6 +92,17 @@ def _parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,  # keep a `relportal --service URL ssh-serve` given before
         help="sessions use this `relportal serve` as RELPORTAL_TOKEN's user (default: demo data)",
     )
+    ssh_serve.add_argument(
+        "--downloads-port",
+        type=int,
+        metavar="N",
+        help="port of the sessions' download links (default: the SSH port + 1)",
+    )
+    ssh_serve.add_argument(
+        "--allow-root",
+        action="store_true",
+        help="run even as root (every viewer's portal would then be root too)",
+    )
 
     web = commands.add_parser(
         "web", help="the portal in a browser, behind a login: a private session for each tab"
@@ -109,6 +120,11 @@ def _parser() -> argparse.ArgumentParser:
         "--service",
         default=argparse.SUPPRESS,  # keep a `relportal --service URL web` given before
         help="sessions use this `relportal serve` as RELPORTAL_TOKEN's user (default: demo data)",
+    )
+    web.add_argument(
+        "--allow-root",
+        action="store_true",
+        help="run even as root (every viewer's portal would then be root too)",
     )
 
     commands.add_parser("locate", help="print where config, preferences, database and outbox are")

@@ -59,6 +59,35 @@ def _session_seconds(value: float) -> bool:
     return 1 <= value <= 7 * 24 * 3600
 
 
+def _login_seconds(value: float) -> bool:
+    return 1 <= value <= 600
+
+
+def _any_port(value: int) -> bool:
+    return 0 <= value <= 65535
+
+
+def _startups(value: str) -> bool:
+    """``start:rate:full`` as sshd's MaxStartups: 1 <= start <= full <= 1000, rate 1-100."""
+    parts = value.split(":")
+    if len(parts) != 3 or not all(part.isdigit() for part in parts):
+        return False
+    start, rate, full = (int(part) for part in parts)
+    return 1 <= start <= full <= 1000 and 1 <= rate <= 100
+
+
+def _megabytes(value: int) -> bool:
+    return 64 <= value <= 1024 * 1024
+
+
+def _cpu_seconds(value: int) -> bool:
+    return 10 <= value <= 7 * 24 * 3600
+
+
+def _open_files(value: int) -> bool:
+    return 32 <= value <= 65536
+
+
 SCHEMA: dict[str, dict[str, Key]] = {
     "service": {
         "url": Key(str, "", 'an http:// or https:// URL, or "" for the embedded service', _url),
@@ -97,12 +126,34 @@ SCHEMA: dict[str, dict[str, Key]] = {
             str, "", 'an OpenSSH authorized_keys file, or "" (then --demo-password is needed)'
         ),
         "max_sessions": Key(int, 8, "a whole number from 1 to 1000", _limit),
+        "sessions_per_address": Key(int, 3, "a whole number from 1 to 1000", _limit),
         "connections_per_address": Key(int, 4, "a whole number from 1 to 1000", _limit),
+        "max_startups": Key(
+            str,
+            "10:30:30",
+            '"start:rate:full" as sshd\'s MaxStartups, such as "10:30:30" (start <= full)',
+            _startups,
+        ),
+        "startups_per_address": Key(int, 3, "a whole number from 1 to 1000", _limit),
+        "login_seconds": Key((int, float), 15, "seconds from 1 to 600", _login_seconds),
         "idle_seconds": Key((int, float), 900, "seconds from 1 to 604800", _session_seconds),
         "session_seconds": Key((int, float), 3600, "seconds from 1 to 604800", _session_seconds),
         "demo_companies": Key(
             int, 300, "a whole number of companies from 0 to 10,000,000", _companies
         ),
+        "downloads": Key(bool, True, "true or false"),
+        "downloads_port": Key(
+            int, 0, "a port number from 1 to 65535, or 0 for the SSH port + 1", _any_port
+        ),
+        "downloads_url": Key(
+            str, "", 'the http(s) URL viewers reach the downloads on, or "" for host:port', _url
+        ),
+    },
+    "hosted": {
+        "memory_mb": Key(int, 1536, "megabytes from 64 to 1048576", _megabytes),
+        "cpu_seconds": Key(int, 900, "seconds from 10 to 604800", _cpu_seconds),
+        "open_files": Key(int, 256, "a whole number from 32 to 65536", _open_files),
+        "file_size_mb": Key(int, 1024, "megabytes from 64 to 1048576", _megabytes),
     },
     "web": {
         "host": Key(str, "127.0.0.1", 'an address to listen on, such as "127.0.0.1"'),

@@ -11,11 +11,17 @@ By default the database is a fresh copy of the demo organization, so nothing one
 viewer does is seen by another and nothing touches the host's real data;
 ``attach`` points the session at a running ``relportal serve`` as a named user instead.
 The folder is removed when the session ends.
+
+The portal process is confined before it runs any of the portal's code
+(``python -m tui.hosted_portal``): resource limits of its own (:class:`PortalLimits`:
+address space, CPU time, open files, file size, no core dumps), its session folder
+as working directory, and an empty folder as ``HOME``.
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import sys
 import tempfile
@@ -31,7 +37,66 @@ from tui.config import Config, ConfigError
 # are dropped).
 HOSTED_ENV = "RELPORTAL_HOSTED"
 FILES_ENV = "RELPORTAL_SESSION_FILES"
+# Where the viewer fetches the files folder's files (ssh-serve's download links), with
+# a trailing slash: a file's link is this plus its quoted name.
+DOWNLOAD_URL_ENV = "RELPORTAL_DOWNLOAD_URL"
 HOSTED_MODES = ("ssh", "web")
+MB = 1024 * 1024
+
+
+def refuse_root(command: str, allow_root: bool, euid: int | None = None) -> None:
+    """Stop ``command`` (ssh-serve, web) run as root without ``--allow-root``: every
+    viewer's portal would run as root too."""
+    if (os.geteuid() if euid is None else euid) == 0 and not allow_root:
+        raise ConfigError(
+            f"{command} will not run as root (every viewer's portal would be root too): "
+            "run it as a user of its own (see docs/ssh.md), or pass --allow-root"
+        )
+
+
+@dataclass(frozen=True)
+class PortalLimits:
+    """What one viewer's portal process may use (``[hosted]`` in config)."""
+
+    memory_mb: int = 1536  # address space: the demo portal peaks near 500 MB of it
+    cpu_seconds: int = 900  # CPU time, not wall time: an hour's use takes a few minutes
+    open_files: int = 256
+    file_size_mb: int = 1024  # the largest file it may write (its database among them)
+
+    @classmethod
+    def from_config(cls, config: Config) -> PortalLimits:
+        hosted = config.values["hosted"]
+        return cls(
+            memory_mb=hosted["memory_mb"],
+            cpu_seconds=hosted["cpu_seconds"],
+            open_files=hosted["open_files"],
+            file_size_mb=hosted["file_size_mb"],
+        )
+
+    def argument(self) -> str:
+        """The limits as one command-line word, read back by :meth:`from_argument`."""
+        return f"{self.memory_mb},{self.cpu_seconds},{self.open_files},{self.file_size_mb}"
+
+    @classmethod
+    def from_argument(cls, text: str) -> PortalLimits:
+        memory, cpu, files, size = (int(part) for part in text.split(","))
+        return cls(memory, cpu, files, size)
+
+    def apply(self) -> None:
+        """Set them on this process, soft and hard alike (so the portal cannot raise
+        them again), and no core dumps (a dump would hold the session's data)."""
+        limits = {
+            resource.RLIMIT_AS: self.memory_mb * MB,
+            resource.RLIMIT_CPU: self.cpu_seconds,
+            resource.RLIMIT_NOFILE: self.open_files,
+            resource.RLIMIT_FSIZE: self.file_size_mb * MB,
+            resource.RLIMIT_CORE: 0,
+        }
+        for which, value in limits.items():
+            _soft, hard = resource.getrlimit(which)
+            if hard != resource.RLIM_INFINITY:
+                value = min(value, hard)  # never above what the host already allows
+            resource.setrlimit(which, (value, value))
 
 
 @dataclass(frozen=True)
@@ -62,6 +127,7 @@ def attach_from(url: str | None, config: Config) -> Attach | None:
 class HostedOptions:
     demo_companies: int = 300
     attach: Attach | None = None
+    limits: PortalLimits = PortalLimits()
 
 
 class HostedSession:
@@ -73,6 +139,7 @@ class HostedSession:
         *,
         mode: str,
         terminal: dict[str, str] | None = None,
+        download_url: str | None = None,
     ) -> None:
         if mode not in HOSTED_MODES:
             raise ValueError(f"hosted mode must be one of {HOSTED_MODES}, not {mode!r}")
@@ -85,6 +152,10 @@ class HostedSession:
         self.files = self.home / "files"
         self.files.mkdir(mode=0o700)
         self.downloads = self.files
+        # HOME is an empty folder: nothing of the host's user, nothing of the session's.
+        self.empty_home = self.home / "home"
+        self.empty_home.mkdir(mode=0o700)
+        self.download_url = download_url
         self._write_config()
         self.environment = self._environment(terminal or {})
 
@@ -107,15 +178,20 @@ class HostedSession:
         keep = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONPATH")
         env = {key: os.environ[key] for key in keep if key in os.environ}
         env.update(
-            HOME=str(self.home),
+            HOME=str(self.empty_home),
             XDG_CONFIG_HOME=str(self.home / "config"),
             XDG_DATA_HOME=str(self.home / "data"),
             XDG_CACHE_HOME=str(self.home / "cache"),
             XDG_STATE_HOME=str(self.home / "state"),
             TEXTUAL_ANIMATIONS="none",  # animations cost bandwidth and read badly on slow links
+            # Fewer malloc arenas: each reserves 64 MB of address space, which counts
+            # against the portal's memory limit while it holds nothing.
+            MALLOC_ARENA_MAX="2",
         )
         env[HOSTED_ENV] = self.mode
         env[FILES_ENV] = str(self.files)
+        if self.download_url:
+            env[DOWNLOAD_URL_ENV] = self.download_url
         env.setdefault("LANG", "C.UTF-8")
         for key in ("TERM", "COLORTERM", "NO_COLOR"):
             if terminal.get(key):
@@ -126,7 +202,16 @@ class HostedSession:
         return env
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "tui.cli", "--config", str(self.config_file)]
+        """The portal's command line: tui.hosted_portal confines it, then runs it on the
+        session's config (the working directory does not matter: it moves into the home)."""
+        return [
+            sys.executable,
+            "-m",
+            "tui.hosted_portal",
+            self.options.limits.argument(),
+            "--config",
+            str(self.config_file),
+        ]
 
     def close(self) -> None:
         shutil.rmtree(self.home, ignore_errors=True)
@@ -139,6 +224,7 @@ class Hosting:
 
     mode: str | None = None
     files: Path | None = None
+    download_url: str | None = None  # ssh-serve's link to ``files``, ending in "/"
 
     @property
     def hosted(self) -> bool:
@@ -155,4 +241,4 @@ def hosting_from_environment(environ: dict[str, str] | None = None) -> Hosting:
     if mode not in HOSTED_MODES or not files:
         # A half-set hosting is a broken host: confine rather than trust paths.
         raise ConfigError(f"{HOSTED_ENV}={mode!r} needs {FILES_ENV} and a mode of ssh or web")
-    return Hosting(mode, Path(files))
+    return Hosting(mode, Path(files), environ.get(DOWNLOAD_URL_ENV) or None)

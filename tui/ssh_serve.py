@@ -3,10 +3,13 @@
 Every shell session gets its own ``HostedSession`` (a private home and demo database,
 or a named user's view of a service) and its own process, on a real pseudo-terminal
 sized to the viewer's window. The server grants nothing else: no commands, no
-subsystems (SFTP), no port, agent or X11 forwarding. Limits: sessions at once,
-connections per client address, idle and total session time, authentication
-attempts per connection, and a growing pause after each failed attempt from an
-address. docs/ssh.md describes the security model.
+subsystems (SFTP), no port, agent or X11 forwarding, one session per connection.
+The gate before sign-in is small (a waiting room with early drops, as sshd's
+MaxStartups, and a short login grace); a growing pause after each failed attempt from
+an address is waited out before its next attempt is checked, on any connection.
+Limits: sessions at once in all and per client address, connections per address,
+idle and total session time. What a session saves is offered at a download link of
+its own (tui/download_links.py). docs/ssh.md describes the security model.
 """
 
 from __future__ import annotations
@@ -20,24 +23,27 @@ import hashlib
 import hmac
 import logging
 import os
+import random
 import re
 import secrets
 import signal
+import socket
 import stat
 import struct
 import sys
 import termios
 import time
 from collections import Counter
-from collections.abc import Coroutine
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Coroutine
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncssh
 
 from tui import paths
 from tui.config import Config, ConfigError
-from tui.hosted import HostedOptions, HostedSession, attach_from
+from tui.download_links import DownloadLinks
+from tui.hosted import HostedOptions, HostedSession, PortalLimits, attach_from, refuse_root
 
 log = logging.getLogger("relportal.ssh")
 
@@ -45,7 +51,9 @@ HOST_KEY_NAME = "ssh_host_ed25519_key"
 AUTH_ATTEMPTS = 6  # per connection, as OpenSSH's MaxAuthTries
 FAILURE_MEMORY = 600.0  # seconds an address's failed attempts keep slowing it down
 MAX_AUTH_PAUSE = 10.0
-LOGIN_SECONDS = 60  # an unauthenticated connection is dropped after this
+TRACKED_ADDRESSES = 4096  # the failure table's bound: beyond it the oldest are forgotten
+SWEEP_SECONDS = 30.0
+DROP_LOG_SECONDS = 10.0
 READ_CHUNK = 64 * 1024
 SEND_HIGH_WATER = 16 * 1024  # about a full frame: stop reading the portal's output above it
 INPUT_BACKLOG = 64 * 1024  # stop reading the viewer's keys above this backlog
@@ -62,9 +70,37 @@ TERMINAL_RESET = (
 
 
 @dataclass(frozen=True)
+class Startups:
+    """sshd's MaxStartups for connections not yet signed in: from ``start`` of them on,
+    a new one is dropped with probability ``rate`` %, rising linearly to all at ``full``."""
+
+    start: int = 10
+    rate: int = 30
+    full: int = 30
+
+    @classmethod
+    def parse(cls, text: str) -> Startups:
+        start, rate, full = (int(part) for part in text.split(":"))
+        return cls(start, rate, full)
+
+    def drop_chance(self, unauthenticated: int) -> float:
+        """The probability that a new connection is dropped, with this many waiting."""
+        if unauthenticated >= self.full:
+            return 1.0
+        if unauthenticated < self.start:
+            return 0.0
+        rising = (unauthenticated - self.start) / (self.full - self.start)
+        return (self.rate + (100 - self.rate) * rising) / 100
+
+
+@dataclass(frozen=True)
 class Limits:
     max_sessions: int = 8
+    sessions_per_address: int = 3
     connections_per_address: int = 4
+    startups: Startups = Startups()
+    startups_per_address: int = 3
+    login_seconds: float = 15
     idle_seconds: float = 900
     session_seconds: float = 3600
 
@@ -77,53 +113,137 @@ class SshSettings:
     authorized_keys: Path | None
     limits: Limits
     hosted: HostedOptions
+    downloads_port: int | None = None  # None: no download links
+    downloads_url: str = ""  # the links' base as viewers reach it; "" for host:port
+
+
+@dataclass
+class _Failures:
+    """One address's failed logins: how many lately, and when it may be answered next."""
+
+    count: int = 0
+    last: float = 0.0
+    not_before: float = 0.0
+    turn: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+def _pause(failures: int) -> float:
+    """Seconds an address waits before its next attempt is checked (doubling)."""
+    return float(min(0.5 * 2 ** (failures - 1), MAX_AUTH_PAUSE)) if failures else 0.0
 
 
 class Gatekeeper:
-    """What the whole server counts: connections per address, sessions, failed logins."""
+    """What the whole server counts, by client address: connections, connections not
+    yet signed in, sessions, and failed logins."""
 
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: Limits, chance: random.Random | None = None) -> None:
         self.limits = limits
         self.connections: Counter[str] = Counter()
-        self.sessions = 0
-        self._failures: dict[str, tuple[int, float]] = {}
+        self.unauthenticated: Counter[str] = Counter()
+        self.sessions: Counter[str] = Counter()
+        self._failures: dict[str, _Failures] = {}
+        self._swept = time.monotonic()
+        self._chance = chance or random.SystemRandom()
 
-    def admit(self, address: str) -> str | None:
-        """Count a new connection from ``address``; the reason to refuse it, if any."""
+    def admit(self, address: str) -> tuple[bool, str | None]:
+        """Count a new connection from ``address``: (counted, refusal). Not counted: drop
+        it now, without a word (too many connections wait to sign in, as sshd's
+        MaxStartups). A refusal: tell the viewer why once they ask to sign in."""
+        waiting = sum(self.unauthenticated.values())
+        if self._chance.random() < self.limits.startups.drop_chance(waiting):
+            return False, None
+        if self.unauthenticated[address] >= self.limits.startups_per_address:
+            return False, None
+        # Counted as waiting to sign in from here, refused or not, so that refusals
+        # that linger until the login grace ends are bounded too.
+        self.unauthenticated[address] += 1
         if self.connections[address] >= self.limits.connections_per_address:
-            return f"too many connections from {address}"
-        # Authenticating connections cost memory too: bound them by the session cap.
-        if sum(self.connections.values()) >= 4 * self.limits.max_sessions:
-            return "the server is busy; try again later"
+            return True, f"too many connections from {address}"
         self.connections[address] += 1
+        return True, None
+
+    def signed_in(self, address: str) -> None:
+        self._forget(self.unauthenticated, address)
+
+    def release(self, address: str, *, signed_in: bool, refused: bool) -> None:
+        """A connection from ``address`` is gone."""
+        if not signed_in:
+            self._forget(self.unauthenticated, address)
+        if not refused:
+            self._forget(self.connections, address)
+
+    @staticmethod
+    def _forget(counter: Counter[str], address: str) -> None:
+        counter[address] -= 1
+        if counter[address] <= 0:
+            del counter[address]
+
+    def open_session(self, address: str) -> str | None:
+        """Count a session for ``address``; the viewer's message if it is refused."""
+        limits = self.limits
+        if sum(self.sessions.values()) >= limits.max_sessions:
+            return f"all {limits.max_sessions} sessions are in use; try again later."
+        if self.sessions[address] >= limits.sessions_per_address:
+            return (
+                f"{address} already has {limits.sessions_per_address} sessions open; end one first."
+            )
+        self.sessions[address] += 1
         return None
 
-    def release(self, address: str) -> None:
-        self.connections[address] -= 1
-        if self.connections[address] <= 0:
-            del self.connections[address]
+    def close_session(self, address: str) -> None:
+        self._forget(self.sessions, address)
 
-    def open_session(self) -> bool:
-        if self.sessions >= self.limits.max_sessions:
-            return False
-        self.sessions += 1
-        return True
+    @contextlib.asynccontextmanager
+    async def login_turn(self, address: str) -> AsyncIterator[None]:
+        """Hold ``address``'s turn to have a login checked. The pause its earlier
+        failures earned is waited out first, before any password is looked at, so a
+        new connection does not skip it; attempts from one address go one at a time."""
+        self._sweep()
+        failures = self._failures.setdefault(address, _Failures())
+        async with failures.turn:
+            wait = failures.not_before - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            yield
 
-    def close_session(self) -> None:
-        self.sessions -= 1
-
-    def failed(self, address: str) -> float:
-        """Record a failed attempt; how long to pause before answering it (doubling)."""
-        count, last = self._failures.get(address, (0, 0.0))
+    def failed(self, address: str) -> None:
+        """Record a failed attempt: the address's next one waits longer."""
         now = time.monotonic()
-        if now - last > FAILURE_MEMORY:
-            count = 0
-        count += 1
-        self._failures[address] = (count, now)
-        return float(min(0.5 * 2 ** (count - 1), MAX_AUTH_PAUSE))
+        failures = self._failures.setdefault(address, _Failures())
+        if now - failures.last > FAILURE_MEMORY:
+            failures.count = 0
+        failures.count += 1
+        failures.last = now
+        failures.not_before = now + _pause(failures.count)
 
     def succeeded(self, address: str) -> None:
-        self._failures.pop(address, None)
+        failures = self._failures.get(address)
+        if failures is not None and not failures.turn.locked():
+            del self._failures[address]
+
+    def pause_owed(self, address: str) -> float:
+        """Seconds before ``address``'s next attempt would be checked."""
+        failures = self._failures.get(address)
+        return max(0.0, failures.not_before - time.monotonic()) if failures else 0.0
+
+    @property
+    def tracked(self) -> int:
+        """Addresses in the failure table."""
+        return len(self._failures)
+
+    def _sweep(self) -> None:
+        # Forget addresses quiet for FAILURE_MEMORY, now and then; beyond the table's
+        # bound, the longest quiet go first. Entries in use (a turn held) stay.
+        now = time.monotonic()
+        if now - self._swept < SWEEP_SECONDS and len(self._failures) < TRACKED_ADDRESSES:
+            return
+        self._swept = now
+        idle = [(f.last, a) for a, f in self._failures.items() if not f.turn.locked()]
+        idle.sort()
+        excess = len(self._failures) - TRACKED_ADDRESSES + 1
+        for index, (last, address) in enumerate(idle):
+            if index < excess or now - last > FAILURE_MEMORY:
+                del self._failures[address]
 
 
 class Credentials:
@@ -165,6 +285,24 @@ class PortalServer:
         self.credentials = credentials
         self.gate = Gatekeeper(settings.limits)
         self.sessions: set[PortalSession] = set()
+        self.downloads = DownloadLinks(downloads_base(settings))
+        self._drops = 0
+        self._drops_logged = -DROP_LOG_SECONDS
+
+    def note_drop(self, address: str) -> None:
+        """Log early drops, at most one line per DROP_LOG_SECONDS: a flood must not
+        flood the log too."""
+        self._drops += 1
+        now = time.monotonic()
+        if now - self._drops_logged >= DROP_LOG_SECONDS:
+            log.warning(
+                "%s: dropped (too many connections waiting to sign in; %d dropped since "
+                "the last such line)",
+                address,
+                self._drops,
+            )
+            self._drops = 0
+            self._drops_logged = now
 
     async def start(self, host_key: asyncssh.SSHKey) -> asyncssh.SSHAcceptor:
         return await asyncssh.create_server(
@@ -180,7 +318,7 @@ class PortalServer:
             x11_forwarding=False,
             allow_scp=False,
             sftp_factory=None,
-            login_timeout=LOGIN_SECONDS,
+            login_timeout=self.settings.limits.login_seconds,
             keepalive_interval=30,
             keepalive_count_max=4,
         )
@@ -193,38 +331,60 @@ class PortalServer:
 
 
 class ViewerConnection(asyncssh.SSHServer):
-    """One SSH connection: admission, authentication, and refusals of all but a session."""
+    """One SSH connection: admission, authentication, one session, and refusals of all
+    else."""
 
     def __init__(self, server: PortalServer) -> None:
         self.server = server
         self.address = "?"
         self.username = ""
-        self.admitted = False
+        self.counted = False  # in the gate's counts (not dropped on arrival)
+        self.signed_in = False
         self.started = time.monotonic()
         self.failures = 0
         self.refusal: str | None = None
+        self.session: PortalSession | None = None
         self.conn: asyncssh.SSHServerConnection | None = None
+        self.timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self.conn = conn
         peer = conn.get_extra_info("peername") or ("?", 0)
         self.address = str(peer[0])
+        self.counted, self.refusal = self.server.gate.admit(self.address)
+        if not self.counted:
+            # Early drop: no key exchange, no message, nothing held (asyncssh is still
+            # setting the connection up: abort once it has).
+            self.server.note_drop(self.address)
+            asyncio.get_running_loop().call_soon(conn.abort)
+            return
         # A refusal waits for begin_auth: a disconnect sent before the key exchange is
         # lost in the TCP reset, and the viewer would not see why.
-        self.refusal = self.server.gate.admit(self.address)
         if self.refusal:
             log.warning("%s: refused (%s)", self.address, self.refusal)
             return
-        self.admitted = True
         log.info("%s: connected", self.address)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if not self.admitted:
+        if self.timer is not None:
+            self.timer.cancel()
+        if not self.counted:
             return
-        self.server.gate.release(self.address)
+        self.server.gate.release(
+            self.address, signed_in=self.signed_in, refused=self.refusal is not None
+        )
+        if self.refusal:
+            return
         who = f" as {self.username!r}" if self.username else ""
+        why = ""
+        if not self.signed_in and exc is not None and "Login timeout" in str(exc):
+            why = " (not signed in within the login grace)"
         log.info(
-            "%s: disconnected%s after %.1f s", self.address, who, time.monotonic() - self.started
+            "%s: disconnected%s after %.1f s%s",
+            self.address,
+            who,
+            time.monotonic() - self.started,
+            why,
         )
 
     def begin_auth(self, username: str) -> bool:
@@ -238,16 +398,31 @@ class ViewerConnection(asyncssh.SSHServer):
         return True
 
     def auth_completed(self) -> None:
+        self.signed_in = True
+        self.server.gate.signed_in(self.address)
         self.server.gate.succeeded(self.address)
         log.info("%s: signed in as %r", self.address, self.username)
+        # Signed in, the connection is for one session: one that opens none in the
+        # login grace is closed, so it cannot hold a connection slot for nothing.
+        self.timer = asyncio.get_running_loop().call_later(
+            self.server.settings.limits.login_seconds, self._no_session
+        )
+
+    def _no_session(self) -> None:
+        if self.session is None and self.conn is not None:
+            log.warning("%s: closed (no session opened)", self.address)
+            self.conn.disconnect(asyncssh.DISC_BY_APPLICATION, "no session opened")
 
     def password_auth_supported(self) -> bool:
         return self.server.credentials.uses_password
 
     async def validate_password(self, username: str, password: str) -> bool:
-        if self.server.credentials.password_matches(password):
-            return True
-        await self._refuse_attempt("wrong password")
+        # The pause earned by earlier failures comes before the check, on every
+        # connection from the address: reconnecting does not skip it.
+        async with self.server.gate.login_turn(self.address):
+            if self.server.credentials.password_matches(password):
+                return True
+            self._refuse_attempt("wrong password")
         return False
 
     def public_key_auth_supported(self) -> bool:
@@ -255,21 +430,29 @@ class ViewerConnection(asyncssh.SSHServer):
 
     async def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
         # asyncssh asks this only for keys that are not in the authorized_keys file.
-        await self._refuse_attempt("key not authorized")
+        async with self.server.gate.login_turn(self.address):
+            self._refuse_attempt("key not authorized")
         return False
 
-    async def _refuse_attempt(self, why: str) -> None:
+    def _refuse_attempt(self, why: str) -> None:
         self.failures += 1
-        pause = self.server.gate.failed(self.address)
+        self.server.gate.failed(self.address)
         log.warning("%s: authentication failed for %r (%s)", self.address, self.username, why)
-        await asyncio.sleep(pause)
         if self.failures >= AUTH_ATTEMPTS and self.conn is not None:
             self.conn.disconnect(
                 asyncssh.DISC_NO_MORE_AUTH_METHODS_AVAILABLE, "too many authentication failures"
             )
 
-    def session_requested(self) -> PortalSession:
-        return PortalSession(self)
+    def session_requested(self) -> PortalSession | bool:
+        # One session per connection: a second channel would be a second portal (and
+        # would slip past the per-address count of connections).
+        if self.session is not None:
+            log.warning("%s: refused a second session on one connection", self.address)
+            return False
+        if self.timer is not None:
+            self.timer.cancel()
+        self.session = PortalSession(self)
+        return self.session
 
     def connection_requested(
         self, dest_host: str, dest_port: int, orig_host: str, orig_port: int
@@ -335,6 +518,7 @@ class PortalSession(asyncssh.SSHServerSession[bytes]):
         self.term_type: str | None = None
         self.size = (80, 24, 0, 0)
         self.hosted: HostedSession | None = None
+        self.download_token: str | None = None
         self.process: asyncio.subprocess.Process | None = None
         self.master = -1
         self.counted = False
@@ -379,10 +563,10 @@ class PortalSession(asyncssh.SSHServerSession[bytes]):
                 "(and without a command)."
             )
             return
-        if not self.server.gate.open_session():
-            limit = self.server.settings.limits.max_sessions
-            log.warning("%s: refused a session (%d running)", self.connection.address, limit)
-            self._refuse(f"relportal: all {limit} sessions are in use; try again later.")
+        refusal = self.server.gate.open_session(self.connection.address)
+        if refusal:
+            log.warning("%s: refused a session (%s)", self.connection.address, refusal)
+            self._refuse(f"relportal: {refusal}")
             return
         self.counted = True
         self.server.sessions.add(self)
@@ -437,7 +621,14 @@ class PortalSession(asyncssh.SSHServerSession[bytes]):
     def _spawn(self) -> None:
         assert self.chan is not None
         environment = terminal_settings(self.term_type, dict(self.chan.get_environment()))
-        self.hosted = HostedSession(self.server.settings.hosted, mode="ssh", terminal=environment)
+        link: str | None = None
+        if self.server.downloads.enabled:
+            self.download_token, link = self.server.downloads.reserve()
+        self.hosted = HostedSession(
+            self.server.settings.hosted, mode="ssh", terminal=environment, download_url=link
+        )
+        if self.download_token is not None:
+            self.server.downloads.open(self.download_token, self.hosted.files)
         master, slave = os.openpty()
         try:
             fcntl.ioctl(slave, termios.TIOCSWINSZ, _window(*self.size))
@@ -575,6 +766,14 @@ class PortalSession(asyncssh.SSHServerSession[bytes]):
         assert self.chan is not None
         self.chan.write(message.encode() + b"\r\n")
         self.chan.exit(1)
+        self._close_connection_soon()
+
+    def _close_connection_soon(self) -> None:
+        # The connection was for this one session: close it, after a moment for the
+        # exit status to reach the viewer, if their client does not.
+        conn = self.connection.conn
+        if conn is not None:
+            asyncio.get_running_loop().call_later(STOP_GRACE, conn.close)
 
     async def end(self, message: str | None, exit_status: int = 0) -> None:
         """Stop the portal (if still running), tell the viewer why, close the channel,
@@ -594,8 +793,10 @@ class PortalSession(asyncssh.SSHServerSession[bytes]):
             self.master = -1
         if self.hosted is not None:
             self.hosted.close()
+        if self.download_token is not None:
+            self.server.downloads.close(self.download_token)  # its links die with it
         if self.counted:
-            self.server.gate.close_session()
+            self.server.gate.close_session(self.connection.address)
             self.server.sessions.discard(self)
             log.info(
                 "%s: session for %r ended after %.1f s%s",
@@ -609,6 +810,7 @@ class PortalSession(asyncssh.SSHServerSession[bytes]):
                 if message:
                     self.chan.write(TERMINAL_RESET + f"relportal: {message}.\r\n".encode())
                 self.chan.exit(exit_status)
+        self._close_connection_soon()
 
 
 async def _stop(process: asyncio.subprocess.Process) -> None:
@@ -671,6 +873,21 @@ def read_authorized_keys(path: Path) -> asyncssh.SSHAuthorizedKeys:
         raise ConfigError(f"{path}: is not an OpenSSH authorized_keys file ({exc})") from None
 
 
+def downloads_base(settings: SshSettings) -> str | None:
+    """Where viewers reach the download links (None: they are off): ``downloads_url``,
+    else this host and the downloads port."""
+    if settings.downloads_port is None:
+        return None
+    if settings.downloads_url:
+        return settings.downloads_url
+    host = settings.host
+    if host in ("0.0.0.0", "::", ""):  # every address: name the machine instead
+        host = socket.gethostname()
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{settings.downloads_port}"
+
+
 def settings_from(args: argparse.Namespace, config: Config) -> SshSettings:
     """The server's settings from the command line over ``[ssh]`` in config."""
     ssh = config.values["ssh"]
@@ -691,6 +908,14 @@ def settings_from(args: argparse.Namespace, config: Config) -> SshSettings:
     # Only an explicit --service attaches: a service.url in the operator's own config
     # must not expose their data to viewers by accident.
     attach = attach_from(getattr(args, "service", None), config)
+    downloads_port: int | None = None
+    if ssh["downloads"]:
+        flag = getattr(args, "downloads_port", None)
+        downloads_port = flag if flag is not None else ssh["downloads_port"] or port + 1
+        if not 1 <= downloads_port <= 65535:
+            raise ConfigError(f"--downloads-port must be from 1 to 65535, not {downloads_port}")
+        if downloads_port == port:
+            raise ConfigError(f"--downloads-port must differ from the SSH port ({port})")
     return SshSettings(
         host=args.host or ssh["host"],
         port=port,
@@ -698,11 +923,21 @@ def settings_from(args: argparse.Namespace, config: Config) -> SshSettings:
         authorized_keys=keys_file,
         limits=Limits(
             max_sessions=ssh["max_sessions"],
+            sessions_per_address=ssh["sessions_per_address"],
             connections_per_address=ssh["connections_per_address"],
+            startups=Startups.parse(ssh["max_startups"]),
+            startups_per_address=ssh["startups_per_address"],
+            login_seconds=float(ssh["login_seconds"]),
             idle_seconds=float(ssh["idle_seconds"]),
             session_seconds=float(ssh["session_seconds"]),
         ),
-        hosted=HostedOptions(demo_companies=ssh["demo_companies"], attach=attach),
+        hosted=HostedOptions(
+            demo_companies=ssh["demo_companies"],
+            attach=attach,
+            limits=PortalLimits.from_config(config),
+        ),
+        downloads_port=downloads_port,
+        downloads_url=ssh["downloads_url"],
     )
 
 
@@ -721,6 +956,15 @@ async def serve(
         raise ConfigError(
             f"cannot listen on {settings.host}:{settings.port} ({exc.strerror or exc})"
         ) from None
+    if settings.downloads_port is not None:
+        try:
+            await server.downloads.start(settings.host, settings.downloads_port)
+        except OSError as exc:
+            acceptor.close()
+            raise ConfigError(
+                f"cannot listen for downloads on {settings.host}:{settings.downloads_port} "
+                f"({exc.strerror or exc}); set --downloads-port, or [ssh] downloads = false"
+            ) from None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -732,7 +976,8 @@ async def serve(
     )
     print(
         f"relportal: ssh-serve listening on {settings.host}:{settings.port}; "
-        f"each session gets {data}; host key {key.get_fingerprint()}",
+        f"each session gets {data}; host key {key.get_fingerprint()}"
+        + (f"; download links on {server.downloads.base_url}" if server.downloads.enabled else ""),
         file=sys.stderr,
         flush=True,
     )
@@ -744,6 +989,7 @@ async def serve(
     finally:
         acceptor.close()
         await server.shut_down()
+        await server.downloads.stop()
         await acceptor.wait_closed()
     return 0
 
@@ -756,6 +1002,8 @@ def cmd_ssh_serve(args: argparse.Namespace, config: Config) -> int:
         password = None
     else:
         credentials, password = Credentials.demo_password()
+    # After the flags' own checks (their messages say more), before anything is written.
+    refuse_root("ssh-serve", getattr(args, "allow_root", False))
     key = host_key(settings.host_key_path)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

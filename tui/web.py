@@ -43,7 +43,7 @@ from textual_serve.app_service import AppService
 from textual_serve.download_manager import DownloadManager
 
 from tui.config import ConfigError
-from tui.hosted import HostedOptions, HostedSession, attach_from
+from tui.hosted import HostedOptions, HostedSession, PortalLimits, attach_from, refuse_root
 
 if TYPE_CHECKING:
     import argparse
@@ -593,7 +593,11 @@ def _options(args: argparse.Namespace, config: Config) -> WebOptions:
     return WebOptions(
         host=args.host or web_config["host"],
         port=port,
-        hosted=HostedOptions(demo_companies=web_config["demo_companies"], attach=attach),
+        hosted=HostedOptions(
+            demo_companies=web_config["demo_companies"],
+            attach=attach,
+            limits=PortalLimits.from_config(config),
+        ),
         max_sessions=web_config["max_sessions"],
         idle_seconds=float(web_config["idle_seconds"]),
         login_seconds=float(web_config["login_seconds"]),
@@ -604,6 +608,7 @@ def cmd_web(args: argparse.Namespace, config: Config) -> int:
     """``relportal web``: serve until interrupted. Bad options raise ConfigError."""
     options = _options(args, config)
     secret, generated = _password(args, config)
+    refuse_root("web", getattr(args, "allow_root", False))
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

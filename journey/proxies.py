@@ -107,3 +107,6 @@ class TrustedProxies:
             if not self.trusts(address):
                 break
         return client
+
+
+NO_PROXIES = TrustedProxies()  # the default: every peer is the client

@@ -15,7 +15,7 @@ from journey import service
 from journey.api.cache import ReadCache
 from journey.errors import TooManyRequests, Unauthorized
 from journey.events import EventHub
-from journey.proxies import TrustedProxies
+from journey.proxies import NO_PROXIES, TrustedProxies
 from journey.records import User
 from journey.settings import ServiceSettings
 from journey.storage.base import Store
@@ -58,9 +58,6 @@ class LinkGuard:
     async def miss(self, client: str) -> None:
         minute = int(self.clock() // 60)
         await self.store.write(lambda tx: tx.count_link_miss(client, minute), brief=True)
-
-
-NO_PROXIES = TrustedProxies()
 
 
 @dataclass

@@ -41,4 +41,7 @@ class ServiceSettings:
     demo_anchor: float | None = None
     # Customer-link guessing: misses allowed per client address per minute.
     link_misses_per_minute: int = 30
+    # Reverse proxies (addresses or networks) whose X-Forwarded-For / Forwarded name the
+    # client the guard counts; from anyone else those headers are ignored.
+    trusted_proxies: tuple[str, ...] = ()
     extra: dict[str, str] = field(default_factory=dict)

@@ -10,8 +10,60 @@ import binascii
 import hashlib
 import secrets
 import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 API_TOKEN_PREFIX = "rp_"
+# An API token lives this many days unless created with another lifetime (--days).
+TOKEN_DAYS = 90
+TOKEN_DAYS_MAX = 3650
+# The token's first characters, kept to tell tokens apart in ``relportal token list``:
+# 5 of its 43 random characters, so 226 random bits stay secret.
+SHOWN_PREFIX = len(API_TOKEN_PREFIX) + 5
+
+
+@dataclass(frozen=True)
+class ApiToken:
+    """What is kept of an API token: never the token, and its hash stays in storage."""
+
+    id: str
+    prefix: str  # the token's first characters ("" for tokens made before they were kept)
+    user_id: str
+    label: str
+    created_at: str
+    expires_at: str | None
+    revoked_at: str | None
+
+    def refusal(self, now: str | None = None) -> tuple[str, str] | None:
+        """Why the token may not be used at ``now`` (an ISO time as stored; default the
+        present), as (code, reason); None if it may."""
+        now = now or utc_iso_now()
+        if self.revoked_at is not None:
+            return "token_revoked", f"The API token was revoked at {self.revoked_at}."
+        if self.expires_at is not None and self.expires_at <= now:
+            return (
+                "token_expired",
+                f"The API token expired at {self.expires_at}; ask for a new one "
+                "(relportal token create).",
+            )
+        return None
+
+
+def token_expiry(days: int, now: datetime | None = None) -> str:
+    """The expiry of a token made now that lives ``days`` days, as stored (ISO, UTC)."""
+    if not 1 <= days <= TOKEN_DAYS_MAX:
+        raise ValueError(f"a token lives from 1 to {TOKEN_DAYS_MAX} days, not {days}")
+    return _iso((now or datetime.now(UTC)) + timedelta(days=days))
+
+
+def utc_iso_now() -> str:
+    """The present as the store writes times."""
+    return _iso(datetime.now(UTC))
+
+
+def _iso(moment: datetime) -> str:
+    """As the store writes times (journey.storage.sqlite.utc_now): they sort as text."""
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 # Base64's digits, re-lettered with URL-safe characters in ASCII order, so that the

@@ -960,6 +960,6 @@ async def test_kept_answers_end_with_any_write_even_from_another_process(svc: Se
         assert (await svc.get(url)).json()["total"] == 1
         assert (await svc.get(url, who="rm2")).status_code == 200
         elsewhere.write_sync(lambda tx: tx.revoke_token(hash_secret(svc.tokens["rm2"])))
-        assert_problem(await svc.get(url, who="rm2"), 401, "token_invalid")
+        assert_problem(await svc.get(url, who="rm2"), 401, "token_revoked")
     finally:
         elsewhere.close()

@@ -42,7 +42,7 @@ from tui.files import (
     download_link,
     read_local_file,
 )
-from tui.hosted import Hosting
+from tui.hosted import Hosting, hosting_from_environment
 from widgets.path_suggester import PathSuggester
 
 HOSTILE_NAMES = [
@@ -261,18 +261,20 @@ async def test_local_reads_refuse_devices_pipes_and_oversize_at_once(tmp_path: P
     assert read_local_file(exact, 1000) == b"y" * 1000
 
 
-def test_the_download_link_comes_from_the_host_only_when_it_is_one(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.delenv("RELPORTAL_DOWNLOAD_URL", raising=False)
-    assert download_link("a.json") is None
-    monkeypatch.setenv("RELPORTAL_DOWNLOAD_URL", "http://127.0.0.1:8022/d/abc/")
+def test_the_download_link_comes_from_the_host_only_when_it_is_one(tmp_path: Path) -> None:
+    assert download_link(Hosting("ssh", tmp_path), "a.json") is None
+    hosting = hosting_from_environment(
+        {
+            "RELPORTAL_HOSTED": "ssh",
+            "RELPORTAL_SESSION_FILES": str(tmp_path),
+            "RELPORTAL_DOWNLOAD_URL": "http://127.0.0.1:8022/d/abc/",
+        }
+    )
     assert (
-        download_link("Oh My Cod (2).xlsx")
+        download_link(hosting, "Oh My Cod (2).xlsx")
         == "http://127.0.0.1:8022/d/abc/Oh%20My%20Cod%20%282%29.xlsx"
     )
-    monkeypatch.setenv("RELPORTAL_DOWNLOAD_URL", "file:///etc/")
-    assert download_link("a.json") is None
+    assert download_link(Hosting("ssh", tmp_path, "file:///etc/"), "a.json") is None
 
 
 async def test_the_path_suggester_completes_nothing_in_a_hosted_process(
@@ -292,12 +294,14 @@ async def test_the_path_suggester_completes_nothing_in_a_hosted_process(
 async def test_over_ssh_every_file_action_stays_in_the_session_folder(
     settings: ServiceSettings, host: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("RELPORTAL_DOWNLOAD_URL", "http://127.0.0.1:9/files/k3y/")
     files = host / "session" / "files"
     before = outside_files(host)
     copied: list[str] = []
     monkeypatch.setattr(RelportalApp, "copy_to_clipboard", lambda self, text: copied.append(text))
-    app = RelportalApp(lambda: embedded_client(settings), hosting=Hosting("ssh", files))
+    app = RelportalApp(
+        lambda: embedded_client(settings),
+        hosting=Hosting("ssh", files, "http://127.0.0.1:9/files/k3y/"),
+    )
     async with app.run_test(size=(120, 40)) as pilot:
         walk = await to_manual_upload(pilot)
         assert path_inputs(app) == []
@@ -388,7 +392,10 @@ async def test_over_ssh_the_report_is_saved_by_name_and_a_bad_name_never_leaves(
     files = host / "session" / "files"
     (files / "Mine.xlsx").symlink_to(host / "secret.xlsx")  # a planted link to write through
     before = outside_files(host)
-    app = RelportalApp(lambda: embedded_client(settings), hosting=Hosting("ssh", files))
+    app = RelportalApp(
+        lambda: embedded_client(settings),
+        hosting=Hosting("ssh", files, "http://127.0.0.1:9/files/k3y/"),
+    )
     async with app.run_test(size=(100, 40)) as pilot:
         screen = await open_reports(pilot)
         await until(pilot, lambda: screen.report is not None, "a report")

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import openpyxl
@@ -569,3 +570,291 @@ def test_a_port_in_use_stops_it_with_one_line(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stderr == f"relportal: cannot listen on 127.0.0.1:{port} (address already in use)\n"
     assert "password" not in done.stdout  # nothing to sign in to
+
+
+# Behind a TLS proxy
+
+
+def test_an_https_public_url_makes_the_cookie_secure_and_host_only(tmp_path: Path) -> None:
+    server = start_web(tmp_path, "--public-url", "https://demo.example")
+    try:
+        with server.client() as client:
+            # The origin that counts is the public one, not the Host this server sees.
+            ours = {"Origin": "https://demo.example"}
+            other = {"Origin": server.url}
+            refused = client.post("/login", data={"password": server.password}, headers=other)
+            assert refused.status_code == 403
+            right = client.post("/login", data={"password": server.password}, headers=ours)
+            assert right.status_code == 303
+            cookie = right.headers["set-cookie"]
+            assert cookie.startswith("__Host-relportal_session=")
+            attributes = [a.strip().lower() for a in cookie.split(";")]
+            assert "secure" in attributes and "path=/" in attributes and "httponly" in attributes
+            assert not any(a.startswith("domain") for a in attributes)
+            value = cookie.split(";")[0]
+        # The Secure cookie, sent by hand as the proxy would pass it on.
+        page = httpx.get(server.url, headers={"Cookie": value}, timeout=30)
+        assert page.status_code == 200 and "Upload a file" in page.text
+        plain = value.replace("__Host-relportal_session", "relportal_session")
+        assert httpx.get(server.url, headers={"Cookie": plain}, timeout=30).status_code == 303
+    finally:
+        stop_web(server)
+
+
+@pytest.mark.parametrize(
+    ("how", "expected"),
+    [
+        (["--public-url", "ftp://demo.example"], "--public-url must be an http:// or https:// URL"),
+        ("[web]\npublic_url = 'demo.example'\n", "web.public_url must be the http:// or https://"),
+        ("[web]\ntrusted_proxies = ['10.0.0.0/33']\n", "web.trusted_proxies must be a list of"),
+        ("[service]\ntrusted_proxies = 'x'\n", "service.trusted_proxies must be a list of"),
+    ],
+)
+def test_a_bad_public_url_or_proxy_list_stops_with_one_line(
+    tmp_path: Path, how: list[str] | str, expected: str
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(how if isinstance(how, str) else "")
+    args = how if isinstance(how, list) else []
+    done = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "--config", str(config), "web", "--port", "0", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert expected in done.stderr
+    if isinstance(how, str):
+        assert done.stderr.startswith(f"relportal: {config}: ")
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+
+
+def _wrong_then_right(server: WebServer, wrong_from: str, right_from: str) -> int:
+    """A wrong password "from" one address, then the right one "from" another."""
+    with server.client() as client:
+        wrong = client.post(
+            "/login", data={"password": "not the password"}, headers={"X-Forwarded-For": wrong_from}
+        )
+        assert wrong.status_code == 401
+        right = client.post(
+            "/login", data={"password": server.password}, headers={"X-Forwarded-For": right_from}
+        )
+        return right.status_code
+
+
+def test_the_login_throttle_believes_forwarded_addresses_only_from_trusted_proxies(
+    tmp_path: Path,
+) -> None:
+    # No proxy trusted: the header is the client's own word, and counts for nothing.
+    server = start_web(tmp_path)
+    try:
+        assert _wrong_then_right(server, "203.0.113.1", "203.0.113.2") == 429
+    finally:
+        stop_web(server)
+
+    config = tmp_path / "config.toml"
+    config.write_text('[web]\ntrusted_proxies = ["127.0.0.1"]\n')
+    server = start_web(tmp_path, config=config)
+    try:
+        # Two browsers behind the proxy: one's wrong password does not hold up the other.
+        assert _wrong_then_right(server, "203.0.113.1", "203.0.113.2") == 303
+        # The first is held up; writing another address before the proxy's is no way out.
+        with server.client() as client:
+            spoof = {"X-Forwarded-For": "198.51.100.9, 203.0.113.1"}
+            again = client.post("/login", data={"password": server.password}, headers=spoof)
+            assert again.status_code == 429
+    finally:
+        stop_web(server)
+
+
+# Uploads from the browser
+
+
+def open_tab(server: WebServer, client: httpx.Client) -> tuple[str, ClientConnection]:
+    """The portal page's tab id and that tab's websocket (its portal running)."""
+    page = client.get("/")
+    tab = re.search(r'data-tab="([^"]+)"', page.text)
+    assert tab, page.text
+    cookie = f"relportal_session={client.cookies['relportal_session']}"
+    websocket = connect(
+        f"{server.url.replace('http://', 'ws://')}/ws/{tab.group(1)}?width=100&height=30",
+        additional_headers={"Cookie": cookie},
+        open_timeout=30,
+    )
+    return tab.group(1), websocket
+
+
+def every_file(root: Path) -> set[Path]:
+    return {p for p in root.rglob("*") if p.is_file()}
+
+
+def test_uploads_land_in_their_tabs_session_folder_under_a_flat_name(
+    web_server: WebServer, tmp_path: Path
+) -> None:
+    with web_server.client() as client:
+        sign_in(web_server, client)
+        tab, websocket = open_tab(web_server, client)
+        with websocket:
+            _screen_text(websocket, b"Relationships")
+            (home,) = web_server.homes()
+            before = every_file(tmp_path)
+            origin = {"Origin": web_server.url}
+
+            def upload(name: str, body: bytes, **headers: str) -> httpx.Response:
+                return client.post(
+                    f"/upload/{tab}",
+                    content=body,
+                    headers={**origin, "X-File-Name": quote(name, safe=""), **headers},
+                )
+
+            ok = upload("../../.bashrc", b"echo hello\n")
+            assert ok.status_code == 200, ok.text
+            assert "Uploaded bashrc" in ok.text
+            assert (home / "files" / "bashrc").read_bytes() == b"echo hello\n"
+            assert (home / "files" / "bashrc").stat().st_mode & 0o777 == 0o600
+            # The same name again: numbered, the first one kept.
+            assert "bashrc (2)" in upload("bashrc", b"second").text
+            assert (home / "files" / "bashrc").read_bytes() == b"echo hello\n"
+            # Windows paths, control characters, bidi overrides: flattened, stripped.
+            assert "Uploaded evil.xlsx" in upload("C:\\Users\\x\\..\\evil.xlsx", b"PK").text
+            odd = upload("\x1b]52;c;aGk=\x07re\x00d\u202ecod.txt", b"x")
+            assert "Uploaded ]52;c;aGk=redcod.txt" in odd.text
+            assert "Uploaded upload" in upload("..", b"x").text
+            long_name = upload("é" * 300 + ".csv", b"x")
+            saved = long_name.text.split("Uploaded ", 1)[1].split(" (", 1)[0]
+            assert saved.endswith(".csv") and len(saved.encode()) <= 120
+
+            added = every_file(tmp_path) - before
+            uploads = {p for p in added if p.parent == home / "files"}
+            assert {p.name for p in uploads} == {
+                "bashrc",
+                "bashrc (2)",
+                "evil.xlsx",
+                "]52;c;aGk=redcod.txt",
+                "upload",
+                saved,
+            }
+            # Nothing else appeared outside the portal's own home (its database's journal
+            # may come and go inside it).
+            assert all(p.is_relative_to(home) for p in added)
+            assert not list(tmp_path.rglob(".bashrc"))
+    until(lambda: web_server.homes() == [], "the session's home and its uploads removed")
+
+
+def test_uploads_are_refused_without_the_login_from_elsewhere_or_for_another_tab(
+    web_server: WebServer,
+) -> None:
+    with web_server.client() as owner, web_server.client() as other:
+        sign_in(web_server, owner)
+        sign_in(web_server, other)
+        tab, websocket = open_tab(web_server, owner)
+        with websocket:
+            _screen_text(websocket, b"Relationships")
+            (home,) = web_server.homes()
+            body = b"data"
+            named = {"X-File-Name": "note.txt"}
+            mine = {"Origin": web_server.url, **named}
+            # Another site's page, or no Origin at all (not our page's script).
+            assert (
+                owner.post(
+                    f"/upload/{tab}",
+                    content=body,
+                    headers={"Origin": "http://evil.example", **named},
+                ).status_code
+                == 403
+            )
+            assert owner.post(f"/upload/{tab}", content=body, headers=named).status_code == 403
+            # Without the cookie; with another login's cookie; a tab that was never issued.
+            with httpx.Client(base_url=web_server.url) as nobody:
+                assert nobody.post(f"/upload/{tab}", content=body, headers=mine).status_code == 401
+            assert other.post(f"/upload/{tab}", content=body, headers=mine).status_code == 404
+            assert owner.post("/upload/made-up", content=body, headers=mine).status_code == 404
+            # The tab's id opens one portal only.
+            cookie = f"relportal_session={owner.cookies['relportal_session']}"
+            ws_url = web_server.url.replace("http://", "ws://") + f"/ws/{tab}"
+            with pytest.raises(InvalidStatus) as twice:
+                connect(ws_url, additional_headers={"Cookie": cookie}, open_timeout=30)
+            assert twice.value.response.status_code == 404
+            assert list((home / "files").iterdir()) == []
+
+            # Too large: refused by its declared length, and while streaming without one.
+            big = b"x" * (5 * 1024 * 1024 + 1)
+            declared = owner.post(f"/upload/{tab}", content=big, headers=mine)
+            assert declared.status_code == 413 and "larger than 5 MB" in declared.text
+
+            def chunks() -> Iterator[bytes]:
+                for start in range(0, len(big), 256 * 1024):
+                    yield big[start : start + 256 * 1024]
+
+            streamed = owner.post(f"/upload/{tab}", content=chunks(), headers=mine)
+            assert streamed.status_code == 413 and "larger than 5 MB" in streamed.text
+            assert list((home / "files").iterdir()) == []  # nothing half-written kept
+            # Exactly the limit is fine.
+            fits = owner.post(f"/upload/{tab}", content=big[:-1], headers=mine)
+            assert fits.status_code == 200, fits.text
+        until(lambda: web_server.homes() == [], "the tab's session ended")
+        # Its tab is gone with it.
+        assert (
+            owner.post(
+                f"/upload/{tab}",
+                content=b"x",
+                headers={"Origin": web_server.url, "X-File-Name": "late.txt"},
+            ).status_code
+            == 404
+        )
+
+
+def test_a_file_picked_in_the_browser_lands_in_that_tabs_session_only(
+    web_server: WebServer, chromium: Any, tmp_path: Path
+) -> None:
+    context = chromium.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(web_server.url)
+    page.fill("#password", web_server.password)
+    page.click("button[type=submit]")
+    page.wait_for_url(web_server.url + "/")
+    second = context.new_page()  # a second tab of the same login: a session of its own
+    second.goto(web_server.url)
+    (first_home, second_home) = until(
+        lambda: len(homes := web_server.homes()) == 2 and homes, "two sessions"
+    )
+    picked = tmp_path / "picked" / "Supplier list.xlsx"
+    picked.parent.mkdir()
+    picked.write_bytes(b"PK\x03\x04 a supplier file")
+    before = every_file(tmp_path)
+
+    page.set_input_files("#upload-file", str(picked))
+    page.click("#upload button[type=submit]")
+    status = page.locator("#upload-status")
+    status.filter(has_text="Uploaded Supplier list.xlsx").wait_for()
+    landed = until(
+        lambda: {p for p in every_file(tmp_path) - before if p.read_bytes() == picked.read_bytes()},
+        "the upload on the server",
+    )
+    (saved,) = landed  # one copy, nowhere else
+    assert saved.name == "Supplier list.xlsx" and saved.read_bytes() == picked.read_bytes()
+    # In one of the two sessions' folders: the first tab's, not the second's.
+    assert saved.parent.name == "files" and saved.parent.parent in (first_home, second_home)
+    other_home = second_home if saved.parent.parent == first_home else first_home
+    assert list((other_home / "files").iterdir()) == []
+
+    # Too large: the page says so before sending, and the server refuses it anyway.
+    huge = tmp_path / "picked" / "huge.csv"
+    huge.write_bytes(b"x" * (5 * 1024 * 1024 + 10))
+    page.set_input_files("#upload-file", str(huge))
+    page.click("#upload button[type=submit]")
+    status.filter(has_text="larger than 5 MB").wait_for()
+    forced = page.evaluate(
+        """async () => {
+          const tab = document.getElementById("terminal").dataset.tab;
+          const answer = await fetch("/upload/" + tab, {method: "POST",
+            headers: {"X-File-Name": "huge.csv"}, body: new Blob([new Uint8Array(5242890)])});
+          return [answer.status, await answer.text()];
+        }"""
+    )
+    assert forced[0] == 413 and "larger than 5 MB" in forced[1]
+    uploaded = {p for p in every_file(tmp_path) - before if p.parent.name == "files"}
+    assert uploaded == {saved}
+    context.close()
+    until(lambda: web_server.homes() == [], "both sessions ended with their tabs")

@@ -13,8 +13,10 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
+from journey.tokens import TOKEN_DAYS, TOKEN_DAYS_MAX
 from tui import paths
 from tui.config import SCHEMA, Config, ConfigError, load
+from tui.hosted import refuse_cleartext_service
 
 if TYPE_CHECKING:
     from journey.settings import ServiceSettings
@@ -36,6 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--config", type=Path, help="config file (default: relportal locate)")
     parser.add_argument("--service", help="URL of a remote `relportal serve` (default: embedded)")
+    parser.add_argument("--insecure", action="store_true", help=INSECURE_HELP)
     parser.add_argument("--db", type=Path, help="the embedded service's SQLite database")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -66,7 +69,21 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--role", choices=("rm", "admin", "support"), default="rm")
     create.add_argument("--org", default=None, help="organization name (default: the demo one)")
     create.add_argument("--name", default=None, help="the user's name, if the user is new")
+    create.add_argument(
+        "--days",
+        type=int,
+        default=TOKEN_DAYS,
+        help=f"days the token lives, 1 to {TOKEN_DAYS_MAX} (default {TOKEN_DAYS})",
+    )
     create.add_argument("--db", type=Path)
+    listing = token_commands.add_parser(
+        "list", help="every token: id, user, role, created, expires (never the secret)"
+    )
+    listing.add_argument("--org", default=None, help="only this organization's users' tokens")
+    listing.add_argument("--db", type=Path)
+    revoke = token_commands.add_parser("revoke", help="revoke a token by its id (token list)")
+    revoke.add_argument("id")
+    revoke.add_argument("--db", type=Path)
 
     simulate = commands.add_parser(
         "simulate", help="walk a request's journey as its customer (the customer simulation)"
@@ -91,6 +108,9 @@ def _parser() -> argparse.ArgumentParser:
         "--service",
         default=argparse.SUPPRESS,  # keep a `relportal --service URL ssh-serve` given before
         help="sessions use this `relportal serve` as RELPORTAL_TOKEN's user (default: demo data)",
+    )
+    ssh_serve.add_argument(
+        "--insecure", action="store_true", default=argparse.SUPPRESS, help=INSECURE_HELP
     )
     ssh_serve.add_argument(
         "--downloads-port",
@@ -122,6 +142,15 @@ def _parser() -> argparse.ArgumentParser:
         help="sessions use this `relportal serve` as RELPORTAL_TOKEN's user (default: demo data)",
     )
     web.add_argument(
+        "--insecure", action="store_true", default=argparse.SUPPRESS, help=INSECURE_HELP
+    )
+    web.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the https:// URL browsers reach the portal at, behind a TLS proxy "
+        "(then the login cookie is Secure and __Host-; default: web.public_url)",
+    )
+    web.add_argument(
         "--allow-root",
         action="store_true",
         help="run even as root (every viewer's portal would then be root too)",
@@ -130,6 +159,9 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("locate", help="print where config, preferences, database and outbox are")
     commands.add_parser("keys", help="list the portal's key bindings and their ids")
     return parser
+
+
+INSECURE_HELP = "allow a plain http:// --service off this machine (the token travels in clear)"
 
 
 def _fail(message: str) -> int:
@@ -164,6 +196,7 @@ def service_settings(
         upload_processing_seconds=float(simulation["upload_processing_seconds"]),
         demo_companies=config.get("demo", "companies") if demo is None else demo,
         demo_seed=config.get("demo", "seed"),
+        trusted_proxies=tuple(config.get("service", "trusted_proxies")),
     )
 
 
@@ -270,6 +303,10 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
         "log_level": "warning",
         "loop": "auto",
         "http": "auto",
+        # uvicorn would believe X-Forwarded-For from 127.0.0.1 by default, from any local
+        # program: only service.trusted_proxies decides that (journey.proxies).
+        "proxy_headers": False,
+        "forwarded_allow_ips": "",
         # Long polls hold requests open for up to a minute; a shutdown must not wait them out.
         "timeout_graceful_shutdown": 2,
     }
@@ -318,6 +355,8 @@ def cmd_token_create(args: argparse.Namespace, config: Config) -> int:
     from journey.errors import ServiceError
     from journey.seed import DEMO_ORG
 
+    if not 1 <= args.days <= TOKEN_DAYS_MAX:
+        return _fail(f"--days {args.days}: give a number of days from 1 to {TOKEN_DAYS_MAX}")
     settings = service_settings(config, args.db)
     store = _open_store(settings.db_path)
     org_name = args.org or DEMO_ORG
@@ -330,7 +369,7 @@ def cmd_token_create(args: argparse.Namespace, config: Config) -> int:
             raise service.Invalid(
                 f"{args.email} already exists with the role {user.role.value}", "role_mismatch"
             )
-        return service.create_token(tx, user, label="cli")
+        return service.create_token(tx, user, label="cli", days=args.days)
 
     try:
         token = store.write_sync(create)
@@ -339,7 +378,65 @@ def cmd_token_create(args: argparse.Namespace, config: Config) -> int:
     finally:
         store.close()
     print(token)
-    print(f"(a token for {args.email} in {org_name}; it is shown only this once)", file=sys.stderr)
+    print(
+        f"(a token for {args.email} in {org_name} for {args.days} days; "
+        "it is shown only this once)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_token_list(args: argparse.Namespace, config: Config) -> int:
+    """``relportal token list``: what is known of each token, never the secret or its hash."""
+    settings = service_settings(config, args.db)
+    store = _open_store(settings.db_path)
+    try:
+
+        def listed(tx):  # type: ignore[no-untyped-def]
+            org_id = None
+            if args.org is not None:
+                org = tx.get_organization_by_name(args.org)
+                if org is None:
+                    return None
+                org_id = org.id
+            return tx.list_tokens(org_id)
+
+        tokens = store.read_sync(listed)
+    finally:
+        store.close()
+    if tokens is None:
+        return _fail(f"--org {args.org!r}: there is no such organization")
+    from journey.tokens import utc_iso_now
+
+    now = utc_iso_now()
+    print(f"{'ID':<22}  {'PREFIX':<9} {'EMAIL':<32} {'ROLE':<8} {'CREATED':<10} EXPIRES")
+    for token, user in tokens:
+        refusal = token.refusal(now)
+        state = {"token_revoked": " (revoked)", "token_expired": " (expired)"}.get(
+            refusal[0] if refusal else "", ""
+        )
+        print(
+            f"{token.id:<22}  {(token.prefix + '…') if token.prefix else '-':<9} "
+            f"{user.email:<32} {user.role.value:<8} {token.created_at[:10]:<10} "
+            f"{(token.expires_at or 'never')[:10]}{state}"
+        )
+    return 0
+
+
+def cmd_token_revoke(args: argparse.Namespace, config: Config) -> int:
+    """``relportal token revoke ID``: refused at once, by every process on the database."""
+    from journey import service
+    from journey.errors import ServiceError
+
+    settings = service_settings(config, args.db)
+    store = _open_store(settings.db_path)
+    try:
+        token = store.write_sync(lambda tx: service.revoke_token(tx, args.id))
+    except ServiceError as exc:
+        return _fail(exc.detail)
+    finally:
+        store.close()
+    print(f"revoked token {token.id} (at {token.revoked_at})")
     return 0
 
 
@@ -371,6 +468,12 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         config = load(args.config, explicit=args.config is not None)
+        if args.command in (None, "simulate", "ssh-serve", "web"):
+            # The token goes to this service: in clear only to this machine, or if told.
+            url = getattr(args, "service", None) or (
+                config.get("service", "url") if args.command in (None, "simulate") else None
+            )
+            refuse_cleartext_service(url, insecure=args.insecure)
         if args.command is None:
             return cmd_portal(args, config)
         if args.command == "simulate":
@@ -382,7 +485,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "seed":
             return cmd_seed(args, config)
         if args.command == "token":
-            return cmd_token_create(args, config)
+            token_commands = {
+                "create": cmd_token_create,
+                "list": cmd_token_list,
+                "revoke": cmd_token_revoke,
+            }
+            return token_commands[args.token_command](args, config)
         if args.command == "locate":
             return cmd_locate(args, config)
         if args.command == "ssh-serve":

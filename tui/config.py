@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from journey.proxies import ProxyListError, parse_networks
 from tui import paths
 
 
@@ -41,6 +42,18 @@ def _url(value: str) -> bool:
 
 def _public_url(value: str) -> bool:
     return value.startswith(("http://", "https://"))
+
+
+def _web_public_url(value: str) -> bool:
+    return value == "" or _public_url(value)
+
+
+def _networks(value: list[Any]) -> bool:
+    try:
+        parse_networks(value)
+    except (ProxyListError, AttributeError):  # AttributeError: an entry that is not text
+        return False
+    return True
 
 
 def _workers(value: int) -> bool:
@@ -98,6 +111,12 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "workers": Key(int, 1, "a number of processes from 1 to 64", _workers),
         "public_url": Key(
             str, "http://127.0.0.1:8765", "the http(s) URL customers' links start with", _public_url
+        ),
+        "trusted_proxies": Key(
+            list,
+            [],
+            'a list of proxy addresses or networks, such as ["127.0.0.1", "10.0.0.0/8"]',
+            _networks,
         ),
     },
     "demo": {
@@ -162,6 +181,18 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "max_sessions": Key(int, 8, "a whole number from 1 to 1000", _limit),
         "idle_seconds": Key((int, float), 900, "seconds from 1 to 604800", _session_seconds),
         "login_seconds": Key((int, float), 28800, "seconds from 1 to 604800", _session_seconds),
+        "public_url": Key(
+            str,
+            "",
+            'the http:// or https:// URL browsers reach the portal at, or ""',
+            _web_public_url,
+        ),
+        "trusted_proxies": Key(
+            list,
+            [],
+            'a list of proxy addresses or networks, such as ["127.0.0.1", "10.0.0.0/8"]',
+            _networks,
+        ),
         "demo_companies": Key(
             int, 300, "a whole number of companies from 0 to 10,000,000", _companies
         ),

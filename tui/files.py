@@ -40,7 +40,6 @@ CLIPBOARD_BYTES = 64 * 1024
 MAX_NAME_CHARS = 120
 MAX_NAME_BYTES = 255  # what one path component may hold on Linux filesystems
 MAX_CLASHES = 99  # "report (2).xlsx" … "report (99).xlsx", then a clear refusal
-DOWNLOAD_URL_ENV = "RELPORTAL_DOWNLOAD_URL"
 
 
 class FileRefused(Exception):
@@ -226,11 +225,10 @@ class SessionFolder:
         return sorted(found, key=lambda e: e.name.casefold())
 
 
-def download_link(name: str) -> str | None:
+def download_link(hosting: Hosting, name: str) -> str | None:
     """Where an SSH viewer fetches ``name`` from their session's download list, when the
-    host gives one (an http(s) base URL ending in ``/``), else None. The one place the
-    portal learns it."""
-    base = os.environ.get(DOWNLOAD_URL_ENV, "")
+    host gives one (an http(s) base URL ending in ``/``), else None."""
+    base = hosting.download_url or ""
     if not base.startswith(("http://", "https://")) or not base.endswith("/"):
         return None
     return base + urllib.parse.quote(name)
@@ -365,7 +363,7 @@ class FileDesk:
                 )
                 return
             message = f"Saved {what} as {name} in your session's files."
-            link = download_link(name)
+            link = download_link(self.hosting, name)
             if link:
                 message += f"\nFetch it from {link}"
             self._tell(message, title=title)

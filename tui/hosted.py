@@ -20,6 +20,7 @@ as working directory, and an empty folder as ``HOME``.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import resource
 import shutil
@@ -27,6 +28,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import tomli_w
 
@@ -105,6 +107,31 @@ class Attach:
 
     url: str
     token: str
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback  # 127.0.0.0/8 and ::1
+    except ValueError:
+        return False
+
+
+def refuse_cleartext_service(url: str | None, *, insecure: bool) -> None:
+    """ConfigError for an ``http://`` service URL off this machine, unless ``insecure``:
+    the API token would cross the network in clear. https anywhere, and http to a
+    loopback address or localhost, are fine."""
+    if not url or insecure:
+        return
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "http":
+        return
+    if not _loopback(parts.hostname or ""):
+        raise ConfigError(
+            f"{url} is plain http to another machine: the API token would travel in clear; "
+            "use https, or give --insecure if the network is yours"
+        )
 
 
 def attach_from(url: str | None, config: Config) -> Attach | None:

@@ -12,7 +12,7 @@ are kept until the database's data version changes (any process's commit), long
 polls see other processes' events by polling, the background worker's passes are
 safe side by side, and writers take turns on a lock file
 (``journey.storage.sqlite.WriterTurns``). The customer-link guard counts misses
-per process, so with N workers a guesser gets N times the misses a minute.
+in the database, so a guesser gets the same misses a minute with any number of workers.
 """
 
 from __future__ import annotations

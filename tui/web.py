@@ -35,15 +35,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import textual_serve
 from aiohttp import WSMsgType, web
 from textual_serve.app_service import AppService
 from textual_serve.download_manager import DownloadManager
 
+from journey.proxies import NO_PROXIES, ProxyListError, TrustedProxies
 from tui.config import ConfigError
 from tui.hosted import HostedOptions, HostedSession, PortalLimits, attach_from, refuse_root
+from tui.uploads import UPLOAD_LIMIT, UploadRefused, save_upload
 
 if TYPE_CHECKING:
     import argparse
@@ -53,12 +55,15 @@ if TYPE_CHECKING:
 log = logging.getLogger("relportal.web")
 
 COOKIE = "relportal_session"
+HTTPS_COOKIE = "__Host-relportal_session"
 PASSWORD_ENV = "RELPORTAL_WEB_PASSWORD"
 MIN_PASSWORD = 12
 FAILED_LOGIN_DELAY = 1.0  # seconds every wrong password waits before its answer
 MAX_LOCKOUT = 300.0
 STATIC = Path(textual_serve.__file__).parent / "static"  # xterm.js, textual.js, the font
 SWEEP_SECONDS = 15.0  # at most; shorter when the idle or login limits are
+TAB_SECONDS = 300.0  # a page's tab id must open its portal within this time
+MAX_WAITING_TABS = 16  # per login: pages served whose portal has not opened yet
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,20 @@ class WebOptions:
     max_sessions: int = 8
     idle_seconds: float = 900
     login_seconds: float = 8 * 3600
+    # The URL browsers reach the portal at (behind a TLS proxy); "" when reached directly.
+    public_url: str = ""
+    trusted_proxies: TrustedProxies = NO_PROXIES
+
+    @property
+    def https(self) -> bool:
+        """Browsers reach the portal over TLS (a proxy's), whatever this server speaks."""
+        return self.public_url.lower().startswith("https://")
+
+    @property
+    def cookie(self) -> str:
+        # __Host-: browsers keep it only if Secure, for Path=/ and no Domain, so no other
+        # host (a sibling subdomain) can set or shadow it.
+        return HTTPS_COOKIE if self.https else COOKIE
 
 
 class Password:
@@ -161,6 +180,15 @@ class Throttle:
             del self._by_address[address]
 
 
+@dataclass
+class Tab:
+    """A portal page served to a login; ``portal`` once its websocket is open."""
+
+    login: str
+    issued: float
+    portal: BrowserPortal | None = None
+
+
 class BrowserPortal(AppService):
     """One browser tab's portal: textual-serve's process relay, run in a hosted session."""
 
@@ -208,6 +236,9 @@ class WebPortal:
         self._checking: set[str] = set()  # addresses whose sign-in is being checked
         self.downloads = DownloadManager()
         self.portals: set[BrowserPortal] = set()
+        # Tabs the portal page was served to: id -> (login, when issued, its portal once
+        # its websocket opened). The id is how an upload finds that tab's session.
+        self.tabs: dict[str, Tab] = {}
 
     def application(self) -> web.Application:
         app = web.Application(middlewares=[self._guard])
@@ -218,6 +249,8 @@ class WebPortal:
                 web.post("/logout", self._logout),
                 web.get("/", self._portal_page),
                 web.get("/ws", self._portal_socket),
+                web.get("/ws/{tab}", self._portal_socket),
+                web.post("/upload/{tab}", self._upload),
                 web.get("/download/{key}", self._download),
                 web.static("/static", STATIC),
             ]
@@ -243,7 +276,7 @@ class WebPortal:
         """Everything but the login page (and signing out) needs a live login."""
         if request.path in ("/login", "/logout"):
             return await handler(request)  # type: ignore[no-any-return]
-        login = self.logins.find(request.cookies.get(COOKIE))
+        login = self.logins.find(request.cookies.get(self.options.cookie))
         if login is None:
             if request.method == "GET" and request.path == "/":
                 raise web.HTTPSeeOther("/login")
@@ -251,24 +284,40 @@ class WebPortal:
         request["login"] = login
         return await handler(request)  # type: ignore[no-any-return]
 
-    @staticmethod
-    def _same_origin(request: web.Request) -> bool:
-        """Forms and the websocket must come from our own pages (the cookie's SameSite
-        already says so to browsers that honour it; this is for the rest)."""
+    def _same_origin(self, request: web.Request, *, required: bool = False) -> bool:
+        """Forms, uploads and the websocket must come from our own pages (the cookie's
+        SameSite already says so to browsers that honour it; this is for the rest).
+        Our origin is public_url's when set (behind a proxy the Host may be rewritten),
+        else the Host asked for. ``required``: a request without an Origin is refused
+        (every browser sends one with a script's POST)."""
         origin = request.headers.get("Origin")
-        return origin is None or urlsplit(origin).netloc == request.host
+        if origin is None:
+            return not required
+        if self.options.public_url:
+            ours = urlsplit(self.options.public_url)
+            theirs = urlsplit(origin)
+            return (theirs.scheme, theirs.netloc) == (ours.scheme, ours.netloc)
+        return urlsplit(origin).netloc == request.host
+
+    def _client(self, request: web.Request) -> str:
+        """The browser's address: the peer, or whom a trusted proxy forwarded for."""
+        return self.options.trusted_proxies.client(
+            request.remote,
+            request.headers.getall("X-Forwarded-For", []),
+            request.headers.getall("Forwarded", []),
+        )
 
     # Login and logout
 
     async def _login_page(self, request: web.Request) -> web.StreamResponse:
-        if self.logins.find(request.cookies.get(COOKIE)):
+        if self.logins.find(request.cookies.get(self.options.cookie)):
             raise web.HTTPSeeOther("/")
         return _page(LOGIN_PAGE, message="")
 
     async def _login(self, request: web.Request) -> web.StreamResponse:
         if not self._same_origin(request):
             raise web.HTTPForbidden(text="Sign in from the login page.\n")
-        address = request.remote or "unknown"
+        address = self._client(request)
         # One try at a time per address, so parallel guesses cannot all pass the check
         # below before the first of them fails.
         wait = 1.0 if address in self._checking else self.throttle.wait(address)
@@ -299,35 +348,52 @@ class WebPortal:
         log.info("signed in from %s", address)
         response = web.HTTPSeeOther("/")
         response.set_cookie(
-            COOKIE,
+            self.options.cookie,
             self.logins.start(),
             max_age=int(self.options.login_seconds),
             path="/",
             httponly=True,
             samesite="Strict",
-            secure=request.secure,
+            secure=self.options.https or request.secure,
         )
         raise response
 
     async def _logout(self, request: web.Request) -> web.StreamResponse:
         if not self._same_origin(request):
             raise web.HTTPForbidden(text="Sign out from the portal page.\n")
-        login = self.logins.end(request.cookies.get(COOKIE))
+        login = self.logins.end(request.cookies.get(self.options.cookie))
         if login:
             log.info("signed out")
             await self._close_portals([p for p in self.portals if p.login == login])
         response = web.HTTPSeeOther("/login")
-        response.del_cookie(COOKIE, path="/")
+        response.del_cookie(self.options.cookie, path="/", secure=self.options.https)
         raise response
 
     # The portal
 
     async def _portal_page(self, request: web.Request) -> web.StreamResponse:
-        return _page(PORTAL_PAGE)
+        login = request["login"]
+        waiting = sorted(
+            (tab.issued, tab_id)
+            for tab_id, tab in self.tabs.items()
+            if tab.login == login and tab.portal is None
+        )
+        for _, tab_id in waiting[: max(0, len(waiting) - MAX_WAITING_TABS + 1)]:
+            del self.tabs[tab_id]  # pages opened and never connected: keep a few
+        tab_id = secrets.token_urlsafe(18)
+        self.tabs[tab_id] = Tab(login, time.monotonic())
+        return _page(PORTAL_PAGE, tab=tab_id, upload_limit=str(UPLOAD_LIMIT))
 
     async def _portal_socket(self, request: web.Request) -> web.StreamResponse:
         if not self._same_origin(request):
             raise web.HTTPForbidden(text="Open the portal from its own page.\n")
+        tab: Tab | None = None
+        if "tab" in request.match_info:
+            # The page's own tab: the only kind that takes uploads. Its id was issued to
+            # this login and opens one portal, once.
+            tab = self.tabs.get(request.match_info["tab"])
+            if tab is None or tab.login != request["login"] or tab.portal is not None:
+                raise web.HTTPNotFound(text="No such tab: reload the portal page.\n")
         websocket = web.WebSocketResponse(heartbeat=15, max_msg_size=1 << 20)
         await websocket.prepare(request)
         if len(self.portals) >= self.options.max_sessions:
@@ -349,12 +415,16 @@ class WebPortal:
             download_manager=self.downloads,
         )
         self.portals.add(portal)
+        if tab is not None:
+            tab.portal = portal
         log.info("a portal started (%d running)", len(self.portals))
         try:
             await portal.start(width, height)
             await self._relay(websocket, portal)
         finally:
             self.portals.discard(portal)
+            if tab is not None:
+                self.tabs.pop(request.match_info["tab"], None)
             await portal.end()
             log.info("a portal ended (%d running)", len(self.portals))
         return websocket
@@ -382,6 +452,39 @@ class WebPortal:
                 await portal.blur()
             elif kind == "focus":
                 await portal.focus()
+
+    async def _upload(self, request: web.Request) -> web.StreamResponse:
+        """A file the viewer picked in the browser, into that tab's session folder.
+
+        Only from our own page (an Origin is required), with the login's cookie, for a
+        tab of this login whose portal is running; the body is streamed to the folder
+        and refused as soon as it passes the limit. The viewer names only the file, and
+        only its base name is kept (tui/uploads.py)."""
+        if not self._same_origin(request, required=True):
+            raise web.HTTPForbidden(text="Upload from the portal page.\n")
+        tab = self.tabs.get(request.match_info["tab"])
+        portal = tab.portal if tab is not None and tab.login == request["login"] else None
+        if portal is None or portal not in self.portals:
+            raise web.HTTPNotFound(text="That portal session has ended: reload the page.\n")
+        try:
+            saved = await save_upload(
+                portal.hosted.files,
+                unquote(request.headers.get("X-File-Name", "")),
+                request.content,
+                request.content_length,
+            )
+        except UploadRefused as refused:
+            log.info("an upload refused (%s)", refused.reason)
+            status = 413 if refused.too_large else 400
+            # Connection: close, as the rest of a refused body is not read.
+            return web.Response(status=status, text=f"{refused}\n", headers={"Connection": "close"})
+        portal.last_input = time.monotonic()
+        log.info("an upload saved (%d bytes)", saved.size)
+        return web.Response(
+            text=f"Uploaded {saved.name} ({_size(saved.size)}): choose it in the portal "
+            "from your files.\n",
+            headers={"Cache-Control": "no-store"},
+        )
 
     async def _download(self, request: web.Request) -> web.StreamResponse:
         """A file the portal delivered (``App.deliver_binary``), to its own login only."""
@@ -427,6 +530,11 @@ class WebPortal:
             await asyncio.sleep(min(limits))
             self.logins.sweep()
             self.throttle.sweep()
+            stale = time.monotonic() - TAB_SECONDS
+            for tab_id in [
+                t for t, tab in self.tabs.items() if tab.portal is None and tab.issued < stale
+            ]:
+                del self.tabs[tab_id]
             idle_since = time.monotonic() - self.options.idle_seconds
             await self._close_portals(
                 [p for p in self.portals if p.login not in self.logins or p.last_input < idle_since]
@@ -435,6 +543,10 @@ class WebPortal:
     async def _close_all(self, app: web.Application) -> None:
         app["sweeper"].cancel()
         await self._close_portals(list(self.portals))
+
+
+def _size(size: int) -> str:
+    return f"{size:,} bytes" if size < 10_000 else f"{size / 1000:,.0f} KB"
 
 
 def _clamp(value: object, default: int) -> int:
@@ -518,6 +630,11 @@ PORTAL_PAGE = Template("""<!DOCTYPE html>
   header { height: 28px; display: flex; align-items: center; justify-content: space-between;
            padding: 0 8px; }
   header button { font: inherit; cursor: pointer; }
+  header form { display: flex; align-items: center; gap: 6px; margin: 0; }
+  header input[type=file] { font: inherit; max-width: 16em; }
+  #upload-status { color: #a5d6a7; white-space: nowrap; overflow: hidden;
+                   text-overflow: ellipsis; max-width: 40em; }
+  #upload-status.error { color: #ff8a80; }
   #terminal { position: absolute; top: 28px; bottom: 0; left: 0; right: 0; }
   .ended { display: none; position: absolute; inset: 0; align-items: center;
            justify-content: center; flex-direction: column; background: #14191fe0; }
@@ -529,14 +646,57 @@ PORTAL_PAGE = Template("""<!DOCTYPE html>
 <body>
 <header>
   <span>Relationship Portal</span>
+  <form id="upload" method="post" action="/upload/$tab" enctype="application/octet-stream">
+    <label for="upload-file">Upload a file</label>
+    <input id="upload-file" name="file" type="file">
+    <button type="submit">Upload</button>
+    <span id="upload-status" role="status" aria-live="polite"></span>
+  </form>
   <form method="post" action="/logout"><button type="submit">Sign out</button></form>
 </header>
-<div id="terminal" class="textual-terminal" data-font-size="16"></div>
+<div id="terminal" class="textual-terminal" data-font-size="16" data-tab="$tab"
+     data-upload-limit="$upload_limit"></div>
 <div class="ended"><p>This portal session has ended.</p><a href="/">Start a new one</a></div>
 <script nonce="$nonce">
-  // textual.js connects on load to the address in this attribute: our own host.
-  document.getElementById("terminal").dataset.sessionWebsocketUrl =
-    (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws";
+  // textual.js connects on load to the address in this attribute: our own host, and
+  // this tab's id, which also takes this tab's uploads to its own session.
+  const terminal = document.getElementById("terminal");
+  const tab = terminal.dataset.tab;
+  terminal.dataset.sessionWebsocketUrl =
+    (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws/" + tab;
+  // An upload goes to this tab's session folder by script: leaving the page for the
+  // form's answer would end the portal. The server checks everything again.
+  const upload = document.getElementById("upload");
+  const uploadStatus = document.getElementById("upload-status");
+  const say = (text, error) => {
+    uploadStatus.textContent = text;
+    uploadStatus.classList.toggle("error", Boolean(error));
+  };
+  upload.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const file = document.getElementById("upload-file").files[0];
+    if (!file) { say("Choose a file first.", true); return; }
+    const limit = Number(terminal.dataset.uploadLimit);
+    if (file.size > limit) {
+      say(file.name + " is larger than " + limit / 1048576 + " MB, the most one upload may be.",
+          true);
+      return;
+    }
+    say("Uploading " + file.name + "…");
+    try {
+      const answer = await fetch("/upload/" + encodeURIComponent(tab), {
+        method: "POST",
+        credentials: "same-origin",
+        headers: {"Content-Type": "application/octet-stream",
+                  "X-File-Name": encodeURIComponent(file.name)},
+        body: file,
+      });
+      say((await answer.text()).trim(), !answer.ok);
+      if (answer.ok) upload.reset();
+    } catch (error) {
+      say("The upload did not reach the portal: try again.", true);
+    }
+  });
   // textual.js opens each download in a new tab, which browsers block as a pop-up
   // when it comes from the server rather than a click; a download link is not blocked.
   const openWindow = window.open.bind(window);
@@ -590,6 +750,13 @@ def _options(args: argparse.Namespace, config: Config) -> WebOptions:
         raise ConfigError("--port must be from 1 to 65535 (or 0: any free port)")
     attach = attach_from(getattr(args, "service", None), config)
     web_config = config.values["web"]
+    public_url = web_config["public_url"] if args.public_url is None else args.public_url
+    if public_url and not public_url.lower().startswith(("http://", "https://")):
+        raise ConfigError(f"--public-url must be an http:// or https:// URL, not {public_url!r}")
+    try:
+        trusted = TrustedProxies.parse(web_config["trusted_proxies"])
+    except ProxyListError as bad:  # tui.config checked them; this is for the type checker
+        raise ConfigError(f"web.trusted_proxies: {bad} is not an address or network") from None
     return WebOptions(
         host=args.host or web_config["host"],
         port=port,
@@ -601,6 +768,8 @@ def _options(args: argparse.Namespace, config: Config) -> WebOptions:
         max_sessions=web_config["max_sessions"],
         idle_seconds=float(web_config["idle_seconds"]),
         login_seconds=float(web_config["login_seconds"]),
+        public_url=public_url.rstrip("/"),
+        trusted_proxies=trusted,
     )
 
 
@@ -646,6 +815,8 @@ async def _serve(options: WebOptions, password: Password, to_print: list[str]) -
             else "each viewer gets a private copy of the demo data"
         )
         print(f"relportal: the portal in a browser on http://{shown_host}:{port} ({sessions})")
+        if options.public_url:
+            print(f"relportal: browsers reach it at {options.public_url}")
         if to_print:
             print("relportal: the password for this run (it changes each start): " + to_print.pop())
         sys.stdout.flush()

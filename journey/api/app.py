@@ -20,6 +20,7 @@ from journey.api.cache import KeptResponses, ReadCache
 from journey.api.context import LinkGuard, ServiceContext
 from journey.api.middleware import AccessLog, BodyLimit
 from journey.events import EventHub
+from journey.proxies import TrustedProxies
 from journey.settings import ServiceSettings
 from journey.storage.sqlite import SQLiteStore
 from journey.worker import Worker
@@ -53,8 +54,9 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             store=store,
             settings=settings,
             hub=hub,
-            guard=LinkGuard(settings.link_misses_per_minute),
+            guard=LinkGuard(store, settings.link_misses_per_minute),
             cache=ReadCache(store),
+            trusted_proxies=TrustedProxies.parse(settings.trusted_proxies),
         )
         await hub.start()
         worker.start()

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import time
-from collections import deque
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Depends, Request
@@ -15,39 +15,49 @@ from journey import service
 from journey.api.cache import ReadCache
 from journey.errors import TooManyRequests, Unauthorized
 from journey.events import EventHub
+from journey.proxies import NO_PROXIES, TrustedProxies
 from journey.records import User
 from journey.settings import ServiceSettings
 from journey.storage.base import Store
-from journey.tokens import hash_secret
+from journey.tokens import ApiToken, hash_secret
 
 
 @dataclass
 class LinkGuard:
-    """Slows down guessing of customer links: misses per client address per minute."""
+    """Slows down guessing of customer links: misses per client address per minute.
 
+    The misses are counted in the database (``link_misses``), so every process serving
+    it sees the same count: a guesser gets ``per_minute`` misses whichever process
+    answers, not that many per process. The count over the last minute is estimated
+    from this minute's misses and the previous minute's, weighed by how much of it is
+    still within the last 60 seconds.
+    """
+
+    store: Store
     per_minute: int
-    misses: dict[str, deque[float]] = field(default_factory=dict)
+    clock: Callable[[], float] = time.time
 
     def check(self, client: str) -> None:
-        window = self._window(client)
-        if len(window) >= self.per_minute:
-            retry = max(1, int(60 - (time.monotonic() - window[0])) + 1)
-            raise TooManyRequests(
-                "Too many unknown links from your address; wait a minute and try again.",
-                retry_after=retry,
-            )
+        """TooManyRequests if ``client`` missed too often in the last minute."""
+        now = self.clock()
+        minute = int(now // 60)
+        current, previous = self.store.read_brief(lambda tx: tx.link_misses(client, minute))
+        gone = now / 60 - minute  # how much of the previous minute is over
+        if current + previous * (1 - gone) < self.per_minute:
+            return
+        if current >= self.per_minute:
+            # This minute's misses alone: until they are old enough, next minute.
+            wait = 60 * (1 - gone) + 60 * (1 - self.per_minute / current)
+        else:
+            wait = 60 * (1 - (self.per_minute - current) / previous - gone)
+        raise TooManyRequests(
+            "Too many unknown links from your address; wait a minute and try again.",
+            retry_after=min(max(1, math.ceil(wait)), 61),
+        )
 
-    def miss(self, client: str) -> None:
-        self._window(client).append(time.monotonic())
-        if len(self.misses) > 10_000:  # bounded memory under a spray of addresses
-            self.misses.clear()
-
-    def _window(self, client: str) -> deque[float]:
-        window = self.misses.setdefault(client, deque())
-        cutoff = time.monotonic() - 60
-        while window and window[0] < cutoff:
-            window.popleft()
-        return window
+    async def miss(self, client: str) -> None:
+        minute = int(self.clock() // 60)
+        await self.store.write(lambda tx: tx.count_link_miss(client, minute), brief=True)
 
 
 @dataclass
@@ -57,6 +67,11 @@ class ServiceContext:
     hub: EventHub
     guard: LinkGuard
     cache: ReadCache
+    trusted_proxies: TrustedProxies = NO_PROXIES
+
+    def client(self, scope: Mapping[str, Any]) -> str:
+        """The address a request is counted against (see ``client_address``)."""
+        return client_address(scope, self.trusted_proxies)
 
 
 def get_context(request: Request) -> ServiceContext:
@@ -82,19 +97,36 @@ async def current_user(
     ctx = get_context(request)
     token = credentials.credentials
     # Kept by the token's hash (the token itself is never kept) until anything is
-    # written — a revoked token is a write — so most requests skip the database.
-    user: User | None = None
+    # written — a revoked token is a write, from any process — so most requests skip
+    # the database. Expiry is a matter of the clock, so it is checked on every request.
+    held: tuple[ApiToken, User] | None = None
     if 0 < len(token) <= 200:
-        user = await ctx.cache.answer(
+        held = await ctx.cache.answer(
             ("token", hash_secret(token)),
-            lambda: ctx.store.read(lambda tx: service.authenticate(tx, token)),
+            lambda: ctx.store.read(lambda tx: service.token_holder(tx, token)),
         )
-    if user is None:
+    if held is None:
         raise Unauthorized("The API token is not valid.", "token_invalid")
+    api_token, user = held
+    refusal = api_token.refusal()
+    if refusal is not None:
+        code, reason = refusal
+        raise Unauthorized(reason, code)
     return user
 
 
-def client_address(scope: Mapping[str, Any]) -> str:
-    """The client's address, from a request's ASGI scope (``request.scope``)."""
+def client_address(scope: Mapping[str, Any], trusted: TrustedProxies | None = None) -> str:
+    """The client's address, from a request's ASGI scope (``request.scope``): the peer,
+    or the address a trusted proxy forwarded for (journey.proxies)."""
     client = scope.get("client")
-    return str(client[0]) if client else "unknown"
+    peer = str(client[0]) if client else None
+    if trusted is None or not trusted.networks:
+        return peer or "unknown"
+    forwarded_for: list[str] = []
+    forwarded: list[str] = []
+    for name, value in scope.get("headers", ()):
+        if name == b"x-forwarded-for":
+            forwarded_for.append(value.decode("latin-1"))
+        elif name == b"forwarded":
+            forwarded.append(value.decode("latin-1"))
+    return trusted.client(peer, forwarded_for, forwarded)

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from starlette.responses import JSONResponse, Response
 
 from journey import customer
-from journey.api.context import ServiceContext, client_address, context
+from journey.api.context import ServiceContext, context
 from journey.api.middleware import ASGIApp, Scope, replaying
 from journey.api.models import JourneyActionBody, JourneyOut, Problem
 from journey.errors import Invalid, NotFound, ServiceError, TooLarge
@@ -31,12 +31,12 @@ async def _guarded(
     ctx: ServiceContext, request: Request, work: Callable[[], Awaitable[Any]]
 ) -> Any:
     """Run ``work`` on behalf of a link, counting unknown links against the address."""
-    address = client_address(request.scope)
+    address = ctx.client(request.scope)
     ctx.guard.check(address)
     try:
         return await work()
     except NotFound:
-        ctx.guard.miss(address)
+        await ctx.guard.miss(address)
         raise
 
 
@@ -174,7 +174,7 @@ class ActionLane:
         token = found.group(1)
         try:
             data = JourneyActionBody.model_validate_json(body).model_dump(exclude_none=True)
-            ctx.guard.check(client_address(scope))
+            ctx.guard.check(ctx.client(scope))
             result = await _act(ctx, token, data)
         except (ValidationError, ServiceError, JourneyError):
             await self.app(scope, replay, send)

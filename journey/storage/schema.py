@@ -349,6 +349,30 @@ V6_ASSIGNMENTS_BY_ROWID = """
 CREATE INDEX ru_rowid_user ON relationship_users (rel_rowid, user_id);
 """
 
+# Version 7: API tokens expire and can be listed and revoked by an id (never by their
+# hash, which stays the only copy of the secret). Tokens made before this version
+# expire 90 days after the upgrade, like a new token: none is left valid for ever,
+# and the operator has the default lifetime to hand out new ones
+# (``relportal token list`` shows when). And customer-link misses are counted here,
+# per client address and minute, so every process serving this database sees the
+# same count (journey.api.context.LinkGuard).
+V7_TOKEN_EXPIRY_AND_LINK_MISSES = """
+ALTER TABLE api_tokens ADD COLUMN id TEXT;
+ALTER TABLE api_tokens ADD COLUMN prefix TEXT NOT NULL DEFAULT '';
+ALTER TABLE api_tokens ADD COLUMN expires_at TEXT;
+UPDATE api_tokens SET id = lower(hex(randomblob(11))),
+    expires_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+90 days');
+CREATE UNIQUE INDEX api_tokens_id ON api_tokens (id);
+CREATE INDEX api_tokens_user ON api_tokens (user_id);
+
+CREATE TABLE link_misses (
+    minute INTEGER NOT NULL,  -- seconds since the epoch // 60
+    address TEXT NOT NULL,
+    misses INTEGER NOT NULL,
+    PRIMARY KEY (minute, address)
+) WITHOUT ROWID;
+"""
+
 TRIGGER_NAMES = (
     "rel_keys_insert",
     "rel_keys_delete",
@@ -373,5 +397,6 @@ MIGRATIONS: tuple[str, ...] = (
     V4_REQUEST_FEATURES,
     V5_REQUESTS_BY_TIME,
     V6_ASSIGNMENTS_BY_ROWID,
+    V7_TOKEN_EXPIRY_AND_LINK_MISSES,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -45,6 +45,7 @@ from journey.records import (
 )
 from journey.storage.base import Committed, Page, RelationshipQuery
 from journey.storage.schema import MIGRATIONS, SCHEMA_VERSION
+from journey.tokens import ApiToken, new_id
 
 log = logging.getLogger("relportal.store")
 
@@ -449,6 +450,18 @@ def _org(row: sqlite3.Row) -> Organization:
     )
 
 
+def _api_token(row: sqlite3.Row) -> ApiToken:
+    return ApiToken(
+        id=row["id"],
+        prefix=row["prefix"],
+        user_id=row["user_id"],
+        label=row["label"],
+        created_at=row["created_at"],
+        expires_at=row["expires_at"],
+        revoked_at=row["revoked_at"],
+    )
+
+
 def _user(row: sqlite3.Row) -> User:
     return User(
         id=row["id"],
@@ -730,10 +743,20 @@ class SQLiteTx:
             for r in self._all("SELECT * FROM users WHERE org_id = ? ORDER BY name", org_id)
         ]
 
-    def insert_token(self, token_hash: str, user_id: str, label: str) -> None:
+    def insert_token(
+        self,
+        token_hash: str,
+        user_id: str,
+        label: str,
+        *,
+        token_id: str | None = None,
+        prefix: str = "",
+        expires_at: str | None = None,
+    ) -> None:
         self.conn.execute(
-            "INSERT INTO api_tokens (token_hash, user_id, label, created_at) VALUES (?, ?, ?, ?)",
-            (token_hash, user_id, label, utc_now()),
+            "INSERT INTO api_tokens (token_hash, user_id, label, created_at, id, prefix,"
+            " expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (token_hash, user_id, label, utc_now(), token_id or new_id(), prefix, expires_at),
         )
 
     def revoke_token(self, token_hash: str) -> None:
@@ -742,13 +765,79 @@ class SQLiteTx:
             (utc_now(), token_hash),
         )
 
+    def revoke_token_by_id(self, token_id: str) -> ApiToken | None:
+        """Revoke the token ``token_id`` (if not already); the token as it now is, or None."""
+        self.conn.execute(
+            "UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+            (utc_now(), token_id),
+        )
+        row = self._one("SELECT * FROM api_tokens WHERE id = ?", token_id)
+        return _api_token(row) if row else None
+
     def user_for_token(self, token_hash: str) -> User | None:
         row = self._one(
             "SELECT u.* FROM api_tokens t JOIN users u ON u.id = t.user_id"
-            " WHERE t.token_hash = ? AND t.revoked_at IS NULL",
+            " WHERE t.token_hash = ? AND t.revoked_at IS NULL"
+            " AND (t.expires_at IS NULL OR t.expires_at > ?)",
             token_hash,
+            utc_now(),
         )
         return _user(row) if row else None
+
+    def token_and_user(self, token_hash: str) -> tuple[ApiToken, User] | None:
+        """The token with this hash and its user, revoked or expired alike."""
+        token = self._one("SELECT * FROM api_tokens WHERE token_hash = ?", token_hash)
+        if token is None:
+            return None
+        user = self._one("SELECT * FROM users WHERE id = ?", token["user_id"])
+        return (_api_token(token), _user(user)) if user else None
+
+    def list_tokens(self, org_id: str | None = None) -> list[tuple[ApiToken, User]]:
+        """Every token (of one organization's users), oldest first."""
+        rows = self._all(
+            "SELECT t.id AS t_id, t.prefix, t.user_id, t.label, t.created_at AS t_created,"
+            " t.expires_at, t.revoked_at, u.* FROM api_tokens t JOIN users u ON u.id = t.user_id"
+            " WHERE ? IS NULL OR u.org_id = ? ORDER BY t.created_at, t.id",
+            org_id,
+            org_id,
+        )
+        return [
+            (
+                ApiToken(
+                    id=row["t_id"],
+                    prefix=row["prefix"],
+                    user_id=row["user_id"],
+                    label=row["label"],
+                    created_at=row["t_created"],
+                    expires_at=row["expires_at"],
+                    revoked_at=row["revoked_at"],
+                ),
+                _user(row),
+            )
+            for row in rows
+        ]
+
+    # Customer-link misses, per client address and minute (journey.api.context.LinkGuard)
+
+    def link_misses(self, address: str, minute: int) -> tuple[int, int]:
+        """Misses from ``address`` in ``minute`` and in the minute before it."""
+        rows = self._all(
+            "SELECT minute, misses FROM link_misses WHERE minute IN (?, ?) AND address = ?",
+            minute - 1,
+            minute,
+            address,
+        )
+        counts = {row["minute"]: row["misses"] for row in rows}
+        return counts.get(minute, 0), counts.get(minute - 1, 0)
+
+    def count_link_miss(self, address: str, minute: int) -> None:
+        self.conn.execute(
+            "INSERT INTO link_misses (minute, address, misses) VALUES (?, ?, 1)"
+            " ON CONFLICT DO UPDATE SET misses = misses + 1",
+            (minute, address),
+        )
+        # Older minutes count no more: forgotten, so the table stays a few rows long.
+        self.conn.execute("DELETE FROM link_misses WHERE minute < ?", (minute - 1,))
 
     # Relationships
 

@@ -564,3 +564,22 @@ def test_the_picker_lists_session_files_and_samples(snap_compare: Any) -> None:
 def test_an_empty_browser_session_says_how_to_add_files(snap_compare: Any) -> None:
     picker = FilePicker("Import a transcript (JSON) from:", [], (), suffixes=(".json",), web=True)
     assert snap_compare(PickerApp(picker), terminal_size=(80, 24))
+
+
+async def test_a_screenshot_goes_where_the_desk_says_whatever_path_it_is_given(
+    settings: ServiceSettings, host: Path
+) -> None:
+    """Textual's "Screenshot" command and an ``app.screenshot(name, path)`` action (what
+    a ``[@click=…]`` in a company name once reached) name no place on the host."""
+    files = host / "session" / "files"
+    before = outside_files(host)
+    app = RelportalApp(lambda: embedded_client(settings), hosting=Hosting("ssh", files))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await until(pilot, lambda: app.session is not None, "the portal")
+        app.action_screenshot("evil.svg", str(host))
+        await pilot.pause()
+        saved = [p.name for p in files.iterdir()]
+        assert len(saved) == 1 and saved[0].endswith(".svg"), saved
+        assert (files / saved[0]).read_text().startswith("<svg")
+        assert f"Saved the screenshot as {saved[0]}" in notes(app)
+    assert outside_files(host) == before

@@ -24,7 +24,7 @@ from tui.client import (
     StartupRefused,
 )
 from tui.commands import PortalCommands
-from tui.files import FileDesk
+from tui.files import FileDesk, SaveTarget
 from tui.hosted import Hosting
 
 ClientFactory = Callable[[], AbstractAsyncContextManager[ServiceClient]]
@@ -131,6 +131,22 @@ class RelportalApp(App[None]):
         except (ServiceProblem, ServiceUnavailable) as exc:
             self.query_one("#starting", Static).update(Text(f"Cannot start: {exc}"))
             self.notify(str(exc), title="Cannot reach the service", severity="error", timeout=30)
+
+    def deliver_screenshot(
+        self,
+        filename: str | None = None,
+        path: str | None = None,
+        time_format: str | None = None,
+    ) -> str | None:
+        """Textual's "Screenshot" command, through the file desk like every other file:
+        neither a hosted viewer nor an action reached from text (``app.screenshot('x',
+        '/etc')``) picks where it is written, so ``filename`` and ``path`` are ignored."""
+        from datetime import datetime
+
+        name = datetime.now().strftime("relportal %Y-%m-%d %H.%M.%S.svg")
+        svg = self.export_screenshot().encode("utf-8")
+        self.file_desk.save(SaveTarget(name), svg, what="the screenshot", title="Screenshot")
+        return None
 
     def action_help(self) -> None:
         from screens.help import HelpScreen, keys_of

@@ -18,7 +18,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui.files import FolderEntry, Sample
+from tui.files import Sample
+from tui.session_folder import FolderEntry, size_text
 
 
 @dataclass(frozen=True)
@@ -27,14 +28,6 @@ class Picked:
 
     name: str
     sample: Sample | None = None
-
-
-def size_text(size: int) -> str:
-    if size >= 1_000_000:
-        return f"{size / 1_000_000:.1f} MB"
-    if size >= 1000:
-        return f"{size / 1000:.0f} KB"
-    return f"{size} B"
 
 
 class FilePicker(ModalScreen[Picked | None]):
@@ -76,7 +69,7 @@ class FilePicker(ModalScreen[Picked | None]):
             width = min(width, 48)
             for number, entry in enumerate(self.entries):
                 label = Text(f"{entry.name[:width]:<{width}}  ")
-                label.append(size_text(entry.size), style="dim")
+                label.append(size_text(entry.size, unit="B"), style="dim")
                 options.append(Option(label, id=f"file-{number}"))
             for number, sample in enumerate(self.samples):
                 label = Text(sample.label)

@@ -16,7 +16,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
-from tui.files import FileRefused, SaveTarget, check_name
+from tui.files import SaveTarget
+from tui.session_folder import FileRefused, check_name
 
 _PROMPT_CSS = """
 {name} {{ align: center middle; }}
@@ -73,7 +74,7 @@ class PathPrompt(ModalScreen[str | None]):
 
 class NamePrompt(ModalScreen[SaveTarget | None]):
     """A file name for the session's own files, checked before it is accepted
-    (:func:`tui.files.check_name`); with ``copyable``, a button that puts the text on
+    (:func:`tui.session_folder.check_name`); with ``copyable``, a button that puts the text on
     the viewer's clipboard instead."""
 
     DEFAULT_CSS = _PROMPT_CSS.format(name="NamePrompt")

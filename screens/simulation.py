@@ -229,7 +229,8 @@ class SimulationScreen(Screen[None]):
     def upload_file(self, path_text: str) -> None:
         """A local user's upload: the file at the path typed, read bounded here (a
         regular file of at most the service's 1 MB), then sent."""
-        from tui.files import FileRefused, read_local_file
+        from tui.files import read_local_file
+        from tui.session_folder import FileRefused
 
         if not path_text.strip():
             self.post_message(self.Refused("Choose a file to upload first.", []))

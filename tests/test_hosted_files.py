@@ -33,16 +33,9 @@ from screens.transcript import TranscriptScreen
 from tests.test_simulation_tui import to_manual_upload
 from tui.app import RelportalApp
 from tui.client import embedded_client
-from tui.files import (
-    FileRefused,
-    FolderEntry,
-    Sample,
-    SessionFolder,
-    check_name,
-    download_link,
-    read_local_file,
-)
+from tui.files import Sample, download_link, read_local_file
 from tui.hosted import Hosting, hosting_from_environment
+from tui.session_folder import FileRefused, FolderEntry, SessionFolder, check_name
 from widgets.path_suggester import PathSuggester
 
 HOSTILE_NAMES = [

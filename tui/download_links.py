@@ -7,9 +7,11 @@ file to the viewer's machine, so ssh-serve offers each folder at a link of its o
 attachment). The token is 32 random bytes, made per session and never logged; the
 link works while the session runs and answers 404 from the moment it ends.
 
-Only plain names inside the folder are served: no ``/``, no leading ``.``, no NUL;
-opened relative to the folder with ``O_NOFOLLOW``, and only regular files. Every
-refusal is the same 404, so a wrong token and a missing file look alike.
+What is listed and served is the folder's own files as :mod:`tui.session_folder`
+gives them, under its one name rule (no ``/``, no leading ``.``, no control or
+invisible characters): opened relative to the folder with ``O_NOFOLLOW``, regular
+files only. This module is only the HTTP side. Every refusal is the same 404, so a
+wrong token and a missing file look alike.
 """
 
 from __future__ import annotations
@@ -20,66 +22,18 @@ import html
 import logging
 import os
 import secrets
-import stat
 from pathlib import Path
 from urllib.parse import quote
 
 from aiohttp import web
+
+from tui.session_folder import FileRefused, SessionFolder, size_text
 
 log = logging.getLogger("relportal.ssh")
 
 TOKEN_BYTES = 32
 CHUNK = 256 * 1024
 NOT_FOUND = "Not found: the link is wrong, or its session has ended.\n"
-
-
-def safe_name(name: str) -> bool:
-    """A plain file name of the folder itself: nothing that could lead out of it."""
-    return (
-        0 < len(name) <= 255
-        and "/" not in name
-        and "\0" not in name
-        and "\\" not in name
-        and not name.startswith(".")
-    )
-
-
-def _open_in(folder: Path, name: str) -> tuple[int, os.stat_result] | None:
-    """``name`` in ``folder`` opened for reading, if it is a regular file there (a
-    symlink, in the name or as the folder, is never followed)."""
-    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
-    try:
-        directory = os.open(folder, flags | os.O_DIRECTORY)
-    except OSError:
-        return None
-    try:
-        fd = os.open(name, flags | os.O_NONBLOCK, dir_fd=directory)  # no hang on a FIFO
-    except OSError:
-        return None
-    finally:
-        os.close(directory)
-    info = os.fstat(fd)
-    if not stat.S_ISREG(info.st_mode):
-        os.close(fd)
-        return None
-    return fd, info
-
-
-def _listing(folder: Path) -> list[tuple[str, int]]:
-    """The folder's regular files (not followed through links), by name."""
-    files: list[tuple[str, int]] = []
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return files
-    for entry in entries:
-        if not safe_name(entry.name):
-            continue
-        with contextlib.suppress(OSError):
-            info = entry.stat(follow_symlinks=False)
-            if stat.S_ISREG(info.st_mode):
-                files.append((entry.name, info.st_size))
-    return sorted(files)
 
 
 class DownloadLinks:
@@ -108,11 +62,11 @@ class DownloadLinks:
         """The session ended: its links answer 404 from now on."""
         self._folders.pop(token, None)
 
-    def _folder(self, request: web.Request) -> Path:
+    def _folder(self, request: web.Request) -> SessionFolder:
         folder = self._folders.get(request.match_info["token"])
         if folder is None:
             raise web.HTTPNotFound(text=NOT_FOUND)
-        return folder
+        return SessionFolder(folder)
 
     def application(self) -> web.Application:
         app = web.Application()
@@ -138,10 +92,14 @@ class DownloadLinks:
 
     async def _list(self, request: web.Request) -> web.Response:
         folder = self._folder(request)
+        try:
+            entries = folder.entries()
+        except OSError:  # the folder is gone (the session is ending): nothing to offer
+            entries = []
         rows = "".join(
-            f'<li><a href="{html.escape(quote(name))}">{html.escape(name)}</a> '
-            f"({size:,} bytes)</li>\n"
-            for name, size in _listing(folder)
+            f'<li><a href="{html.escape(quote(e.name))}">{html.escape(e.name)}</a> '
+            f"({size_text(e.size)})</li>\n"
+            for e in entries
         )
         body = (
             '<!doctype html>\n<html lang="en"><meta charset="utf-8">'
@@ -153,28 +111,34 @@ class DownloadLinks:
     async def _file(self, request: web.Request) -> web.StreamResponse:
         folder = self._folder(request)
         name = request.match_info["name"]
-        opened = _open_in(folder, name) if safe_name(name) else None
-        if opened is None:
-            raise web.HTTPNotFound(text=NOT_FOUND)
-        fd, info = opened
-        with open(fd, "rb") as file:
-            response = web.StreamResponse(
-                headers={
-                    "Content-Type": "application/octet-stream",
-                    "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
-                }
-            )
-            response.content_length = info.st_size
-            await response.prepare(request)
-            loop = asyncio.get_running_loop()
-            left = info.st_size  # what it held when opened: a growing file stops there
-            while left > 0:
-                chunk = await loop.run_in_executor(None, file.read, min(CHUNK, left))
-                if not chunk:
-                    break
-                left -= len(chunk)
-                await response.write(chunk)
-            await response.write_eof()
+        with contextlib.ExitStack() as opened:
+            try:
+                fd, size = opened.enter_context(folder.open_to_send(name))
+            except (FileRefused, OSError):  # only the opening: once sending, it is no 404
+                raise web.HTTPNotFound(text=NOT_FOUND) from None
+            return await self._send(request, name, fd, size)
+
+    @staticmethod
+    async def _send(request: web.Request, name: str, fd: int, size: int) -> web.StreamResponse:
+        """The file open at ``fd`` as an attachment called ``name``: ``size`` bytes, what
+        it held when opened (a file that grows stops there)."""
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": "application/octet-stream",
+                "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
+            }
+        )
+        response.content_length = size
+        await response.prepare(request)
+        loop = asyncio.get_running_loop()
+        left = size
+        while left > 0:
+            chunk = await loop.run_in_executor(None, os.read, fd, min(CHUNK, left))
+            if not chunk:
+                break
+            left -= len(chunk)
+            await response.write(chunk)
+        await response.write_eof()
         return response
 
     async def start(self, host: str, port: int) -> None:

@@ -45,6 +45,7 @@ from textual_serve.download_manager import DownloadManager
 from journey.proxies import NO_PROXIES, ProxyListError, TrustedProxies
 from tui.config import ConfigError
 from tui.hosted import HostedOptions, HostedSession, PortalLimits, attach_from, refuse_root
+from tui.session_folder import size_text
 from tui.uploads import UPLOAD_LIMIT, UploadRefused, save_upload
 
 if TYPE_CHECKING:
@@ -459,7 +460,8 @@ class WebPortal:
         Only from our own page (an Origin is required), with the login's cookie, for a
         tab of this login whose portal is running; the body is streamed to the folder
         and refused as soon as it passes the limit. The viewer names only the file, and
-        only its base name is kept (tui/uploads.py)."""
+        only its base name is kept, under the folder's one name rule (tui/uploads.py,
+        tui/session_folder.py)."""
         if not self._same_origin(request, required=True):
             raise web.HTTPForbidden(text="Upload from the portal page.\n")
         tab = self.tabs.get(request.match_info["tab"])
@@ -481,7 +483,7 @@ class WebPortal:
         portal.last_input = time.monotonic()
         log.info("an upload saved (%d bytes)", saved.size)
         return web.Response(
-            text=f"Uploaded {saved.name} ({_size(saved.size)}): choose it in the portal "
+            text=f"Uploaded {saved.name} ({size_text(saved.size)}): choose it in the portal "
             "from your files.\n",
             headers={"Cache-Control": "no-store"},
         )
@@ -543,10 +545,6 @@ class WebPortal:
     async def _close_all(self, app: web.Application) -> None:
         app["sweeper"].cancel()
         await self._close_portals(list(self.portals))
-
-
-def _size(size: int) -> str:
-    return f"{size:,} bytes" if size < 10_000 else f"{size / 1000:,.0f} KB"
 
 
 def _clamp(value: object, default: int) -> int:

@@ -18,6 +18,7 @@ import io
 import json
 import os
 import re
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -32,6 +33,7 @@ from test_ssh_serve import (
     _demo_password,
     _environ,
     _get,
+    _gone,
     _portal_pid,
     _RecordingViewer,
 )
@@ -518,3 +520,47 @@ def test_in_a_browser_files_come_and_go_through_the_browser_only(
     assert tab.leaks == [], tab.leaks[0][1]
     context.close()
     until(lambda: web_server.homes() == [], "the session ended with its tab")
+
+
+def test_stopping_the_server_as_a_viewer_leaves_still_removes_their_session(
+    tmp_path: Path,
+) -> None:
+    """An operator who started ssh-serve under ``nohup`` (SIGHUP ignored, so a portal
+    takes the 3 s grace and SIGKILL to end) stops it just as a viewer leaves: the
+    leaving viewer's portal and session folder, with their files, are gone too."""
+    server = SshServe(tmp_path, "--demo-password")
+    server.stop()
+    nohup = shutil.which("nohup")
+    assert nohup is not None  # coreutils
+    server.argv = [nohup, *server.argv]
+    server.start()
+    try:
+        password = _demo_password(server)
+
+        async def leave() -> int:
+            async with asyncssh.connect(
+                "127.0.0.1",
+                server.port,
+                username="viewer",
+                password=password,
+                known_hosts=None,
+                client_keys=None,
+                agent_path=None,
+                preferred_auth="password",
+            ) as conn:
+                chan, viewer = await conn.create_session(
+                    Viewer, term_type="xterm-256color", term_size=(COLUMNS, ROWS), encoding=None
+                )
+                await Terminal(chan, viewer).wait_for_text("Relationships")
+                (files,) = [home / "files" for home in server.session_homes()]
+                (files / "Our report.xlsx").write_bytes(b"PK a viewer's file")
+                return server.portal_pids()[-1]
+
+        pid = asyncio.run(leave())  # the viewer has left: their portal is being ended
+        until(lambda: "disconnected as 'viewer'" in server.log(), "the server to see it")
+        server.stop()
+        assert server.process.returncode == 0
+        assert server.session_homes() == []
+        until(lambda: _gone(pid), "the portal ended", timeout=10)
+    finally:
+        server.stop()

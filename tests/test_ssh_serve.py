@@ -66,8 +66,11 @@ def _eventually(check, what: str, timeout: float = 20.0) -> None:  # type: ignor
 class SshServe:
     """A ``relportal ssh-serve`` process with a home, data and temp folder of its own."""
 
-    def __init__(self, root: Path, *args: str, ssh_config: str = "") -> None:
+    def __init__(
+        self, root: Path, *args: str, ssh_config: str = "", cwd: Path | None = None
+    ) -> None:
         self.root = root
+        self.cwd = cwd  # the server's working folder (None: the test's)
         self.port = _free_port()
         self.downloads_port = _free_port()
         self.tmp = root / "tmp"
@@ -108,7 +111,9 @@ class SshServe:
         self.out = self.root / f"stdout-{self.starts}.log"
         self.err = self.root / f"stderr-{self.starts}.log"
         with open(self.out, "wb") as out, open(self.err, "wb") as err:
-            self.process = subprocess.Popen(self.argv, stdout=out, stderr=err, env=self.environment)
+            self.process = subprocess.Popen(
+                self.argv, stdout=out, stderr=err, env=self.environment, cwd=self.cwd
+            )
         _eventually(
             lambda: "listening on" in self.log() or self.process.poll() is not None,
             "ssh-serve to listen",
@@ -567,8 +572,8 @@ def test_bad_flags_stop_with_one_line(tmp_path: Path, args: list[str], expected:
 class _RecordingViewer(asyncssh.SSHClientSession[bytes]):
     """An asyncssh client session that draws what it receives on a pyte screen."""
 
-    def __init__(self) -> None:
-        self.screen = pyte.Screen(100, 30)
+    def __init__(self, columns: int = 100, rows: int = 30) -> None:
+        self.screen = pyte.Screen(columns, rows)
         self.stream = pyte.ByteStream(self.screen)
         self.received = 0
 

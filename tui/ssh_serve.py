@@ -523,6 +523,7 @@ class PortalSession(asyncssh.SSHServerSession[bytes]):
         self.master = -1
         self.counted = False
         self.ending = False
+        self.ended = asyncio.Event()  # set once end() has removed everything
         self.reading = False
         self.paused = False
         self.pending_input = bytearray()
@@ -777,10 +778,19 @@ class PortalSession(asyncssh.SSHServerSession[bytes]):
 
     async def end(self, message: str | None, exit_status: int = 0) -> None:
         """Stop the portal (if still running), tell the viewer why, close the channel,
-        and remove the session's home. Safe to call more than once."""
+        and remove the session's home. Safe to call more than once: a later call waits
+        for the first to finish (the server stopping while a viewer's leave is under
+        way must not exit before that portal is gone and its home removed)."""
         if self.ending:
+            await self.ended.wait()
             return
         self.ending = True
+        try:
+            await self._end(message, exit_status)
+        finally:
+            self.ended.set()
+
+    async def _end(self, message: str | None, exit_status: int) -> None:
         for timer in self.timers:
             timer.cancel()
         self._watch_output(False)

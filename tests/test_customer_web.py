@@ -11,6 +11,7 @@ import io
 import re
 from collections.abc import AsyncIterator
 from html import unescape
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -476,3 +477,76 @@ async def test_guessing_links_is_counted_as_the_api_counts_it(svc: Service) -> N
     assert h1(limited) == PAGE_WORDS["rate_limited_title"]
     # The API's guard is the same one: it refuses this address too.
     assert (await svc.journey(token)).status_code == 429
+
+
+# Links that reach the customer
+
+
+def test_serve_writes_the_port_it_listens_on_into_links(tmp_path: Path) -> None:
+    """`relportal serve --port N` with no public_url configured: links are on port N,
+    and the link opens the customer's page there."""
+    from tests.test_e2e import Server, _cli
+
+    config = tmp_path / "config.toml"
+    config.write_text(
+        "[demo]\ncompanies = 0\n[mail]\noutbox = '" + str(tmp_path / "outbox") + "'\n"
+    )
+    db = tmp_path / "service.db"
+    made = _cli(
+        "--config", str(config), "token", "create", "alex@larkspur.example", "--db", str(db)
+    )
+    assert made.returncode == 0, made.stderr
+    server = Server(config, db, tmp_path / "serve.log")
+    try:
+        rm = httpx.Client(
+            base_url=server.url, headers={"Authorization": f"Bearer {made.stdout.strip()}"}
+        )
+        me = rm.get("/v1/me").json()
+        company = rm.post(
+            "/v1/relationships",
+            json={
+                "name": "Abra Kebabra",
+                "contact_name": "Larry Pepper",
+                "contact_email": "larry@abra.example",
+                "users": [me["user"]["id"]],
+            },
+        ).json()
+        sent = rm.post(
+            f"/v1/relationships/{company['id']}/requests",
+            json={"data_types": ["financials"], "delivery": "link"},
+        ).json()
+        assert sent["link"].startswith(f"http://127.0.0.1:{server.port}/j/"), sent["link"]
+        page = httpx.get(sent["link"])
+        assert page.status_code == 200
+        assert page.headers["content-type"].startswith("text/html")
+    finally:
+        server.stop()
+
+
+def test_public_url_falls_back_to_the_listening_address(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tui import serving
+    from tui.cli import listening_url, service_settings
+    from tui.config import load
+
+    config = load(None)
+    assert service_settings(config).public_url == "http://127.0.0.1:8765"
+    assert service_settings(config, listen=("0.0.0.0", 9000)).public_url == (
+        "http://127.0.0.1:9000"
+    )
+    assert listening_url("::1", 9000) == "http://[::1]:9000"
+    configured = tmp_path / "config.toml"
+    configured.write_text("[service]\npublic_url = 'https://portal.example'\n")
+    assert service_settings(load(configured), listen=("0.0.0.0", 9000)).public_url == (
+        "https://portal.example"
+    )
+    # The workers of `serve --workers N` are handed the same address.
+    import journey.api
+
+    built: list[Any] = []
+    monkeypatch.setattr(journey.api, "create_app", built.append)
+    monkeypatch.setenv(serving.ENVIRONMENT, "")
+    serving.handover(None, tmp_path / "w.db", "http://127.0.0.1:9000")
+    serving.app()
+    assert built[0].public_url == "http://127.0.0.1:9000"

@@ -23,6 +23,9 @@ from journey.platforms import PLATFORMS
 from journey.prompts import PAGE_WORDS
 from journey.template import SUPPLIER_COLUMNS
 
+HERE = Path(__file__).resolve().parent.parent / "journey" / "web" / "static"
+ASSETS_WEIGHT = sum(p.stat().st_size for p in HERE.iterdir())
+
 CSP = (
     "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -76,8 +79,12 @@ def assert_page_headers(response: httpx.Response) -> None:
     assert response.headers["x-content-type-options"] == "nosniff"
 
 
+PAGE_BUDGET = 30_000  # bytes: every page with its stylesheet and script
+
+
 def assert_html(response: httpx.Response, status: int) -> None:
     assert response.status_code == status, response.text[-800:]
+    assert len(response.content) + ASSETS_WEIGHT < PAGE_BUDGET
     assert response.headers["content-type"].startswith("text/html"), response.headers
     assert "problem+json" not in response.text
     assert_page_headers(response)

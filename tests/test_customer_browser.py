@@ -93,13 +93,48 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         server.stop()
 
 
+# axe-core checks WCAG 2.x A and AA (2.2 included) on every page a walk passes.
+AXE_OPTIONS = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]},
+    "resultTypes": ["violations"],
+}
+
+
+def axe_violations(page: Any) -> list[str]:
+    """What axe-core finds on the page: one line per violation and node."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options=AXE_OPTIONS)
+    return [
+        f"{v['id']}: {v['help']} at {node['target']}"
+        for v in results.response["violations"]
+        for node in v["nodes"]
+    ]
+
+
 @dataclass
 class Customer:
-    """One customer's browser tab, walking their journey."""
+    """One customer's browser tab, walking their journey (axe-core on each page
+    when its JavaScript is on: axe runs in the page)."""
 
     page: Any
     size: str
     seen: set[str] = field(default_factory=set)
+    axe: bool = False
+    checked: set[str] = field(default_factory=set)
+
+    def check(self) -> None:
+        """Nothing wider than the screen; axe-core on this page, once per step: no
+        violations."""
+        width = self.page.viewport_size["width"]
+        wide = self.page.evaluate("document.documentElement.scrollWidth")
+        assert wide <= width, f"{self.at()} is {wide}px wide on a {width}px screen"
+        at = self.at() + self.heading()
+        if not self.axe or at in self.checked:
+            return
+        self.checked.add(at)
+        found = axe_violations(self.page)
+        assert not found, f"{at}: " + "; ".join(found)
 
     def at(self) -> str:
         """The step the page shows (its forms' hidden ``at``; the end pages have none)."""
@@ -110,9 +145,12 @@ class Customer:
         return str(self.page.locator("h1").inner_text()).strip()
 
     def shot(self, name: str | None = None) -> None:
+        self.check()
         at = self.at()
         name = name or ("closed" if at.endswith(":closed") else at)
         if os.environ.get("RELPORTAL_SCREENSHOTS") != "1" or name in self.seen:
+            return
+        if self.size not in ("phone", "desktop"):
             return
         self.seen.add(name)
         SHOTS.mkdir(parents=True, exist_ok=True)
@@ -132,7 +170,7 @@ def open_tab(chromium: Any, size: str, viewport: dict[str, int], js: bool) -> Cu
     context = chromium.new_context(viewport=viewport, java_script_enabled=js)
     page = context.new_page()
     page.set_default_timeout(20_000)
-    return Customer(page, size)
+    return Customer(page, size, axe=js)
 
 
 def sign_in(customer: Customer, password: str = "demo") -> None:
@@ -318,6 +356,22 @@ def test_close_and_resume_from_the_same_link(
     assert again.heading() == "Request closed"
     again.press("Resume")
     assert again.heading() == "Select your accounting software"
+
+
+def test_a_320_pixel_screen_scrolls_only_down(deployment: Deployment, chromium: Any) -> None:
+    _, link = deployment.request(["spend_analysis"])
+    customer = open_tab(chromium, "narrow", {"width": 320, "height": 640}, True)
+    customer.page.goto(link)
+    customer.press("View request")
+    customer.press("Connect platform")
+    customer.choose("Multiple legal entities")
+    customer.press("Next")
+    customer.page.get_by_label("Enter the registered name of the legal entity").fill("W" * 100)
+    customer.press("Next")
+    connect(customer, "QuickBooks Online", js=True)
+    sign_in(customer)
+    customer.press("Finish")
+    finish(customer)
 
 
 def test_one_journey_by_keyboard_alone_and_the_rm_sees_it_live(

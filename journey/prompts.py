@@ -184,3 +184,58 @@ def describe(
     if state.closed:
         result["notice"] = "You closed this request. Resume to carry on where you left off."
     return result
+
+
+# The words the customer's web pages (journey/web) add around a step: the page's
+# own furniture, the exit confirmation's buttons and the pages behind a dead link.
+# Kept here, beside the steps' words, so that every client says the same thing.
+PAGE_WORDS: dict[str, str] = {
+    "secure_request": "Secure information request",
+    "close": "Close",
+    "confirm_title": "Exit this request?",
+    "confirm_exit": "Yes, exit",
+    "confirm_stay": "No, carry on",
+    "closed_title": "Request closed",
+    "error_summary": "There is a problem",
+    "search": "Search",
+    "search_none": "No accounting software matches “{q}”.",
+    "search_clear": "Show all",
+    "choose_file": "Choose the filled template (xlsx, at most 1 MB)",
+    "no_file": "Choose the filled template to upload.",
+    "too_large": "The file is larger than 1 MB. Remove rows you do not need, or split it.",
+    "upload_problems": "The file was not accepted: fix these and upload it again.",
+    "row": "Row",
+    "column": "Column",
+    "problem": "Problem",
+    "already_taken": "This step was already taken, perhaps in another tab or window. "
+    "This is where your request stands now.",
+    "sandbox": "Sandbox credentials for this simulated platform: username demo, password demo.",
+    "signin_to": "Sign in to {platform}",
+    "wants_access": "{organization} wants access to:",
+    "entity_state": "Status",
+    "summary_name": "Name",
+    "summary_date": "Date",
+    "summary_due": "Due",
+    "summary_status": "Status",
+    "not_found_title": "Link not found",
+    "not_found": "This link is not valid. Check that you copied the whole link from the email, "
+    "or ask your relationship manager to send it again.",
+    "rate_limited_title": "Too many attempts",
+    "too_large_title": "File too large",
+    "method_legend": "How would you like to provide the information?",
+    "count_legend": "How many legal entities?",
+    "platform_legend": "Accounting software",
+    "required": "Required",
+    "back_to_request": "Return to the request",
+}
+
+# How the customer's entities list names where each entity stands.
+ENTITY_STATE_LABELS: dict[str, str] = {
+    "pending": "Not connected yet",
+    "connecting": "Waiting for sign-in",
+    "linked": "Connected",
+    "denied": "Access not granted",
+    "uploaded": "File uploaded",
+    "unlinked": "Disconnected",
+    "deauthorized": "Access withdrawn",
+}

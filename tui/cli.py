@@ -169,9 +169,26 @@ def _fail(message: str) -> int:
     return 2
 
 
+def listening_url(host: str, port: int) -> str:
+    """The http:// address a service listening on ``host``:``port`` is reached at from
+    this machine (a wildcard address is reached on the loopback)."""
+    if host in ("", "0.0.0.0", "::", "[::]"):
+        host = "127.0.0.1"
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
 def service_settings(
-    config: Config, db: Path | None = None, demo: int | None = None
+    config: Config,
+    db: Path | None = None,
+    demo: int | None = None,
+    *,
+    listen: tuple[str, int] | None = None,
 ) -> ServiceSettings:
+    """The journey service's settings from config. Customer links start with
+    ``service.public_url``, or when it is not set with the address the service
+    listens on: ``listen`` (``relportal serve --host/--port``), else the config's."""
     from journey.settings import ServiceSettings, SmtpSettings
 
     mail = config.values["mail"]
@@ -186,10 +203,11 @@ def service_settings(
             sender=mail["sender"],
         )
     simulation = config.values["simulation"]
+    host, port = listen or (config.get("service", "host"), config.get("service", "port"))
     return ServiceSettings(
         db_path=db or Path(config.get("service", "db") or paths.default_database()),
         outbox_dir=Path(mail["outbox"] or paths.default_outbox()),
-        public_url=config.get("service", "public_url"),
+        public_url=config.get("service", "public_url") or listening_url(host, port),
         smtp=smtp,
         pull_queue_seconds=float(simulation["pull_queue_seconds"]),
         pull_fetch_seconds=float(simulation["pull_fetch_seconds"]),
@@ -281,9 +299,9 @@ def cmd_portal(args: argparse.Namespace, config: Config, simulate: str | None = 
 def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     import uvicorn
 
-    settings = service_settings(config, args.db, args.demo_companies)
     host = args.host or config.get("service", "host")
     port = args.port or config.get("service", "port")
+    settings = service_settings(config, args.db, args.demo_companies, listen=(host, port))
     workers = args.workers if args.workers is not None else config.get("service", "workers")
     allowed = SCHEMA["service"]["workers"]  # the config file's rule, for the flag too
     if not allowed.check(workers):
@@ -325,7 +343,7 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
             ensure_demo(store, settings.demo_companies, settings.demo_seed, settings.demo_anchor)
         finally:
             store.close()
-    serving.handover(config.path, settings.db_path)
+    serving.handover(config.path, settings.db_path, settings.public_url)
     uvicorn.run("tui.serving:app", factory=True, workers=workers, **options)  # type: ignore[arg-type]
     return 0
 

@@ -110,7 +110,10 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "port": Key(int, 8765, "a port number from 1 to 65535", _port),
         "workers": Key(int, 1, "a number of processes from 1 to 64", _workers),
         "public_url": Key(
-            str, "http://127.0.0.1:8765", "the http(s) URL customers' links start with", _public_url
+            str,
+            "",
+            'the http(s) URL customers\' links start with, or "" for the address serve listens on',
+            _web_public_url,
         ),
         "trusted_proxies": Key(
             list,

@@ -26,6 +26,7 @@ import queue
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -104,10 +105,15 @@ def configure_logging() -> None:
     root.setLevel(logging.INFO)
 
 
-def handover(config_path: Path | None, db_path: Path) -> None:
-    """What each worker needs to build the same service, for ``app`` to read."""
+def handover(config_path: Path | None, db_path: Path, public_url: str = "") -> None:
+    """What each worker needs to build the same service, for ``app`` to read (the
+    links' ``public_url`` too: it may come from the command's --host/--port)."""
     os.environ[ENVIRONMENT] = json.dumps(
-        {"config": str(config_path) if config_path else "", "db": str(db_path)}
+        {
+            "config": str(config_path) if config_path else "",
+            "db": str(db_path),
+            "public_url": public_url,
+        }
     )
 
 
@@ -122,4 +128,7 @@ def app() -> FastAPI:
     config_path = Path(asked["config"]) if asked["config"] else None
     config = load(config_path, explicit=config_path is not None)
     # The demo, if any, was made before the workers started: none of them makes it.
-    return create_app(service_settings(config, Path(asked["db"]), demo=0))
+    settings = service_settings(config, Path(asked["db"]), demo=0)
+    if asked.get("public_url"):
+        settings = replace(settings, public_url=asked["public_url"])
+    return create_app(settings)

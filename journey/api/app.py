@@ -82,6 +82,10 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     # matched without first trying every RM route.
     app.include_router(customer.router)
     app.include_router(rm.router)
+    # The customer's pages behind the emailed link (``/j/{token}``), beside the API.
+    from journey import web
+
+    web.install(app)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> Response:

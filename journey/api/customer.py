@@ -27,9 +27,7 @@ Ctx = Annotated[ServiceContext, Depends(context)]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-async def _guarded(
-    ctx: ServiceContext, request: Request, work: Callable[[], Awaitable[Any]]
-) -> Any:
+async def guarded(ctx: ServiceContext, request: Request, work: Callable[[], Awaitable[Any]]) -> Any:
     """Run ``work`` on behalf of a link, counting unknown links against the address."""
     address = ctx.client(request.scope)
     ctx.guard.check(address)
@@ -45,7 +43,7 @@ def _journey_answer(body: Any) -> JSONResponse:
     return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
 
-async def _act(ctx: ServiceContext, token: str, data: dict[str, Any]) -> Any:
+async def take_action(ctx: ServiceContext, token: str, data: dict[str, Any]) -> Any:
     """One customer action, on the event loop when it can be.
 
     A step on or back is decided on a snapshot, and its write is two statements
@@ -63,7 +61,7 @@ async def _act(ctx: ServiceContext, token: str, data: dict[str, Any]) -> Any:
 
 @router.get("/{token}", response_model=JourneyOut, summary="The current step and what it allows")
 async def get_journey(ctx: Ctx, request: Request, token: str) -> Response:
-    body = await _guarded(
+    body = await guarded(
         ctx, request, lambda: ctx.store.read(lambda tx: customer.get_journey(tx, token))
     )
     return _journey_answer(body)
@@ -74,7 +72,7 @@ async def post_action(ctx: Ctx, request: Request, token: str, body: JourneyActio
     # Most actions are answered by ActionLane before they get here; this is the
     # documented route, and the one that refuses.
     data = body.model_dump(exclude_none=True)
-    return _journey_answer(await _guarded(ctx, request, lambda: _act(ctx, token, data)))
+    return _journey_answer(await guarded(ctx, request, lambda: take_action(ctx, token, data)))
 
 
 @router.get(
@@ -84,9 +82,7 @@ async def post_action(ctx: Ctx, request: Request, token: str, body: JourneyActio
     responses={200: {"content": {XLSX: {}}}},
 )
 async def get_template(ctx: Ctx, request: Request, token: str) -> Response:
-    await _guarded(
-        ctx, request, lambda: ctx.store.read(lambda tx: customer.find_request(tx, token))
-    )
+    await guarded(ctx, request, lambda: ctx.store.read(lambda tx: customer.find_request(tx, token)))
     from journey.template import build_template  # openpyxl: only when a template is wanted
 
     data = await run_in_threadpool(build_template)
@@ -102,16 +98,25 @@ async def get_template(ctx: Ctx, request: Request, token: str) -> Response:
 @router.post("/{token}/uploads", response_model=JourneyOut, summary="Upload the filled template")
 async def post_upload(ctx: Ctx, request: Request, token: str, file: UploadFile) -> Response:
     # Check the link and the step before spending effort on the file.
-    await _guarded(
+    await guarded(
         ctx, request, lambda: ctx.store.read(lambda tx: customer.check_upload_allowed(tx, token))
     )
     # openpyxl is imported only when a file arrives: it costs the portal's start 0.1 s.
-    from journey.template import MAX_UPLOAD_BYTES, UploadRejected, parse_upload
+    from journey.template import MAX_UPLOAD_BYTES
 
     data = await file.read(MAX_UPLOAD_BYTES + 1)
     if len(data) > MAX_UPLOAD_BYTES:
         raise TooLarge("The file is larger than 1 MB.", "upload_too_large")
-    filename = file.filename or "upload.xlsx"
+    result = await take_upload(ctx, token, file.filename or "upload.xlsx", data)
+    return _journey_answer(result)
+
+
+async def take_upload(ctx: ServiceContext, token: str, filename: str, data: bytes) -> Any:
+    """Check a filled template (at most 1 MB, read already) and record it; the journey
+    as it then stands. ``Invalid`` (``upload_rejected``) carries the file's row and
+    column ``errors``, and the attempt is kept in the transcript all the same."""
+    from journey.template import UploadRejected, parse_upload
+
     try:
         records = await run_in_threadpool(parse_upload, data, filename)
     except UploadRejected as rejected:
@@ -121,12 +126,11 @@ async def post_upload(ctx: Ctx, request: Request, token: str, file: UploadFile) 
         )
         raise Invalid(str(rejected), "upload_rejected", errors=errors) from None
     rows = [r.to_dict() for r in records]
-    result = await ctx.store.write(
+    return await ctx.store.write(
         lambda tx: customer.accept_upload(
             tx, token, filename, data, rows, ctx.settings.upload_processing_seconds
         )
     )
-    return _journey_answer(result)
 
 
 # The JSON content types FastAPI decodes a body from (none given counts as JSON).
@@ -175,7 +179,7 @@ class ActionLane:
         try:
             data = JourneyActionBody.model_validate_json(body).model_dump(exclude_none=True)
             ctx.guard.check(ctx.client(scope))
-            result = await _act(ctx, token, data)
+            result = await take_action(ctx, token, data)
         except (ValidationError, ServiceError, JourneyError):
             await self.app(scope, replay, send)
             return

@@ -215,6 +215,28 @@ def new_files_in_tmp(before: set[str], names: set[str]) -> list[str]:
     return suspects
 
 
+def _sign_in(server: SshServe, password: str) -> asyncssh.SSHClientConnection:
+    """asyncssh's client, signing in to the demo with its password and nothing else."""
+    return asyncssh.connect(  # type: ignore[return-value]  # awaitable or context manager
+        "127.0.0.1",
+        server.port,
+        username="viewer",
+        password=password,
+        known_hosts=None,
+        client_keys=None,
+        agent_path=None,
+        preferred_auth="password",
+    )
+
+
+async def _open_portal(conn: asyncssh.SSHClientConnection) -> Terminal:
+    """A session with a terminal of the walk's size on ``conn``: the viewer's portal."""
+    chan, viewer = await conn.create_session(
+        Viewer, term_type="xterm-256color", term_size=(COLUMNS, ROWS), encoding=None
+    )
+    return Terminal(chan, viewer)
+
+
 @pytest.fixture
 def demo_server(tmp_path: Path) -> Iterator[SshServe]:
     """``ssh-serve --demo-password`` with a working folder of its own (to watch)."""
@@ -229,20 +251,9 @@ async def test_over_ssh_every_file_action_stays_in_the_session_folder(
 ) -> None:
     server = demo_server
     password = _demo_password(server)
-    async with asyncssh.connect(
-        "127.0.0.1",
-        server.port,
-        username="viewer",
-        password=password,
-        known_hosts=None,
-        client_keys=None,
-        agent_path=None,
-        preferred_auth="password",
-    ) as conn:
-        chan, viewer = await conn.create_session(
-            Viewer, term_type="xterm-256color", term_size=(COLUMNS, ROWS), encoding=None
-        )
-        terminal = Terminal(chan, viewer)
+    async with _sign_in(server, password) as conn:
+        terminal = await _open_portal(conn)
+        viewer = terminal.viewer
         await terminal.wait_for_text("Relationships")
         environment = await asyncio.to_thread(_environ, _portal_pid(server, 1))
         files = Path(environment["RELPORTAL_SESSION_FILES"])
@@ -371,7 +382,7 @@ async def test_over_ssh_every_file_action_stays_in_the_session_folder(
         assert not list(tmp_path.rglob("evil.xlsx")) and not list(tmp_path.rglob(".bashrc"))
         assert new_files_in_tmp(tmp_before, {*saved, "evil.xlsx", ".bashrc"}) == []
         assert viewer.leaks == [], viewer.leaks[0][1]
-        chan.close()
+        terminal.chan.close()
     await asyncio.to_thread(until, lambda: not server.session_homes(), "the session removed")
     # Its files went with it, and so did their link.
     status, _, _ = await asyncio.to_thread(
@@ -538,20 +549,8 @@ def test_stopping_the_server_as_a_viewer_leaves_still_removes_their_session(
         password = _demo_password(server)
 
         async def leave() -> int:
-            async with asyncssh.connect(
-                "127.0.0.1",
-                server.port,
-                username="viewer",
-                password=password,
-                known_hosts=None,
-                client_keys=None,
-                agent_path=None,
-                preferred_auth="password",
-            ) as conn:
-                chan, viewer = await conn.create_session(
-                    Viewer, term_type="xterm-256color", term_size=(COLUMNS, ROWS), encoding=None
-                )
-                await Terminal(chan, viewer).wait_for_text("Relationships")
+            async with _sign_in(server, password) as conn:
+                await (await _open_portal(conn)).wait_for_text("Relationships")
                 (files,) = [home / "files" for home in server.session_homes()]
                 (files / "Our report.xlsx").write_bytes(b"PK a viewer's file")
                 return server.portal_pids()[-1]

@@ -358,8 +358,8 @@ def test_a_password_file_is_used_and_never_printed(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["--port", "70000"], "relportal: --port must be from 1 to 65535"),
-        (["--port", "eighty"], "relportal: argument --port: invalid int value: 'eighty'"),
+        (["--port", "70000"], "relportal: argument --port: must be a port number from 1 to 65535"),
+        (["--port", "eighty"], "argument --port: must be a port number from 1 to 65535 (or 0"),
         (["--password-file", "{tmp}/short"], "the password must be at least 12 characters"),
         (["--password-file", "{tmp}/missing"], "cannot read the password"),
         (["--service", "ftp://x"], "--service must be an http:// or https:// URL"),

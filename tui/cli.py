@@ -353,13 +353,22 @@ def downloads_folder(config: Config) -> Path:
     return Path(config.get("portal", "downloads") or paths.default_downloads()).expanduser()
 
 
-def _open_store(path: Path):  # type: ignore[no-untyped-def]
+def _open_store(path: Path, *, write: bool = True):  # type: ignore[no-untyped-def]
+    """The store at ``path``, or ConfigError (one line) if it cannot be used, or written
+    when ``write``: said at once, not at the first write."""
     from journey.storage.sqlite import SQLiteStore, StorageError
 
     try:
-        return SQLiteStore(path)
+        store = SQLiteStore(path)
     except StorageError as exc:
         raise ConfigError(str(exc)) from None
+    if write:
+        try:
+            store.check_writable()
+        except StorageError as exc:
+            store.close()
+            raise ConfigError(str(exc)) from None
+    return store
 
 
 def cmd_portal(args: argparse.Namespace, config: Config, simulate: str | None = None) -> int:
@@ -433,6 +442,8 @@ def cmd_portal(args: argparse.Namespace, config: Config, simulate: str | None = 
 
 
 def cmd_serve(args: argparse.Namespace, config: Config) -> int:
+    """``relportal serve``: checks its database and its port first, each refused in one
+    line, and says it is listening only once it answers."""
     import uvicorn
 
     host = args.host or config.get("service", "host")
@@ -444,15 +455,25 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
         return _fail(f"--workers {workers}: give {allowed.expected}")
     from tui import serving
 
+    # A folder, a read-only file, not a database: one line now, not a traceback from
+    # the service's start or a failure at its first write.
+    store = _open_store(settings.db_path)
+    try:
+        if workers > 1 and settings.demo_companies:
+            # Once, before the workers start: they would race to make it.
+            from journey.seed import ensure_demo
+
+            ensure_demo(store, settings.demo_companies, settings.demo_seed, settings.demo_anchor)
+    finally:
+        store.close()
+    listener = serving.listening_socket(host, port)
     serving.configure_logging()
     shown = f"{workers} processes, " if workers > 1 else ""
-    print(
-        f"relportal: journey service on http://{host}:{port} ({shown}database {settings.db_path})",
-        file=sys.stderr,
+    url = listening_url(host, port)
+    listening = (
+        f"relportal: journey service listening on {url} ({shown}database {settings.db_path})"
     )
     options = {
-        "host": host,
-        "port": port,
         "access_log": False,  # ours redacts link tokens; uvicorn's would log them
         "log_level": "warning",
         "loop": "auto",
@@ -461,26 +482,24 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
         # program: only service.trusted_proxies decides that (journey.proxies).
         "proxy_headers": False,
         "forwarded_allow_ips": "",
-        # Long polls hold requests open for up to a minute; a shutdown must not wait them out.
+        # Long polls end at shutdown (journey.events); nothing else is held this long.
         "timeout_graceful_shutdown": 2,
     }
     if workers == 1:
         from journey.api import create_app
 
-        uvicorn.run(create_app(settings), **options)  # type: ignore[arg-type]
-        return 0
+        app = serving.ending_long_polls(create_app(settings))
+        server = uvicorn.Server(uvicorn.Config(app, **options))  # type: ignore[arg-type]
+        serving.announce_when(lambda: server.started, listening)
+        server.run(sockets=[listener])
+        return 0 if server.started else 1
 
-    if settings.demo_companies:
-        # Once, before the workers start: they would race to make it.
-        from journey.seed import ensure_demo
+    from uvicorn.supervisors import Multiprocess
 
-        store = _open_store(settings.db_path)
-        try:
-            ensure_demo(store, settings.demo_companies, settings.demo_seed, settings.demo_anchor)
-        finally:
-            store.close()
     serving.handover(config.path, settings.db_path, settings.public_url)
-    uvicorn.run("tui.serving:app", factory=True, workers=workers, **options)  # type: ignore[arg-type]
+    multi = uvicorn.Config("tui.serving:app", factory=True, workers=workers, **options)  # type: ignore[arg-type]
+    serving.announce_when(serving.answering(url), listening)
+    Multiprocess(multi, sockets=[listener]).run()
     return 0
 
 
@@ -491,9 +510,12 @@ def cmd_seed(args: argparse.Namespace, config: Config) -> int:
     if args.companies < 0:
         return _fail("--companies must be 0 or more")
     settings = service_settings(config, args.db)
+    _open_store(settings.db_path).close()  # a folder, read-only: one line, before seeding
     try:
         result = seed_file(settings.db_path, args.companies, args.seed)
-    except (StorageError, sqlite3.Error) as exc:
+    except StorageError as exc:
+        return _fail(str(exc))  # names the database already
+    except sqlite3.Error as exc:
         return _fail(f"{settings.db_path}: {exc}")
     size = settings.db_path.stat().st_size / 1e6
     print(
@@ -570,7 +592,7 @@ def cmd_token_create(args: argparse.Namespace, config: Config) -> int:
 def cmd_token_list(args: argparse.Namespace, config: Config) -> int:
     """``relportal token list``: what is known of each token, never the secret or its hash."""
     settings = service_settings(config, args.db)
-    store = _open_store(settings.db_path)
+    store = _open_store(settings.db_path, write=False)
     try:
 
         def listed(tx):  # type: ignore[no-untyped-def]

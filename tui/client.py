@@ -247,6 +247,8 @@ async def embedded_client(
     answers (``tui.opening``) the portal shows its first rows while FastAPI is still
     importing, which takes longer than Textual itself.
     """
+    from journey.storage.sqlite import StorageError  # loaded already: the opening uses it
+
     if callable(answers):
         # Still being read (tui.opening): waited for in a thread, so the app goes on
         # starting meanwhile. It raises StartupRefused for a database that is not one.
@@ -300,6 +302,8 @@ async def embedded_client(
                     await store.write(lambda tx: tx.revoke_token(hash_secret(token)))
         except (ServiceProblem, StartupRefused) as exc:
             client.failed(exc)
+        except StorageError as exc:  # read-only, a folder, not a database: it never will
+            client.failed(StartupRefused(str(exc)))
         except Exception as exc:  # the service did not start: say so, do not crash
             client.failed(
                 ServiceUnavailable(f"the service did not start ({type(exc).__name__}: {exc})")

@@ -381,6 +381,7 @@ def cmd_portal(args: argparse.Namespace, config: Config, simulate: str | None = 
     hosting = hosting_from_environment()  # a viewer's session: it names no paths
     url = args.service or config.get("service", "url")
     preferences_path = paths.preferences_file()
+    preferences_notice = None  # a damaged preferences file, set aside here: the app says so
     if url:
         token = os.environ.get("RELPORTAL_TOKEN") or config.get("service", "token")
         if not token:
@@ -399,12 +400,11 @@ def cmd_portal(args: argparse.Namespace, config: Config, simulate: str | None = 
         from tui.opening import Opening
 
         settings = service_settings(config, args.db)
+        saved, preferences_notice = preferences.read(preferences_path)
         user_email = config.get("portal", "user") or None
         user_source = f"{config.path or paths.default_config_file()}: portal.user"
         # Read the first answers in a thread while Textual imports (tui/opening.py).
-        opening = Opening(
-            settings.db_path, user_email, Criteria.saved(preferences.load(preferences_path))
-        ).start()
+        opening = Opening(settings.db_path, user_email, Criteria.saved(saved)).start()
         from tui.app import RelportalApp  # the longest import: the opening reads meanwhile
         from tui.client import embedded_client
 
@@ -431,6 +431,7 @@ def cmd_portal(args: argparse.Namespace, config: Config, simulate: str | None = 
         factory,
         keymap=keymap,
         preferences_path=preferences_path,
+        preferences_notice=preferences_notice,
         simulate=simulate,
         downloads=downloads_folder(config),
         hosting=hosting,

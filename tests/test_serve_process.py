@@ -113,16 +113,26 @@ async def test_the_embedded_portal_refuses_a_read_only_database_instead_of_retry
     assert app.return_code == 2
 
 
-def test_a_busy_port_is_one_line_and_nothing_claims_to_listen(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "command",
+    [["serve", "--db", "{tmp}/s.db"], ["ssh-serve", "--demo-password"], ["web"]],
+    ids=["serve", "ssh-serve", "web"],
+)
+def test_a_busy_port_is_one_line_and_nothing_claims_to_listen(
+    tmp_path: Path, command: list[str]
+) -> None:
+    as_root = ["--allow-root"] if command[0] != "serve" and os.geteuid() == 0 else []
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        done = run("serve", "--db", str(tmp_path / "s.db"), "--port", str(port))
+        args = [part.format(tmp=tmp_path) for part in command]
+        done = run(*args, "--port", str(port), *as_root)
     assert one_line(done, "is in use") == (
         f"relportal: port {port} on 127.0.0.1 is in use: stop what listens there, "
         "or give --port another port"
     )
+    assert "password" not in done.stdout
 
 
 class Serve:

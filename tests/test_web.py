@@ -568,7 +568,10 @@ def test_a_port_in_use_stops_it_with_one_line(tmp_path: Path) -> None:
             timeout=60,
         )
     assert done.returncode == 2
-    assert done.stderr == f"relportal: cannot listen on 127.0.0.1:{port} (address already in use)\n"
+    assert done.stderr == (
+        f"relportal: port {port} on 127.0.0.1 is in use: stop what listens there, "
+        "or give --port another port\n"
+    )
     assert "password" not in done.stdout  # nothing to sign in to
 
 

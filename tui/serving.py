@@ -132,22 +132,22 @@ def listening_socket(host: str, port: int) -> socket.socket:
         sock.listen(BACKLOG)
     except OSError as exc:
         sock.close()
-        if exc.errno == errno.EADDRINUSE:
-            raise ConfigError(
-                f"port {port} on {host} is in use: stop what listens there, or give --port "
-                "another port"
-            ) from None
-        if exc.errno == errno.EACCES:
-            raise ConfigError(
-                f"port {port} on {host}: permission denied (ports below 1024 need privileges)"
-            ) from None
-        reason = exc.strerror or str(exc)
-        raise ConfigError(
-            f"cannot listen on {host} port {port} ({reason}): give --host an address of "
-            "this machine"
-        ) from None
+        raise ConfigError(cannot_listen(host, port, exc)) from None
     sock.set_inheritable(True)
     return sock
+
+
+def cannot_listen(host: str, port: int, exc: OSError, flag: str = "--port") -> str:
+    """Why ``serve``, ``ssh-serve`` or ``web`` cannot listen on ``host``:``port``, in
+    the same words for all three, with what to do."""
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"port {port} on {host} is in use: stop what listens there, or give {flag} another port"
+        )
+    if exc.errno == errno.EACCES:
+        return f"port {port} on {host}: permission denied (ports below 1024 need privileges)"
+    reason = exc.strerror or str(exc)
+    return f"cannot listen on {host} port {port} ({reason}): give --host an address of this machine"
 
 
 def answering(url: str) -> Callable[[], bool]:

@@ -234,3 +234,24 @@ def test_stopping_serve_during_a_long_poll_ends_it_at_once_without_a_traceback(
     assert len(answers) == 1 and isinstance(answers[0], httpx.Response), answers
     assert answers[0].status_code == 200 and answers[0].json()["events"] == []
     assert "Traceback" not in log and "Cancel" not in log and "ERROR" not in log, log
+
+
+def test_a_database_on_a_read_only_mount_says_read_only(tmp_path: Path) -> None:
+    """SQLite cannot even open a WAL database there (its -shm file cannot be made):
+    still "read-only", and for a new file, that its folder is."""
+    mount = tmp_path / "mount"
+    mount.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "tmpfs", str(mount)], capture_output=True)
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a file system here: {made.stderr!r}")
+    try:
+        assert run("--db", str(mount / "x.db"), "seed", "--companies", "3").returncode == 0
+        subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True)
+        line = one_line(run("--db", str(mount / "x.db"), "serve"), "is read-only")
+        assert line.startswith(f"relportal: {mount / 'x.db'} is read-only")
+        one_line(
+            run("--db", str(mount / "new.db"), "serve"),
+            f"cannot create the database, its folder {mount} is read-only",
+        )
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)

@@ -229,6 +229,8 @@ def _unusable(path: str, exc: sqlite3.DatabaseError) -> str:
         return _read_only(path)
     if "unable to open" in reason:
         folder = Path(path).parent
+        if Path(path).exists() and not os.access(folder, os.W_OK):
+            return _read_only(path)  # WAL needs its -shm file beside the database
         if not os.access(folder, os.W_OK):
             return (
                 f"{path}: cannot create the database, its folder {folder} is read-only: "

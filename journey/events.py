@@ -49,6 +49,7 @@ class EventHub:
         self._waiters = 0
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._closing = False
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -56,7 +57,17 @@ class EventHub:
         self._task = asyncio.create_task(self._watch(), name="relportal-events")
 
     async def stop(self) -> None:
+        self.close()
         await stop_task(self._task)
+
+    def close(self) -> None:
+        """The service is stopping: every long poll answers now, with what there is, and
+        new ones do not wait. A server waits for open requests before it stops; a poll
+        left waiting up to a minute would be cancelled mid-request instead, with an
+        error and a traceback in the log (``tui.serving.ending_long_polls``)."""
+        self._closing = True
+        self._news.set()
+        self._news = asyncio.Event()
 
     def committed(self, commit: Committed) -> None:
         """Called after every commit, from whichever thread wrote (``on_commit``)."""
@@ -99,7 +110,7 @@ class EventHub:
                 if events:
                     return events
                 remaining = deadline - time.monotonic()
-                if remaining <= 0:
+                if remaining <= 0 or self._closing:
                     return []
                 if self.latest <= seen:  # else: news came during the read; look again
                     await wait_event(news, remaining)

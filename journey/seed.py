@@ -46,6 +46,9 @@ DEMO_USERS = (
     ("Sam Lee", "sam.lee", Role.ADMIN),
     ("Jordan Blake", "jordan.blake", Role.SUPPORT),
 )
+# Who the embedded portal signs in as unless config's [portal] user says otherwise: the
+# demo's first relationship manager, by name, never whoever sorts first.
+DEMO_PORTAL_USER = f"{DEMO_USERS[0][1]}@{DEMO_DOMAIN}"
 
 # How often each portal status occurs in the demo (weights).
 SCENARIOS = (

@@ -222,12 +222,15 @@ WRITERS = (Role.RM, Role.ADMIN)
 
 def embedded_user(tx: Tx, email: str | None = None) -> User | None:
     """Who a portal running the service in-process signs in as: the user with
-    ``email``, else the first relationship manager of the first organization."""
+    ``email`` (config's ``[portal] user``), else the demo's relationship manager
+    (``journey.seed.DEMO_PORTAL_USER``). Never "the first one": a user added later
+    (``relportal token create``) must not change who the portal is."""
+    if not email:
+        from journey.seed import DEMO_PORTAL_USER
+
+        email = DEMO_PORTAL_USER
     for org in tx.list_organizations():
-        if email:
-            user = tx.get_user_by_email(org.id, email)
-        else:
-            user = next((u for u in tx.list_users(org.id) if u.role is Role.RM), None)
+        user = tx.get_user_by_email(org.id, email)
         if user is not None:
             return user
     return None

@@ -18,7 +18,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from tests.test_e2e import Server, _cli
+from tests.test_e2e import Server, new_user_token
 
 pytestmark = pytest.mark.e2e
 EXAMPLES = int(os.environ.get("RELPORTAL_FUZZ_EXAMPLES", "50"))
@@ -35,9 +35,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, s
         "[mail]\noutbox = '" + str(folder / "outbox") + "'\n"
     )
     db = folder / "fuzz.db"
-    made = _cli(
-        "--config", str(config), "token", "create", "fuzz@larkspur.example", "--db", str(db)
-    )
+    made = new_user_token(config, db, "fuzz@larkspur.example")
     assert made.returncode == 0, made.stderr
     server = Server(config, db, folder / "serve.log")
     try:

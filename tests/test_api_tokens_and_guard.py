@@ -113,8 +113,19 @@ async def test_token_revoke_by_another_process_refuses_the_token_at_once(svc: Se
 
 def test_token_list_shows_who_and_when_but_never_the_secret_or_its_hash(tmp_path: Path) -> None:
     db = str(tmp_path / "cli.db")
-    first = run("token", "create", "nia@larkspur.example", "--db", db)
-    second = run("token", "create", "ops@quay.example", "--org", "Quay", "--days", "7", "--db", db)
+    first = run("token", "create", "nia@larkspur.example", "--new-user", "--db", db)
+    second = run(
+        "token",
+        "create",
+        "ops@quay.example",
+        "--org",
+        "Quay",
+        "--new-user",
+        "--days",
+        "7",
+        "--db",
+        db,
+    )
     assert first.returncode == second.returncode == 0, first.stderr + second.stderr
     assert "for 7 days" in second.stderr
     secrets = [first.stdout.strip(), second.stdout.strip()]
@@ -274,7 +285,7 @@ def test_the_rightmost_untrusted_hop_is_the_client() -> None:
     "command",
     [
         ["--service", "http://192.0.2.10:8765"],
-        ["ssh-serve", "--demo-password", "--port", "0", "--service", "http://192.0.2.10:8765"],
+        ["ssh-serve", "--demo-password", "--service", "http://192.0.2.10:8765"],
         ["web", "--port", "0", "--service", "http://portal.example:8765"],
         ["--service", "http://portal.example:8765", "web", "--port", "0"],
     ],
@@ -298,11 +309,11 @@ def test_a_cleartext_service_off_this_machine_is_refused_in_one_line(command: li
     ],
 )
 def test_https_or_loopback_services_and_insecure_go_on(url: str) -> None:
-    # --port 70000 stops it right after the service URL was accepted.
-    done = run("web", "--port", "70000", "--service", url)
-    assert done.returncode == 2 and "--port must be" in done.stderr, done.stderr
-    insecure = run("web", "--port", "70000", "--service", "http://192.0.2.10", "--insecure")
-    assert "--port must be" in insecure.stderr, insecure.stderr
+    # With no token to act with, it stops right after the service URL was accepted.
+    done = run("web", "--service", url)
+    assert done.returncode == 2 and "--service needs the token" in done.stderr, done.stderr
+    insecure = run("web", "--service", "http://192.0.2.10", "--insecure")
+    assert "--service needs the token" in insecure.stderr, insecure.stderr
 
 
 def test_create_token_refuses_lifetimes_out_of_range(tmp_path: Path) -> None:

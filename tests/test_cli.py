@@ -22,6 +22,21 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
     )
 
 
+def portal_in_a_terminal(*args: str) -> tuple[int, str]:
+    """Run the portal (`relportal ARGS`) on a terminal until it ends: its exit code and
+    everything it wrote."""
+    from tests.ssh_terminal import ScreenTerminal
+
+    relportal = str(Path(sys.executable).parent / "relportal")
+    terminal = ScreenTerminal([relportal, *args], dict(os.environ))
+    try:
+        code = terminal.wait_exit()
+        time.sleep(0.2)  # the last bytes reach the reader
+        return code, terminal.output().decode(errors="replace")
+    finally:
+        terminal.close()
+
+
 def test_locate_prints_every_path_under_platformdirs(isolated_dirs: Path) -> None:
     done = run("locate")
     assert done.returncode == 0, done.stderr
@@ -32,7 +47,16 @@ def test_locate_prints_every_path_under_platformdirs(isolated_dirs: Path) -> Non
 
 def test_token_create_prints_a_token_once_and_stores_only_its_hash(tmp_path: Path) -> None:
     db = tmp_path / "cli.db"
-    done = run("token", "create", "nia@larkspur.example", "--role", "support", "--db", str(db))
+    done = run(
+        "token",
+        "create",
+        "nia@larkspur.example",
+        "--new-user",
+        "--role",
+        "support",
+        "--db",
+        str(db),
+    )
     assert done.returncode == 0, done.stderr
     token = done.stdout.strip()
     assert token.startswith("rp_") and len(token) > 40
@@ -97,18 +121,10 @@ def test_the_portal_on_a_file_that_is_not_a_database_closes_with_one_line(
 ) -> None:
     """The portal starts while its first answers are read; when the database turns out
     not to be one, it closes again and says so in one line, with no traceback."""
-    from tests.ssh_terminal import ScreenTerminal
-
     junk = tmp_path / "junk.db"
     junk.write_text("junk" * 1000)
-    relportal = str(Path(sys.executable).parent / "relportal")
-    terminal = ScreenTerminal([relportal, "--db", str(junk)], dict(os.environ))
-    try:
-        assert terminal.wait_exit() == 2
-        time.sleep(0.2)  # the last bytes reach the reader
-        said = terminal.output().decode(errors="replace")
-    finally:
-        terminal.close()
+    code, said = portal_in_a_terminal("--db", str(junk))
+    assert code == 2
     assert f"relportal: {junk}: file is not a database" in said
     assert said.count("relportal: ") == 1
     assert "Traceback" not in said

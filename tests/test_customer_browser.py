@@ -21,7 +21,7 @@ import openpyxl
 import pytest
 
 from journey.template import SUPPLIER_COLUMNS
-from tests.test_e2e import Server, _cli
+from tests.test_e2e import Server, new_user_token
 from tests.test_web import chromium  # noqa: F401 - the fixture, launched as test_web does
 
 pytestmark = pytest.mark.e2e
@@ -78,9 +78,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         "upload_processing_seconds = 0.1\n"
     )
     db = tmp / "service.db"
-    made = _cli(
-        "--config", str(config), "token", "create", "alex@larkspur.example", "--db", str(db)
-    )
+    made = new_user_token(config, db, "alex@larkspur.example")
     assert made.returncode == 0, made.stderr
     server = Server(config, db, tmp / "serve.log")
     rm = httpx.Client(

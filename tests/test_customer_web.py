@@ -492,16 +492,14 @@ async def test_guessing_links_is_counted_as_the_api_counts_it(svc: Service) -> N
 def test_serve_writes_the_port_it_listens_on_into_links(tmp_path: Path) -> None:
     """`relportal serve --port N` with no public_url configured: links are on port N,
     and the link opens the customer's page there."""
-    from tests.test_e2e import Server, _cli
+    from tests.test_e2e import Server, new_user_token
 
     config = tmp_path / "config.toml"
     config.write_text(
         "[demo]\ncompanies = 0\n[mail]\noutbox = '" + str(tmp_path / "outbox") + "'\n"
     )
     db = tmp_path / "service.db"
-    made = _cli(
-        "--config", str(config), "token", "create", "alex@larkspur.example", "--db", str(db)
-    )
+    made = new_user_token(config, db, "alex@larkspur.example")
     assert made.returncode == 0, made.stderr
     server = Server(config, db, tmp_path / "serve.log")
     try:

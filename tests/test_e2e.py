@@ -32,6 +32,11 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def new_user_token(config: Path, db: Path, email: str) -> subprocess.CompletedProcess[str]:
+    """`relportal token create EMAIL --new-user`: a token for a user made for the test."""
+    return _cli("--config", str(config), "token", "create", email, "--new-user", "--db", str(db))
+
+
 class Server:
     def __init__(self, config: Path, db: Path, log: Path, *options: str) -> None:
         self.port = _free_port()
@@ -90,9 +95,7 @@ def deployment(tmp_path: Path) -> Iterator[tuple[list[Server], str, Path]]:
         "upload_processing_seconds = 0.1\n"
     )
     db = tmp_path / "shared.db"
-    made = _cli(
-        "--config", str(config), "token", "create", "alex@larkspur.example", "--db", str(db)
-    )
+    made = new_user_token(config, db, "alex@larkspur.example")
     assert made.returncode == 0, made.stderr
     token = made.stdout.strip()
     servers = [Server(config, db, tmp_path / "a.log"), Server(config, db, tmp_path / "b.log")]
@@ -319,6 +322,7 @@ def test_the_other_journeys_end_to_end(deployment) -> None:  # type: ignore[no-u
         "token",
         "create",
         "jo@larkspur.example",
+        "--new-user",
         "--role",
         "support",
         "--db",
@@ -486,9 +490,7 @@ def test_one_service_in_several_processes(tmp_path: Path) -> None:
     try:
         workers = {pid: _command(pid) for pid in _children(server.process.pid)}
         assert len(workers) >= 2
-        made = _cli(
-            "--config", str(config), "token", "create", "alex@larkspur.example", "--db", str(db)
-        )
+        made = new_user_token(config, db, "alex@larkspur.example")
         assert made.returncode == 0, made.stderr
         auth = {"Authorization": f"Bearer {made.stdout.strip()}"}
 

@@ -52,6 +52,7 @@ def server(tmp_path: Path) -> Any:
             "token",
             "create",
             f"rm{number}@larkspur.example",
+            "--new-user",
             "--db",
             str(db),
         )

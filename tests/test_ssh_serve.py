@@ -547,7 +547,7 @@ def test_password_login_is_slowed_after_failures_and_the_host_key_is_kept(
         (["--authorized-keys", "missing"], "missing: cannot be read (No such file or directory)"),
         (["--authorized-keys", "garbage"], "is not an OpenSSH authorized_keys file"),
         (["--authorized-keys", "empty"], "empty: has no keys"),
-        (["--demo-password", "--port", "70000"], "--port must be from 1 to 65535"),
+        (["--demo-password", "--port", "70000"], "--port: must be a port number from 1 to 65535"),
         (["--demo-password", "--service", "ftp://x"], "--service must be an http"),
         (["--demo-password", "--service", "http://127.0.0.1:9"], "needs the token"),
     ],

@@ -358,8 +358,8 @@ def test_a_password_file_is_used_and_never_printed(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["--port", "70000"], "relportal: --port must be from 1 to 65535"),
-        (["--port", "eighty"], "relportal: argument --port: invalid int value: 'eighty'"),
+        (["--port", "70000"], "relportal: argument --port: must be a port number from 1 to 65535"),
+        (["--port", "eighty"], "argument --port: must be a port number from 1 to 65535 (or 0"),
         (["--password-file", "{tmp}/short"], "the password must be at least 12 characters"),
         (["--password-file", "{tmp}/missing"], "cannot read the password"),
         (["--service", "ftp://x"], "--service must be an http:// or https:// URL"),
@@ -568,7 +568,10 @@ def test_a_port_in_use_stops_it_with_one_line(tmp_path: Path) -> None:
             timeout=60,
         )
     assert done.returncode == 2
-    assert done.stderr == f"relportal: cannot listen on 127.0.0.1:{port} (address already in use)\n"
+    assert done.stderr == (
+        f"relportal: port {port} on 127.0.0.1 is in use: stop what listens there, "
+        "or give --port another port\n"
+    )
     assert "password" not in done.stdout  # nothing to sign in to
 
 

@@ -49,6 +49,7 @@ class RelportalApp(App[None]):
         downloads: Path | None = None,
         keymap: dict[str, str] | None = None,
         preferences_path: Path | None = None,
+        preferences_notice: str | None = None,
         hosting: Hosting | None = None,
         **kwargs: Any,
     ) -> None:
@@ -69,9 +70,14 @@ class RelportalApp(App[None]):
         self.refusal: str | None = None
         self._signed_out = asyncio.Event()
         self.preferences_path = preferences_path
-        self.preferences = (
-            preferences.load(preferences_path) if preferences_path else preferences.Preferences()
+        self.preferences, notice = (
+            preferences.read(preferences_path)
+            if preferences_path
+            else (preferences.Preferences(), None)
         )
+        # A damaged preferences file was set aside (here, or by the command before the
+        # app started): said once the portal is on screen.
+        self.preferences_notice = preferences_notice or notice
         if keymap:
             self.set_keymap(keymap)
 
@@ -117,6 +123,13 @@ class RelportalApp(App[None]):
                 session = await client.session()
                 self.session = session
                 await self.push_screen(PortalScreen(client, session))
+                if self.preferences_notice:
+                    self.notify(
+                        self.preferences_notice,
+                        title="Preferences reset",
+                        severity="warning",
+                        timeout=30,
+                    )
                 if self.simulate_link:
                     from screens.simulation import SimulationScreen
                     from tui.simulate import token_of

@@ -211,6 +211,21 @@ async def remote_client(url: str, token: str) -> AsyncIterator[ServiceClient]:
         yield ServiceClient(http, remote=True)
 
 
+def unknown_user(email: str | None, db_path: Any, source: str = "") -> str:
+    """Why the embedded portal cannot sign in: its user is not in the database."""
+    from journey.seed import DEMO_PORTAL_USER
+
+    if source and email:
+        return (
+            f"{source} is {email}, who is not a user in {db_path}: set it to the email "
+            f'of a user there, or to "" for the demo\'s {DEMO_PORTAL_USER}'
+        )
+    return (
+        f"there is no user {email or DEMO_PORTAL_USER} in {db_path}: set [portal] user "
+        "in config (relportal locate names the file) to the email of a user there"
+    )
+
+
 @contextlib.asynccontextmanager
 async def embedded_client(
     settings: Any,
@@ -218,9 +233,12 @@ async def embedded_client(
     answers: dict[str, Any] | Callable[[], dict[str, Any] | None] | None = None,
     *,
     freeze_heap: bool = False,
+    user_source: str = "",
 ) -> AsyncIterator[ServiceClient]:
     """Run the journey service in this process, signed in as ``user_email`` (default:
-    the demo organization's first relationship manager).
+    the demo's relationship manager, ``journey.seed.DEMO_PORTAL_USER``). A user who is
+    not in the database closes the portal with one line (``StartupRefused``) naming
+    ``user_source``, where the email was configured ("FILE: portal.user").
 
     ``freeze_heap``: the process is the portal's own (``relportal``), not a host of
     many apps such as the tests, so what is loaded at start may be frozen (below).
@@ -229,6 +247,8 @@ async def embedded_client(
     answers (``tui.opening``) the portal shows its first rows while FastAPI is still
     importing, which takes longer than Textual itself.
     """
+    from journey.storage.sqlite import StorageError  # loaded already: the opening uses it
+
     if callable(answers):
         # Still being read (tui.opening): waited for in a thread, so the app goes on
         # starting meanwhile. It raises StartupRefused for a database that is not one.
@@ -256,9 +276,8 @@ async def embedded_client(
                 def sign_in(tx: Any) -> str:
                     user = service.embedded_user(tx, user_email)
                     if user is None:
-                        wanted = user_email or "a relationship manager"
-                        raise ServiceProblem(
-                            404, "user_not_found", f"There is no user {wanted}.", {}
+                        raise StartupRefused(
+                            unknown_user(user_email, settings.db_path, user_source)
                         )
                     return service.create_token(tx, user, label="embedded portal session")
 
@@ -281,8 +300,10 @@ async def embedded_client(
                         await stop.wait()
                 finally:
                     await store.write(lambda tx: tx.revoke_token(hash_secret(token)))
-        except ServiceProblem as exc:
+        except (ServiceProblem, StartupRefused) as exc:
             client.failed(exc)
+        except StorageError as exc:  # read-only, a folder, not a database: it never will
+            client.failed(StartupRefused(str(exc)))
         except Exception as exc:  # the service did not start: say so, do not crash
             client.failed(
                 ServiceUnavailable(f"the service did not start ({type(exc).__name__}: {exc})")

@@ -136,7 +136,11 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "sender": Key(str, "relportal@localhost", "an email address"),
     },
     "portal": {
-        "user": Key(str, "", 'the email of the user the embedded portal signs in as, or ""'),
+        "user": Key(
+            str,
+            "",
+            'the email of the user the embedded portal signs in as, or "" for the demo\'s RM',
+        ),
         "downloads": Key(
             str, "", 'a folder path, or "" for your downloads folder (templates, reports)'
         ),

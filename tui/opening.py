@@ -128,6 +128,12 @@ class Opening:
             except StorageError as exc:
                 self._problem = str(exc)
                 return
+            try:
+                store.check_writable()  # the portal writes (its sign-in, to begin with)
+            except StorageError as exc:
+                store.close()
+                self._problem = str(exc)
+                return
             finally:
                 self._store_checked.set()
             try:

@@ -17,21 +17,31 @@ in the database, so a guesser gets the same misses a minute with any number of w
 
 from __future__ import annotations
 
+import asyncio
 import atexit
+import contextlib
+import errno
 import json
 import logging
 import logging.handlers
 import os
 import queue
+import signal
+import socket
 import sys
 import threading
 import time
+import urllib.request
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from types import FrameType
+from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 ENVIRONMENT = "RELPORTAL_SERVE"
 
@@ -105,6 +115,107 @@ def configure_logging() -> None:
     root.setLevel(logging.INFO)
 
 
+BACKLOG = 2048  # uvicorn's default
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """The service's socket, bound and listening before anything is announced: a port
+    that is taken is one line (ConfigError), never uvicorn's error after a line that
+    claimed the service was up. Workers inherit it (``--workers``)."""
+    from tui.config import ConfigError
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        sock.bind((host.strip("[]"), port))
+        sock.listen(BACKLOG)
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(cannot_listen(host, port, exc)) from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def cannot_listen(host: str, port: int, exc: OSError, flag: str = "--port") -> str:
+    """Why ``serve``, ``ssh-serve`` or ``web`` cannot listen on ``host``:``port``, in
+    the same words for all three, with what to do."""
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"port {port} on {host} is in use: stop what listens there, or give {flag} another port"
+        )
+    if exc.errno == errno.EACCES:
+        return f"port {port} on {host}: permission denied (ports below 1024 need privileges)"
+    reason = exc.strerror or str(exc)
+    return f"cannot listen on {host} port {port} ({reason}): give --host an address of this machine"
+
+
+def answering(url: str) -> Callable[[], bool]:
+    """Whether the service at ``url`` answers its health check (a worker is up)."""
+
+    def ask() -> bool:
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as answer:
+                return bool(answer.status == 200)
+        except (OSError, ValueError):
+            return False
+
+    return ask
+
+
+def announce_when(ready: Callable[[], bool], line: str, *, seconds: float = 600.0) -> None:
+    """Print ``line`` once ``ready()``, from a thread: "listening" is said when it is
+    true (the service has started, the demo made), and never for a service that
+    failed to start."""
+
+    def wait() -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if ready():
+                print(line, file=sys.stderr, flush=True)
+                return
+            time.sleep(0.05)
+
+    threading.Thread(target=wait, name="announce", daemon=True).start()
+
+
+def ending_long_polls(app: FastAPI) -> FastAPI:
+    """``app``, whose long polls (``GET /v1/events?wait=``) end as soon as the server
+    is told to stop (SIGINT, SIGTERM), so that stopping waits for no request and
+    cancels none: uvicorn would otherwise wait out its grace period, then cancel the
+    poll and log "Cancel 1 running task(s)" and a traceback. uvicorn's own handlers
+    are in place before the lifespan starts (``Server.capture_signals``); these run
+    first, then hand over to them."""
+    inner = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(application: Any) -> AsyncIterator[Any]:
+        async with inner(application) as state:
+            if threading.current_thread() is not threading.main_thread():
+                yield state
+                return
+            loop = asyncio.get_running_loop()
+            hub = application.state.ctx.hub
+            before: dict[int, Any] = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
+
+            def stopping(signum: int, frame: FrameType | None) -> None:
+                loop.call_soon_threadsafe(hub.close)
+                handler = before[signum]
+                if callable(handler):
+                    handler(signum, frame)
+
+            for signum in STOP_SIGNALS:
+                signal.signal(signum, stopping)
+            try:
+                yield state
+            finally:
+                for stopped, handler in before.items():
+                    signal.signal(stopped, handler)
+
+    app.router.lifespan_context = lifespan
+    return app
+
+
 def handover(config_path: Path | None, db_path: Path, public_url: str = "") -> None:
     """What each worker needs to build the same service, for ``app`` to read (the
     links' ``public_url`` too: it may come from the command's --host/--port)."""
@@ -131,4 +242,4 @@ def app() -> FastAPI:
     settings = service_settings(config, Path(asked["db"]), demo=0)
     if asked.get("public_url"):
         settings = replace(settings, public_url=asked["public_url"])
-    return create_app(settings)
+    return ending_long_polls(create_app(settings))

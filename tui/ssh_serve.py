@@ -963,18 +963,18 @@ async def serve(
     try:
         acceptor = await server.start(key)
     except OSError as exc:
-        raise ConfigError(
-            f"cannot listen on {settings.host}:{settings.port} ({exc.strerror or exc})"
-        ) from None
+        from tui.serving import cannot_listen
+
+        raise ConfigError(cannot_listen(settings.host, settings.port, exc)) from None
     if settings.downloads_port is not None:
         try:
             await server.downloads.start(settings.host, settings.downloads_port)
         except OSError as exc:
             acceptor.close()
-            raise ConfigError(
-                f"cannot listen for downloads on {settings.host}:{settings.downloads_port} "
-                f"({exc.strerror or exc}); set --downloads-port, or [ssh] downloads = false"
-            ) from None
+            from tui.serving import cannot_listen
+
+            why = cannot_listen(settings.host, settings.downloads_port, exc, "--downloads-port")
+            raise ConfigError(f"download links: {why} (or set [ssh] downloads = false)") from None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -800,10 +800,9 @@ async def _serve(options: WebOptions, password: Password, to_print: list[str]) -
         try:
             await web.TCPSite(runner, options.host, options.port).start()
         except OSError as exc:
-            reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
-            raise ConfigError(
-                f"cannot listen on {options.host}:{options.port} ({reason})"
-            ) from None
+            from tui.serving import cannot_listen
+
+            raise ConfigError(cannot_listen(options.host, options.port, exc)) from None
         host, port = runner.addresses[0][:2]
         shown_host = f"[{host}]" if ":" in host else host
         attach = options.hosted.attach

@@ -35,6 +35,11 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = SQLiteStore(settings.db_path)
+        try:
+            store.check_writable()  # a read-only database: one line now, not a 500 later
+        except BaseException:
+            store.close()
+            raise
         if settings.demo_companies:
             from journey.seed import ensure_demo
 

@@ -99,7 +99,12 @@ class WriterTurns:
             return
         self._flock = fcntl.flock
         self._exclusive, self._unlock = fcntl.LOCK_EX, fcntl.LOCK_UN
-        self._fd = os.open(f"{db_path}-writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            self._fd = os.open(f"{db_path}-writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:
+            # A folder this process may not write (a read-only database, which
+            # SQLiteStore.check_writable reports): turns are then taken in-process only.
+            self._fd = None
 
     def take(self) -> None:
         """Wait for the turn and take it."""
@@ -209,18 +214,54 @@ def _split_sql(script: str) -> list[str]:
     return statements
 
 
+def _read_only(path: str) -> str:
+    return (
+        f"{path} is read-only, and relportal writes to its database (sign-ins, tokens, "
+        "requests): make the file and its folder writable, or copy it somewhere writable "
+        "and use that"
+    )
+
+
+def _unusable(path: str, exc: sqlite3.DatabaseError) -> str:
+    """Why the database at ``path`` cannot be opened, in one line that names it once."""
+    reason = str(exc)
+    if "readonly" in reason:
+        return _read_only(path)
+    if "unable to open" in reason:
+        folder = Path(path).parent
+        if Path(path).exists() and not os.access(folder, os.W_OK):
+            return _read_only(path)  # WAL needs its -shm file beside the database
+        if not os.access(folder, os.W_OK):
+            return (
+                f"{path}: cannot create the database, its folder {folder} is read-only: "
+                "give a path in a folder you can write"
+            )
+        return f"{path}: cannot open the database file ({reason})"
+    return f"{path}: {reason}"
+
+
 class SQLiteStore:
     """The SQLite implementation of ``journey.storage.base.Store``."""
 
     def __init__(self, path: str | Path, readers: int = 3) -> None:
         self.path = str(path)
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            if Path(self.path).is_dir():
+                raise StorageError(
+                    f"{self.path} is a folder, not a database file: give the path of a "
+                    "file, such as relportal.db in that folder"
+                )
+            try:
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StorageError(
+                    f"{self.path}: cannot create its folder ({exc.strerror or exc})"
+                ) from None
         try:
             setup = _connect(self.path)
             migrate(setup)
         except sqlite3.DatabaseError as exc:
-            raise StorageError(f"{self.path}: {exc}") from exc
+            raise StorageError(_unusable(self.path, exc)) from None
         self._writer = setup
         # The writer never sleeps in SQLite's busy handler: writers of this process and
         # of the others take turns first (WriterTurns), and a writer that finds the
@@ -247,6 +288,30 @@ class SQLiteStore:
         if self._watch is not None:
             self._all.append(self._watch)
         self._checkpoints: BackgroundCheckpoints | None = None
+
+    def check_writable(self) -> None:
+        """StorageError now if the database cannot be written (a read-only file, folder
+        or mount; SQLite then opens it for reading without a word): one line at start
+        rather than a failure at the first write. Writes nothing."""
+        if self.path == ":memory:":
+            return
+        with self._write_lock:
+            self._turns.take()
+            try:
+                self._writer.execute("BEGIN IMMEDIATE")
+                try:
+                    version = int(self._writer.execute("PRAGMA user_version").fetchone()[0])
+                    # The same value again: a write to the header, rolled back.
+                    self._writer.execute(f"PRAGMA user_version = {version}")
+                finally:
+                    self._writer.execute("ROLLBACK")
+            except sqlite3.OperationalError as exc:
+                if "readonly" in str(exc) or "read-only" in str(exc):
+                    raise StorageError(_read_only(self.path)) from None
+                if "locked" not in str(exc):  # busy: another program writes, so can we
+                    raise StorageError(_unusable(self.path, exc)) from None
+            finally:
+                self._turns.give_back()
 
     def checkpoint_in_background(self, writer_pages: int = WRITER_CHECKPOINT_PAGES) -> None:
         """Copy the WAL into the database from a thread, not in the writers' commits.

@@ -549,8 +549,15 @@ def test_public_url_falls_back_to_the_listening_address(
     # The workers of `serve --workers N` are handed the same address.
     import journey.api
 
+    from fastapi import FastAPI
+
     built: list[Any] = []
-    monkeypatch.setattr(journey.api, "create_app", built.append)
+
+    def recording_factory(settings: Any) -> FastAPI:
+        built.append(settings)
+        return FastAPI()
+
+    monkeypatch.setattr(journey.api, "create_app", recording_factory)
     monkeypatch.setenv(serving.ENVIRONMENT, "")
     serving.handover(None, tmp_path / "w.db", "http://127.0.0.1:9000")
     serving.app()

@@ -22,6 +22,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Sparkline, Static
 
+from journey.labels import payment_method_label
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
 from tui.files import SaveTarget, desk_of
 from widgets.plain import plain_cells
@@ -266,7 +267,9 @@ class ReportScreen(Screen[None]):
             share = row.get("percentage_bills_by_amount") or row.get("percentage_spend") or "0"
             methods.add_row(
                 *plain_cells(
-                    row["payment_method"], str(row.get("suppliers_count", "")), f"{share}%"
+                    payment_method_label(row["payment_method"], currency),
+                    str(row.get("suppliers_count", "")),
+                    f"{share}%",
                 )
             )
         out.append(Static(methods, classes="section"))
@@ -279,7 +282,7 @@ class ReportScreen(Screen[None]):
                     s["supplier_name"],
                     amount(s[key], currency),
                     f"{s.get('payment_terms_days', '')} d",
-                    str(s.get("preferred_payment_method") or ""),
+                    payment_method_label(s.get("preferred_payment_method"), currency),
                     str(s.get("bills_paid_late_count", "—")),
                 )
             )

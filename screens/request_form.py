@@ -75,6 +75,7 @@ class RequestForm(ModalScreen[dict[str, Any] | None]):
     def _changed(self) -> None:
         # Another choice is another email: preview again before sending.
         self.previewed = False
+        self.query_one("#error", Static).update("")
         self.query_one("#preview").remove_class("shown")
         self.query_one("#email", Button).label = "Request by email"
 
@@ -130,6 +131,7 @@ class RequestForm(ModalScreen[dict[str, Any] | None]):
             self.query_one("#error", Static).update(Text(str(exc)))
             return
         self.result = body
+        self.query_one("#error", Static).update("")  # a request was made: nothing is wrong
         if delivery == "link":
             self.app.copy_to_clipboard(body["link"])
             self.query_one("#link", Static).update(

@@ -115,3 +115,34 @@ async def test_no_screen_shows_none_or_a_vendor_value(demo_settings) -> None:  #
         for label in ("Fetch failed", "Waiting for sign-in", "Status: Requested", "Not opened yet"):
             assert label in seen, label
         assert "Bank transfer" in seen or "Credit card" in seen
+
+
+async def test_a_copied_link_reads_link_copied_and_the_error_clears(demo_settings) -> None:  # type: ignore[no-untyped-def]
+    from textual.widgets import Checkbox
+
+    from screens.request_form import RequestForm
+
+    app = RelportalApp(lambda: embedded_client(demo_settings))
+    async with app.run_test(size=(120, 40)) as pilot:
+        detail = await open_first_with_status(pilot, "Available")
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, RequestForm))
+        form = app.screen
+        for box in form.query(Checkbox):
+            box.value = False
+        await pilot.pause()
+        form.query_one("#copy", Button).press()
+        await until(pilot, lambda: "at least one" in text_of(form.query_one("#error")))
+        form.query_one("#spend_analysis", Checkbox).value = True
+        await pilot.pause()
+        form.query_one("#copy", Button).press()
+        await until(pilot, lambda: "Link copied" in text_of(form.query_one("#link")))
+        assert "at least one" not in text_of(form.query_one("#error"))
+        form.query_one("#cancel", Button).press()  # now labelled Done
+        await until(pilot, lambda: app.screen is detail)
+        await until(pilot, lambda: detail.body["requests"][0]["delivery"] == "link")
+        await pilot.pause(0.1)
+        requests = text_of(detail.query_one("#requests"))
+        first_row = next(line for line in requests.splitlines() if "Spend analysis" in line)
+        assert "Link copied" in first_row and "Not opened yet" in first_row
+        assert "Sent" not in first_row and "email" not in first_row

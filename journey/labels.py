@@ -18,6 +18,7 @@ __all__ = [
     "ENTITY_STATE_LABELS",
     "PAYMENT_METHOD_LABELS",
     "PULL_STATUS_LABELS",
+    "REPLACES_OPEN_REQUEST",
     "REPORT_KIND_LABELS",
     "STEP_LABELS",
     "action_label",
@@ -83,6 +84,9 @@ STEP_LABELS: dict[str, str] = {
 
 NOT_REQUESTED = "Not requested"
 
+# Said in the request dialog when the company has an open request.
+REPLACES_OPEN_REQUEST = "This replaces the open request; its link stops working."
+
 
 def connection_status_label(status: str | None) -> str:
     return CONNECTION_STATUS_LABELS.get(status or "", status or "—")
@@ -106,8 +110,13 @@ def company_status_label(status: str | None) -> str:
     return NOT_REQUESTED if status in (None, "", "None") else status
 
 
-def request_state_label(state: str, delivery: str = "email") -> str:
-    """A request's state: "Sent" says how (a copied link was never emailed)."""
+def request_state_label(
+    state: str, delivery: str = "email", superseded_by: str | None = None
+) -> str:
+    """A request's state: "Sent" says how (a copied link was never emailed); a request
+    cancelled by a newer one reads "Replaced"."""
+    if state == "Cancelled" and superseded_by:
+        return "Replaced"
     if state == "Sent":
         return "Link copied" if delivery == "link" else "Email sent"
     return state

@@ -73,6 +73,8 @@ def describe_event(event: dict[str, Any]) -> str:
             + (f" — {shown}" if shown else "")
             + failed
         )
+    if event["kind"] == "request.cancelled" and payload.get("superseded_by"):
+        return "Request replaced by a new one: its link stopped working"
     if "platform_name" in payload:
         return f"{words} via {payload['platform_name']}"
     if payload.get("entity"):
@@ -376,7 +378,9 @@ class RelationshipScreen(Screen[None]):
                 *plain_cells(
                     " + ".join(requested.get(d, d) for d in req["data_types"]),
                     when(req["created_at"], with_year=True),
-                    request_state_label(req["state"], req.get("delivery", "email")),
+                    request_state_label(
+                        req["state"], req.get("delivery", "email"), req.get("superseded_by")
+                    ),
                     step_label(req["step"]),
                     when(req["expires_at"], with_year=True),
                 )
@@ -396,7 +400,7 @@ class RelationshipScreen(Screen[None]):
             uploads = entity["uploads"]
             entities.add_row(
                 *plain_cells(
-                    entity["name"],
+                    entity["name"] + (" (earlier request)" if entity.get("earlier") else ""),
                     connection_status_label(conn["status"])
                     if conn
                     else ("Uploaded" if uploads else "—"),

@@ -12,6 +12,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Static
 
+from journey.labels import REPLACES_OPEN_REQUEST
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
 
 
@@ -58,6 +59,8 @@ class RequestForm(ModalScreen[dict[str, Any] | None]):
             )
             with VerticalScroll(id="preview"):
                 yield Static(id="preview-text")
+            if self._open_request():
+                yield Static(Text(REPLACES_OPEN_REQUEST), id="replaces")
             yield Static(id="link")
             yield Static(id="error")
             with Horizontal():
@@ -65,6 +68,10 @@ class RequestForm(ModalScreen[dict[str, Any] | None]):
                 if "copy_link" in self.session.features:
                     yield Button("Copy link", id="copy")
                 yield Button("Request by email", variant="primary", id="email")
+
+    def _open_request(self) -> bool:
+        requests = self.company.get("requests") or []
+        return bool(requests) and requests[0]["state"] in ("Sent", "Opened")
 
     def _types(self) -> list[str]:
         return [

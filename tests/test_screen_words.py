@@ -146,3 +146,48 @@ async def test_a_copied_link_reads_link_copied_and_the_error_clears(demo_setting
         first_row = next(line for line in requests.splitlines() if "Spend analysis" in line)
         assert "Link copied" in first_row and "Not opened yet" in first_row
         assert "Sent" not in first_row and "email" not in first_row
+
+
+async def test_a_new_request_keeps_shared_data_on_screen_and_says_what_it_replaces(  # type: ignore[no-untyped-def]
+    demo_settings,
+) -> None:
+    """Issue 18, finding 4: the company's entities stay while a new request is open, and
+    the dialog says that a new request replaces the open one."""
+    from textual.widgets import Checkbox
+
+    from journey.labels import REPLACES_OPEN_REQUEST
+    from screens.request_form import RequestForm
+
+    app = RelportalApp(lambda: embedded_client(demo_settings))
+    async with app.run_test(size=(160, 50)) as pilot:
+        detail = await open_first_with_status(pilot, "Available")
+        shared = [e["name"] for e in detail.body["entities"]]
+        assert shared
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, RequestForm))
+        form = app.screen
+        assert not form.query("#replaces")  # the request before was complete: nothing to replace
+        form.query_one("#financials", Checkbox).value = True
+        await pilot.pause()
+        form.query_one("#copy", Button).press()
+        await until(pilot, lambda: "Link copied" in text_of(form.query_one("#link")))
+        form.query_one("#cancel", Button).press()
+        await until(pilot, lambda: app.screen is detail)
+        await until(pilot, lambda: detail.body["status"] == "Requested")
+        await pilot.pause(0.1)
+        entities = text_of(detail.query_one("#entities"))
+        assert "No legal entities yet" not in entities
+        assert "(earlier request)" in entities and shared[0][:20] in entities
+
+        # Now a request is open: asking again says what happens to it.
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, RequestForm))
+        assert REPLACES_OPEN_REQUEST in text_of(app.screen.query_one("#replaces"))
+        app.screen.query_one("#copy", Button).press()
+        await until(pilot, lambda: "Link copied" in text_of(app.screen.query_one("#link")))
+        app.screen.query_one("#cancel", Button).press()
+        await until(pilot, lambda: app.screen is detail)
+        await until(pilot, lambda: len(detail.body["requests"]) >= 3)
+        await pilot.pause(0.1)
+        assert "Replaced" in text_of(detail.query_one("#requests"))
+        assert "Request replaced by a new one" in text_of(detail.query_one("#timeline"))

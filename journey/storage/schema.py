@@ -373,6 +373,12 @@ CREATE TABLE link_misses (
 ) WITHOUT ROWID;
 """
 
+# Version 8: a request replaced by a newer one names it, so the company's page can say
+# "replaced" rather than "cancelled", and what the customer shared under it stays shown.
+V8_SUPERSEDED_BY = """
+ALTER TABLE requests ADD COLUMN superseded_by TEXT;
+"""
+
 TRIGGER_NAMES = (
     "rel_keys_insert",
     "rel_keys_delete",
@@ -398,5 +404,6 @@ MIGRATIONS: tuple[str, ...] = (
     V5_REQUESTS_BY_TIME,
     V6_ASSIGNMENTS_BY_ROWID,
     V7_TOKEN_EXPIRY_AND_LINK_MISSES,
+    V8_SUPERSEDED_BY,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -32,7 +32,7 @@ from journey import names
 from journey.domain import Feature, Role
 from journey.platforms import DEFAULT_PLATFORMS
 from journey.records import dumps
-from journey.storage.schema import TRIGGER_NAMES, TRIGGERS, V3_TRIGGERS
+from journey.storage.schema import TRIGGER_NAMES, TRIGGERS, V3_TRIGGERS, V9_TRIGGERS
 from journey.storage.sqlite import SQLiteStore
 from journey.tokens import RANDOM_BITS, id_from
 
@@ -990,6 +990,7 @@ def _triggers() -> Iterator[str]:
 
     yield from _split_sql(TRIGGERS)
     yield from _split_sql(V3_TRIGGERS)
+    yield from _split_sql(V9_TRIGGERS)
 
 
 def ensure_demo(

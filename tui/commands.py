@@ -66,6 +66,11 @@ class PortalCommands(Provider):
                 self.app.action_import_transcript,  # type: ignore[attr-defined]
                 "Open a journey transcript (JSON) to read or replay",
             ),
+            (
+                "simulation: customer simulations",
+                partial(open_simulations, self.app, portal),
+                "The simulations kept out of the list: open them, or clear them all (C)",
+            ),
         ]
         for status in STATUSES:
             label = (
@@ -127,6 +132,12 @@ class PortalCommands(Provider):
             name = f"jump to {row['name']}"
             details = Content.styled(f"{row['status_label']} · {row['contact_name']}", "dim")
             yield Hit(0.9, Content("\n").join([Content(name), details]), open_company, text=name)
+
+
+def open_simulations(app: Any, portal: Any) -> None:
+    from screens.simulations import SimulationsScreen
+
+    app.push_screen(SimulationsScreen(portal.client, portal.session))
 
 
 def highlighted(matcher: Matcher, candidate: str) -> Content:

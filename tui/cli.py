@@ -478,6 +478,11 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     listening = (
         f"relportal: journey service listening on {url} ({shown}database {settings.db_path})"
     )
+    from journey.links import serve_notice
+
+    unreachable = serve_notice(settings.public_url)
+    if unreachable:  # said once, with the listening line: emailed links would reach no one
+        listening += "\n" + unreachable
     options = {
         "access_log": False,  # ours redacts link tokens; uvicorn's would log them
         "log_level": "warning",

@@ -156,6 +156,8 @@ class IssuedRequestOut(BaseModel):
     request: RequestOut
     link: str | None = None
     email: dict[str, Any] | None = None
+    # Set when the emailed link opens only on the service's computer (loopback).
+    notice: str | None = None
 
 
 class EventOut(BaseModel):

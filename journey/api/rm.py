@@ -28,6 +28,7 @@ from journey.api.models import (
 )
 from journey.errors import Invalid
 from journey.idempotency import check_key, fingerprint, lookup_key, seal, unseal
+from journey.links import emailed_link_notice
 from journey.records import User
 from journey.reports import relationship_reports, report_data
 from journey.storage.base import Tx
@@ -236,6 +237,9 @@ def _issued(issued: service.IssuedRequest) -> dict[str, Any]:
         email["text"] = email["text"].replace(issued.link, "(the customer's personal link)")
         email["link"] = "(the customer's personal link)"
         answer["email"] = email
+        notice = emailed_link_notice(issued.link)
+        if notice:
+            answer["notice"] = notice  # an emailed link the customer cannot open
     else:
         answer["link"] = issued.link
     return answer

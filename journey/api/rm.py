@@ -68,7 +68,15 @@ async def get_me(ctx: Ctx, user: Me) -> Response:
     return ok(await ctx.store.read(lambda tx: service.me(tx, user)))
 
 
-@router.patch("/organization", summary="Admin: features, platforms, link lifetime, failures")
+@router.get("/organization", summary="Your organization: name, features, platforms, accent")
+async def get_organization(ctx: Ctx, user: Me) -> Response:
+    org = await ctx.store.read(lambda tx: tx.get_organization(user.org_id))
+    return ok(org.to_dict(), headers={"ETag": f'"{org.version}"'})
+
+
+@router.patch(
+    "/organization", summary="Admin: features, platforms, link lifetime, failures, accent"
+)
 async def patch_organization(
     ctx: Ctx,
     user: Me,

@@ -274,6 +274,8 @@ class RelationshipScreen(Screen[None]):
             self.app.copy_to_clipboard(result["link"])
             done += " (new link copied)"
         self.notify(done)
+        if result and result.get("notice"):  # an emailed link only this computer opens
+            self.notify(result["notice"], title="Link unreachable", severity="warning", timeout=20)
         if leave:
             self.app.pop_screen()
         else:

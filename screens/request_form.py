@@ -146,4 +146,6 @@ class RequestForm(ModalScreen[dict[str, Any] | None]):
             title="Request by email",
             severity="information" if sent else "error",
         )
+        if body.get("notice"):  # the emailed link opens only on this computer
+            self.notify(body["notice"], title="Link unreachable", severity="warning", timeout=20)
         self.dismiss(body)

@@ -547,9 +547,9 @@ def test_public_url_falls_back_to_the_listening_address(
         "https://portal.example"
     )
     # The workers of `serve --workers N` are handed the same address.
-    import journey.api
-
     from fastapi import FastAPI
+
+    import journey.api
 
     built: list[Any] = []
 

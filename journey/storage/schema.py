@@ -390,6 +390,11 @@ TRIGGER_NAMES = (
     "ru_fill_rowid",
 )
 
+V8_ORGANIZATION_ACCENT = """
+-- The organization's accent colour on the customer's pages ('' is the default).
+ALTER TABLE organizations ADD COLUMN accent TEXT NOT NULL DEFAULT '';
+"""
+
 MIGRATIONS: tuple[str, ...] = (
     V1_CORE,
     V2_SEARCH_AND_COUNTS + TRIGGERS,
@@ -398,5 +403,6 @@ MIGRATIONS: tuple[str, ...] = (
     V5_REQUESTS_BY_TIME,
     V6_ASSIGNMENTS_BY_ROWID,
     V7_TOKEN_EXPIRY_AND_LINK_MISSES,
+    V8_ORGANIZATION_ACCENT,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

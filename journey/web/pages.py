@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 
 from journey import customer
+from journey.accent import is_accent, stylesheet
 from journey.api.context import ServiceContext, get_context
 from journey.api.customer import XLSX, guarded, take_action, take_upload
 from journey.api.middleware import ASGIApp, Message, Scope, replaying
@@ -244,6 +245,7 @@ def _render(
         "field_errors": {e["field"]: e["text"] for e in errors if e["field"]},
         "values": values or {},
         "organization": view["request"]["organization"],
+        "accent": view["request"].get("accent"),
         "company": view["request"]["company"],
         "q": q,
         "platforms": shown,
@@ -296,6 +298,17 @@ def _to_step(token: str) -> Response:
 
 
 # ---------------------------------------------------------------- routes
+
+
+@router.get(STATIC_PREFIX + "/accent/{name}")
+async def accent_stylesheet(name: str) -> Response:
+    """The organization's accent as a stylesheet of its own (same origin: the pages'
+    CSP allows no inline style). Its URL is its content, so any colour is served and
+    none is looked up; the API accepts only colours white text reads on."""
+    colour = "#" + name.removesuffix(".css")
+    if not name.endswith(".css") or not is_accent(colour):
+        return Response("Not Found", status_code=404, media_type="text/plain")
+    return Response(stylesheet(colour.lower()), media_type="text/css")
 
 
 @router.get("/j/{token}")

@@ -211,7 +211,11 @@ class RelationshipScreen(Screen[None]):
                 )
 
         self.app.push_screen(
-            Confirm("Cancel the open request? Its link stops working.", "Cancel request"),
+            Confirm(
+                "Cancel the open request? Its link stops working.",
+                yes="Cancel request",
+                no="Keep request",
+            ),
             answered,
         )
 

@@ -76,6 +76,19 @@ class PortalScreen(Screen[None]):
         Binding("r", "request", "Request info", id="portal.request"),
         Binding("P", "portfolio", "Portfolio", id="portal.portfolio"),
     ]
+    # The command palette offers these bindings by name (tui.commands).
+    PALETTE_PREFIX = "portal"
+    PALETTE_NAMES = {
+        "add_company": "company: add",
+        "request": "company: request information (highlighted row)",
+        "portfolio": "portfolio: statuses and journey funnel",
+        "toggle_users": "mine or all companies",
+        "pick_users": "users filter",
+        "cycle_status(1)": "next status filter",
+        "cycle_status(-1)": "previous status filter",
+        "cycle_sort": "next sort",
+        "reverse_sort": "reverse sort",
+    }
 
     criteria: reactive[Criteria] = reactive(Criteria, init=False, always_update=True)
 

@@ -72,6 +72,7 @@ class PortfolioScreen(Screen[None]):
         Binding("3", "period(90)", "90 days", id="portfolio.quarter"),
         Binding("4", "period(365)", "Year", id="portfolio.year"),
     ]
+    PALETTE_PREFIX = "portfolio"  # the command palette names these bindings "portfolio: …"
 
     class Loaded(Message):
         def __init__(self, body: dict[str, Any] | None, problem: str = "") -> None:

@@ -92,6 +92,14 @@ class RelationshipScreen(Screen[None]):
         Binding("t", "transcript", "Transcript", id="company.transcript"),
         Binding("R", "reload", "Reload", show=False, id="company.reload"),
     ]
+    # The command palette offers these bindings by name, for this company (tui.commands).
+    PALETTE_PREFIX = "company"
+    PALETTE_NAMES = {
+        "request": "request information",
+        "copy_contact": "copy contact email",
+        "simulate": "simulate the customer",
+        "app.pop_screen": "back to the list",
+    }
 
     class Loaded(Message):
         def __init__(self, body: dict[str, Any]) -> None:
@@ -119,6 +127,10 @@ class RelationshipScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.load()
+
+    def palette_subject(self) -> str:
+        """What this screen's palette commands act on: this company."""
+        return self.body["name"] if self.body else ""
 
     @work(exclusive=True, group="company", exit_on_error=False)
     async def load(self) -> None:

@@ -78,6 +78,7 @@ class ReportScreen(Screen[None]):
         Binding("d", "download", "Download", id="report.download"),
         Binding("f", "refresh_data", "Refresh data", id="report.refresh"),
     ]
+    PALETTE_PREFIX = "report"  # the command palette names these bindings "report: …"
 
     class Loaded(Message):
         def __init__(
@@ -100,6 +101,10 @@ class ReportScreen(Screen[None]):
         self.statuses: dict[str, Any] = {}
         self.report: dict[str, Any] | None = None
         self.entity_index = 0
+
+    def palette_subject(self) -> str:
+        """What this screen's palette commands act on: this company's reports."""
+        return self.company
 
     def compose(self) -> ComposeResult:
         yield Static(id="report-head")

@@ -95,6 +95,7 @@ class SimulationScreen(Screen[None]):
         Binding("E", "expire", "Expire link", show=False, id="simulation.expire"),
         Binding("q", "leave", "Leave", id="simulation.leave"),
     ]
+    PALETTE_PREFIX = "simulation"  # the command palette names these bindings "simulation: …"
 
     class Showed(Message):
         """A journey answer (or a link that no longer opens) to draw."""

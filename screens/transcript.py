@@ -71,6 +71,7 @@ class TranscriptScreen(Screen[None]):
         Binding("e", "export", "Export JSON", id="transcript.export"),
         Binding("i", "import_file", "Import JSON", id="transcript.import"),
     ]
+    PALETTE_PREFIX = "transcript"  # the command palette names these bindings "transcript: …"
 
     def __init__(
         self,

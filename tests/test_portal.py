@@ -650,3 +650,52 @@ async def test_an_open_company_follows_its_customer_live(demo_settings) -> None:
                 seen = timeline()
                 raise AssertionError(f"{shown!r} never reached the timeline:\n{seen}") from None
         assert isinstance(app.screen, RelationshipScreen)
+
+
+async def palette_shows(pilot: Any, query: str) -> str:
+    """Open the command palette, type ``query`` and answer the commands it lists."""
+    from textual.command import CommandList, CommandPalette
+
+    app = pilot.app
+    await pilot.press("ctrl+p")
+    await until(pilot, lambda: isinstance(app.screen, CommandPalette))
+    await pilot.press(*query)
+    results = app.screen.query_one(CommandList)
+    await until(pilot, lambda: results.option_count > 0)
+    await pilot.pause(0.3)
+    return "\n".join(
+        str(results.get_option_at_index(i).prompt) for i in range(results.option_count)
+    )
+
+
+async def test_the_palette_acts_on_the_company_on_screen_not_the_row_behind(demo_settings) -> None:  # type: ignore[no-untyped-def]
+    """Finding 5: "request information" from a company's screen asks that company,
+    although the list underneath highlights another; its own actions are offered."""
+    from screens.request_form import RequestForm
+
+    app = RelportalApp(lambda: embedded_client(demo_settings))
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = await started(pilot)
+        await until(pilot, lambda: table.row(1) is not None)
+        shown, behind = table.row(0), table.row(1)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, RelationshipScreen))
+        detail = app.screen
+        await until(pilot, lambda: detail.body is not None)
+        table.action_move(1)  # the list behind now highlights another company
+        assert table.current is not None and table.current["id"] == behind["id"]
+
+        for words in ("edit", "reports"):
+            listed = await palette_shows(pilot, words)
+            assert f"company: {words}" in listed, listed
+            assert shown["name"] in listed  # says which company it acts on
+            await pilot.press("escape")
+            await until(pilot, lambda: app.screen is detail)
+
+        listed = await palette_shows(pilot, "request information")
+        assert "highlighted row" not in listed  # the portal's own command is not offered
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, RequestForm))
+        assert app.screen.company["id"] == shown["id"]
+        assert shown["name"] in text_of(app.screen.query("Static").first())
+        assert behind["name"] not in text_of(app.screen.query("Static").first())

@@ -95,6 +95,58 @@ async def test_search_as_you_type_and_escape_back_out(demo_settings) -> None:  #
         assert table.has_focus
 
 
+async def test_a_search_in_force_stays_shown_until_esc_clears_it(demo_settings) -> None:  # type: ignore[no-untyped-def]
+    """Findings 19 and 8: after enter the search box stays up, saying "esc clears"; esc
+    clears it; the column titles stay over their columns; an over-long paste is cut to
+    the service's limit with a notice, never sent whole to be refused."""
+    from textual import events
+
+    from journey.domain import SEARCH_MAX
+
+    app = RelportalApp(lambda: embedded_client(demo_settings))
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = await started(pilot)
+        await pilot.press("u")
+        await until(pilot, lambda: table.total >= 120)
+        everyone = table.total
+        screen = app.screen
+        search = screen.query_one("#search")
+        columns = screen.query_one("#columns")
+
+        def header_in_line() -> bool:
+            drawn = text_of(columns).strip()
+            return drawn == table.header_text(screen.criteria.sort).plain.strip()
+
+        # Opening and closing the box moves the table's columns: their titles follow.
+        await pilot.press("slash")
+        await pilot.pause(0.1)
+        assert header_in_line()
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        assert not search.display and header_in_line()
+
+        await pilot.press("slash", *"bakery", "enter")
+        await until(pilot, lambda: 0 < table.total < everyone)
+        assert table.has_focus and search.display
+        assert search.border_subtitle == "esc clears"
+        await pilot.pause(0.1)
+        assert header_in_line()
+        await pilot.press("escape")  # clears the search in force, and closes its box
+        await until(pilot, lambda: table.total == everyone)
+        await pilot.pause(0.1)
+        assert not search.display and screen.criteria.q == ""
+        assert header_in_line()
+
+        # A paste over the limit: cut to fit, said, and the list filtered by what fits.
+        await pilot.press("slash")
+        search.post_message(events.Paste("zq" * 2_500))
+        await until(pilot, lambda: screen.criteria.q != "")
+        assert len(search.value) == SEARCH_MAX
+        assert any((n.title or "") == "Cut to fit" for n in app._notifications)
+        await until(pilot, lambda: table.total == 0)
+        await until(pilot, lambda: "All 0" in text_of(screen.query_one(SummaryBar)))
+
+
 async def test_status_filter_cycles_and_counts_follow(demo_settings) -> None:  # type: ignore[no-untyped-def]
     app = RelportalApp(lambda: embedded_client(demo_settings))
     async with app.run_test(size=(100, 30)) as pilot:

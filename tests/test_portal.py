@@ -309,6 +309,41 @@ async def test_add_a_company_with_validation(demo_settings) -> None:  # type: ig
         assert "Tea Rex Ltd" in names
 
 
+async def test_the_company_form_cuts_a_long_paste_to_the_services_limit(demo_settings) -> None:  # type: ignore[no-untyped-def]
+    """Finding 24: a paste over the limit is cut to fit with a notice, a counter shows
+    what is left, and what the form holds the service accepts (their limits are one)."""
+    from textual import events
+
+    from journey.domain import COMPANY_NAME_MAX, DESCRIPTION_MAX
+    from screens.company_form import CompanyForm
+
+    app = RelportalApp(lambda: embedded_client(demo_settings))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, CompanyForm))
+        form = app.screen
+        name = form.query_one("#name")
+        assert "Company name: 200/200 characters remaining" in text_of(form.query_one("#counter"))
+        name.post_message(events.Paste("Tea Rex " * 1_250))  # 10,000 characters
+        await until(pilot, lambda: len(name.value) == COMPANY_NAME_MAX)
+        assert name.value.startswith("Tea Rex Tea Rex")
+        assert "Company name: 0/200 characters remaining" in text_of(form.query_one("#counter"))
+        assert any((n.title or "") == "Cut to fit" for n in app._notifications)
+        description = form.query_one("#description")
+        description.focus()
+        await pilot.pause()
+        assert "Description: 500/500" in text_of(form.query_one("#counter"))
+        description.post_message(events.Paste("d" * 10_000))
+        await until(pilot, lambda: len(description.value) == DESCRIPTION_MAX)
+        form.query_one("#contact_name").value = "Rex Tyler"
+        form.query_one("#contact_email").value = "rex@tearex.example"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, PortalScreen))
+        found = await app.client.get("/v1/relationships", q="Tea Rex Tea", user="all")
+        assert [len(c["name"]) for c in found["items"]] == [COMPANY_NAME_MAX - 1]  # tidied
+
+
 async def test_request_by_email_previews_then_sends(demo_settings) -> None:  # type: ignore[no-untyped-def]
     from screens.request_form import RequestForm
 

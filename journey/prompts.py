@@ -17,11 +17,17 @@ from journey.machine import (
     allowed_actions,
     journey_path,
 )
-from journey.platforms import PLATFORMS, SHARED_DATA
+from journey.platforms import DEMO_PASSWORD, DEMO_USERNAME, PLATFORMS, SHARED_DATA
 
 EXIT_CONFIRMATION = (
     "Are you sure you want to exit? Your progress is saved: open the link again "
     "to carry on where you left off."
+)
+
+# The simulated platforms' sign-in, said on each one's sign-in page (TUI and web alike).
+SANDBOX_SIGNIN = (
+    "Sandbox credentials for this simulated platform: "
+    f"username {DEMO_USERNAME}, password {DEMO_PASSWORD}."
 )
 
 DATA_TYPE_LABELS = {
@@ -146,6 +152,8 @@ def describe(
             {"name": "username", "label": "Username", "secret": False},
             {"name": "password", "label": "Password", "secret": True},
         ]
+        # Every simulated platform says which credentials it accepts, on its own page.
+        view["sandbox"] = SANDBOX_SIGNIN
         view["consent"] = {
             "heading": f"{organization} wants access to:",
             "organisation": entity.name if entity else company,
@@ -209,7 +217,7 @@ PAGE_WORDS: dict[str, str] = {
     "problem": "Problem",
     "already_taken": "This step was already taken, perhaps in another tab or window. "
     "This is where your request stands now.",
-    "sandbox": "Sandbox credentials for this simulated platform: username demo, password demo.",
+    "sandbox": SANDBOX_SIGNIN,
     "signin_to": "Sign in to {platform}",
     "wants_access": "{organization} wants access to:",
     "entity_state": "Status",

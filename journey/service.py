@@ -16,6 +16,11 @@ from typing import Any
 from journey import derive
 from journey.accent import clean_accent
 from journey.domain import (
+    COMPANY_NAME_MAX,
+    CONTACT_NAME_MAX,
+    DESCRIPTION_MAX,
+    EMAIL_MAX,
+    USERS_MAX,
     DataType,
     Delivery,
     Feature,
@@ -52,11 +57,7 @@ from journey.tokens import (
     token_expiry,
 )
 
-NAME_MAX = 200
-DESCRIPTION_MAX = 500
-CONTACT_NAME_MAX = 200
-EMAIL_MAX = 254
-USERS_MAX = 50
+NAME_MAX = COMPANY_NAME_MAX  # the name journey.simulation knows it by
 DEFAULT_ORG_NAME = "Larkspur Bank"
 ALL_FEATURES = frozenset(Feature)
 _EMAIL = re.compile(
@@ -315,7 +316,7 @@ def update_organization(
 def clean_relationship(data: dict[str, Any], *, partial: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = {}
     specs = {
-        "name": (True, NAME_MAX),
+        "name": (True, COMPANY_NAME_MAX),
         "description": (False, DESCRIPTION_MAX),
         "contact_name": (True, CONTACT_NAME_MAX),
     }

@@ -18,8 +18,10 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
+from journey.domain import SEARCH_MAX
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
 from tui.listing import PAGE_SIZE, Criteria
+from widgets.limited_input import LimitedInput
 from widgets.relationship_table import SORT_OF_COLUMN, RelationshipTable
 from widgets.status_badge import STATUS_STYLES
 
@@ -141,7 +143,14 @@ class PortalScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(id="title")
         yield SummaryBar(id="summary")
-        yield Input(placeholder="Search companies and contacts…", id="search")
+        # As long as the service's limit: a longer paste is cut, with a notice, never
+        # sent whole to be refused (the list would then quietly stay unfiltered).
+        yield LimitedInput(
+            placeholder="Search companies and contacts…",
+            id="search",
+            max_length=SEARCH_MAX,
+            what="A search",
+        )
         yield Static(id="banner")
         yield Static(id="columns")
         yield RelationshipTable(id="table")
@@ -252,6 +261,12 @@ class PortalScreen(Screen[None]):
         self.query_one(RelationshipTable).put_page(message.generation, message.page, message.rows)
 
     def on_resize(self) -> None:
+        self._show_columns()
+
+    @on(RelationshipTable.Resized)
+    def _table_resized(self) -> None:
+        # The search box opening or closing, or a scrollbar coming and going, moves the
+        # table's columns without a resize of the screen.
         self._show_columns()
 
     def _show_columns(self) -> None:
@@ -380,6 +395,8 @@ class PortalScreen(Screen[None]):
 
     @on(Input.Changed, "#search")
     def _search_changed(self, event: Input.Changed) -> None:
+        # While a search filters the list, its box stays up, saying how to clear it.
+        event.input.border_subtitle = "esc clears" if event.value else ""
         self.criteria = Criteria(
             event.value.strip(),
             self.criteria.status,
@@ -393,14 +410,22 @@ class PortalScreen(Screen[None]):
         self.query_one(RelationshipTable).focus()
 
     def action_back_out(self) -> None:
+        """esc backs out one thing at a time: the search's text while typing it, a
+        search in force (its box stays shown while it filters), then the box, then the
+        status filter."""
         search = self.query_one("#search", Input)
-        if search.has_focus and search.value:
+        if search.value:
             search.value = ""
+            if not search.has_focus:
+                self._close_search()
         elif search.has_class("shown"):
-            search.remove_class("shown")
-            self.query_one(RelationshipTable).focus()
+            self._close_search()
         elif self.criteria.status is not None:
             self._set(status=None)
+
+    def _close_search(self) -> None:
+        self.query_one("#search", Input).remove_class("shown")
+        self.query_one(RelationshipTable).focus()
 
     def _set(self, **changes: Any) -> None:
         current = self.criteria

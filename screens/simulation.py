@@ -85,6 +85,9 @@ class SimulationScreen(Screen[None]):
 
     BINDINGS = [
         Binding("escape", "back", "Back", id="simulation.back"),
+        # Where the journey has no step to go back to (its first step, the final
+        # requests summary), esc backs out of the simulation, as the footer says.
+        Binding("escape", "back_out", "Leave", id="simulation.back_out"),
         Binding("x", "close", "Close ×", id="simulation.close"),
         Binding("ctrl+r", "reload", "Reload", id="simulation.reload"),
         Binding("m", "toggle_side", "Map", id="simulation.map"),
@@ -304,6 +307,7 @@ class SimulationScreen(Screen[None]):
         self.query_one(JourneyMap).show(self.journey, self.gone)
         # Still on the same step (a wrong password, say): what was typed stays.
         await self._draw(keep_inputs=before == (self.journey or {}).get("step"))
+        self.refresh_bindings()  # esc is Back or Leave, by what this step allows
         if self.journey is not None and self.request_id is None:
             self.request_id = self.journey["request"]["id"]
             self.follow_company()
@@ -441,6 +445,8 @@ class SimulationScreen(Screen[None]):
                 )
             )
         if "fields" in view and "authorize" in actions:
+            if view.get("sandbox"):
+                out.append(Static(Text(view["sandbox"]), id="sandbox", classes="para"))
             for field in view["fields"]:
                 out.append(Label(Text(field["label"])))
                 out.append(
@@ -635,9 +641,19 @@ class SimulationScreen(Screen[None]):
     def _allowed(self, action: str) -> bool:
         return any(a["action"] == action for a in (self.journey or {}).get("actions", []))
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "back":
+            return self._allowed("back")
+        if action == "back_out":
+            return not self._allowed("back")
+        return True
+
     def action_back(self) -> None:
         if self._allowed("back"):
             self.take("back", {})
+
+    def action_back_out(self) -> None:
+        self.action_leave()
 
     def action_close(self) -> None:
         if self._allowed("close"):

@@ -95,6 +95,58 @@ async def test_search_as_you_type_and_escape_back_out(demo_settings) -> None:  #
         assert table.has_focus
 
 
+async def test_a_search_in_force_stays_shown_until_esc_clears_it(demo_settings) -> None:  # type: ignore[no-untyped-def]
+    """Findings 19 and 8: after enter the search box stays up, saying "esc clears"; esc
+    clears it; the column titles stay over their columns; an over-long paste is cut to
+    the service's limit with a notice, never sent whole to be refused."""
+    from textual import events
+
+    from journey.domain import SEARCH_MAX
+
+    app = RelportalApp(lambda: embedded_client(demo_settings))
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = await started(pilot)
+        await pilot.press("u")
+        await until(pilot, lambda: table.total >= 120)
+        everyone = table.total
+        screen = app.screen
+        search = screen.query_one("#search")
+        columns = screen.query_one("#columns")
+
+        def header_in_line() -> bool:
+            drawn = text_of(columns).strip()
+            return drawn == table.header_text(screen.criteria.sort).plain.strip()
+
+        # Opening and closing the box moves the table's columns: their titles follow.
+        await pilot.press("slash")
+        await pilot.pause(0.1)
+        assert header_in_line()
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        assert not search.display and header_in_line()
+
+        await pilot.press("slash", *"bakery", "enter")
+        await until(pilot, lambda: 0 < table.total < everyone)
+        assert table.has_focus and search.display
+        assert search.border_subtitle == "esc clears"
+        await pilot.pause(0.1)
+        assert header_in_line()
+        await pilot.press("escape")  # clears the search in force, and closes its box
+        await until(pilot, lambda: table.total == everyone)
+        await pilot.pause(0.1)
+        assert not search.display and screen.criteria.q == ""
+        assert header_in_line()
+
+        # A paste over the limit: cut to fit, said, and the list filtered by what fits.
+        await pilot.press("slash")
+        search.post_message(events.Paste("zq" * 2_500))
+        await until(pilot, lambda: screen.criteria.q != "")
+        assert len(search.value) == SEARCH_MAX
+        assert any((n.title or "") == "Cut to fit" for n in app._notifications)
+        await until(pilot, lambda: table.total == 0)
+        await until(pilot, lambda: "All 0" in text_of(screen.query_one(SummaryBar)))
+
+
 async def test_status_filter_cycles_and_counts_follow(demo_settings) -> None:  # type: ignore[no-untyped-def]
     app = RelportalApp(lambda: embedded_client(demo_settings))
     async with app.run_test(size=(100, 30)) as pilot:
@@ -255,6 +307,41 @@ async def test_add_a_company_with_validation(demo_settings) -> None:  # type: ig
         await until(pilot, lambda: table.total == mine + 1)
         names = [table.row(i)["name"] for i in range(table.total) if table.row(i)]  # type: ignore[index]
         assert "Tea Rex Ltd" in names
+
+
+async def test_the_company_form_cuts_a_long_paste_to_the_services_limit(demo_settings) -> None:  # type: ignore[no-untyped-def]
+    """Finding 24: a paste over the limit is cut to fit with a notice, a counter shows
+    what is left, and what the form holds the service accepts (their limits are one)."""
+    from textual import events
+
+    from journey.domain import COMPANY_NAME_MAX, DESCRIPTION_MAX
+    from screens.company_form import CompanyForm
+
+    app = RelportalApp(lambda: embedded_client(demo_settings))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, CompanyForm))
+        form = app.screen
+        name = form.query_one("#name")
+        assert "Company name: 200/200 characters remaining" in text_of(form.query_one("#counter"))
+        name.post_message(events.Paste("Tea Rex " * 1_250))  # 10,000 characters
+        await until(pilot, lambda: len(name.value) == COMPANY_NAME_MAX)
+        assert name.value.startswith("Tea Rex Tea Rex")
+        assert "Company name: 0/200 characters remaining" in text_of(form.query_one("#counter"))
+        assert any((n.title or "") == "Cut to fit" for n in app._notifications)
+        description = form.query_one("#description")
+        description.focus()
+        await pilot.pause()
+        assert "Description: 500/500" in text_of(form.query_one("#counter"))
+        description.post_message(events.Paste("d" * 10_000))
+        await until(pilot, lambda: len(description.value) == DESCRIPTION_MAX)
+        form.query_one("#contact_name").value = "Rex Tyler"
+        form.query_one("#contact_email").value = "rex@tearex.example"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, PortalScreen))
+        found = await app.client.get("/v1/relationships", q="Tea Rex Tea", user="all")
+        assert [len(c["name"]) for c in found["items"]] == [COMPANY_NAME_MAX - 1]  # tidied
 
 
 async def test_request_by_email_previews_then_sends(demo_settings) -> None:  # type: ignore[no-untyped-def]

@@ -156,6 +156,11 @@ async def test_financials_only(sim_settings) -> None:  # type: ignore[no-untyped
         assert str(table.get_row_at(0)[0]) == "Financials"
         company = await rm_sees(walk, "Available")
         assert company["platforms"] == [{"key": "gbol", "name": "Xero"}]
+        # Finding 21: on the final summary esc is "Leave" in the footer, and leaves.
+        shown = {b.binding.key: b.binding.description for b in app.active_bindings.values()}
+        assert shown["escape"] == "Leave"
+        await pilot.press("escape")
+        await walk.until(lambda: not isinstance(app.screen, SimulationScreen), what="left")
 
 
 async def test_spend_only_with_a_single_entity(sim_settings) -> None:  # type: ignore[no-untyped-def]
@@ -320,6 +325,8 @@ async def test_wrong_password_then_right(sim_settings) -> None:  # type: ignore[
         )
         assert walk.screen.journey["step"] == "platform_signin"  # type: ignore[index]
         assert "✖" in walk.text()
+        # Finding 20: the simulated platform's page says which sign-in it accepts.
+        assert "username demo, password demo" in walk.text()
         await walk.type_into("signin-username", "demo")
         await walk.type_into("signin-password", "demo")
         await walk.press("Allow access")

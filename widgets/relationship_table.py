@@ -126,6 +126,9 @@ class RelationshipTable(ScrollView, can_focus=True):
             super().__init__()
             self.page = page
 
+    class Resized(Message):
+        """The table's width changed, so its columns moved: titles drawn elsewhere follow."""
+
     class Opened(Message):
         """Enter on a company."""
 
@@ -265,6 +268,7 @@ class RelationshipTable(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         self.virtual_size = Size(self.size.width, self.total * ROW_HEIGHT)
+        self.post_message(self.Resized())
 
     def on_focus(self) -> None:
         self.refresh()

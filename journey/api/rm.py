@@ -26,6 +26,7 @@ from journey.api.models import (
     ResendBody,
     SimulationCreate,
 )
+from journey.domain import SEARCH_MAX
 from journey.errors import Invalid
 from journey.idempotency import check_key, fingerprint, lookup_key, seal, unseal
 from journey.links import emailed_link_notice
@@ -101,7 +102,7 @@ async def list_users(ctx: Ctx, user: Me) -> Response:
 async def list_relationships(
     ctx: Ctx,
     user: Me,
-    q: Annotated[str, Query(max_length=200)] = "",
+    q: Annotated[str, Query(max_length=SEARCH_MAX)] = "",
     status: Annotated[str | None, Query(max_length=40)] = None,
     user_filter: Annotated[str, Query(alias="user", max_length=64)] = "me",
     sort: Annotated[

@@ -500,15 +500,9 @@ class _Generator:
         self._finish(c, rows, "Available", status_at, types, 1, 1, (platform,), req)
 
     def _warning(self, c: _Company, rows: Rows) -> None:
-        types = self._types()
-        if types == (SPEND,) and self.rng.random() < 0.5:
-            self._multi_entity(c, rows, types, all_linked=False)
-            return
-        req, _, done = self._complete_request(c, rows, types, J_SUMMARY_CONNECT)
-        entity = self._entity(rows, req, c.id, c.name, done, is_company=True)
-        platform = self._platform()
-        self._connection(rows, entity, platform, "Linked", done, ("Complete", "FetchError"), types)
-        self._finish(c, rows, "Warning", done + (3) * DAY, types, 1, 1, (platform,), req)
+        # Warning is "some entities' data is in, others' is not": it takes several
+        # entities (a company whose only entity failed is an Error).
+        self._multi_entity(c, rows, (SPEND,), all_linked=False)
 
     def _error(self, c: _Company, rows: Rows) -> None:
         types = self._types(spend_only_share=0.0)

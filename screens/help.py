@@ -23,8 +23,8 @@ STATUS_MEANINGS = {
     "In progress": "the customer is part-way through the journey",
     "Uploaded": "files were uploaded and are being checked",
     "Available": "every linked entity's data is in",
-    "Warning": "some data is in, some entity still needs attention",
-    "Error": "a data pull or an upload failed",
+    "Warning": "some entities' data is in; others' is missing, failed or cut off",
+    "Error": "access was denied, or a data pull failed and no entity's data is current",
     "Deauthorized": "the customer or the RM cut a connection",
     "Expired": "the request's link ran out before it was finished",
 }

@@ -1,10 +1,11 @@
 """Every benchmark, one command: ``python -m bench`` (from the repository's root).
 
 Runs, in order, the seed of a million companies (whose database the others use), the
-cold start, the portal at scale beside its peers, the service under load, and status
-propagation; prints each figure as it is measured and writes them, with the peers'
-figures, the ratios, the machine and the command, into ``bench/RESULTS.md`` between
-its markers (the analysis around them is kept). Peers are installed into their own
+cold start, the portal at scale beside its peers, the service under load, status
+propagation, and the customer's pages beside the JSON API; prints each figure as it
+is measured and writes them, with the peers' figures, the ratios, the machine and the
+command, into ``bench/RESULTS.md`` between its markers (the analysis around them is
+kept). Peers are installed into their own
 virtual environments under ``bench/out/`` on first use; wrk from Debian's packages.
 
     python -m bench                      # everything (about ten minutes)
@@ -24,11 +25,13 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from bench import propagation, scale, seeding, service, start
+from bench import pages, propagation, scale, seeding, service, start
 from bench.common import ROOT, WORK, Section, machine, relportal_env
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
-ORDER = ("seed", "start", "scale", "service", "propagation")
+ORDER = ("seed", "start", "scale", "service", "propagation", "pages")
+# The benchmarks that use the million-company database (seeded first if missing).
+ON_THE_MILLION = {"scale", "service", "propagation"}
 
 
 def render(section: Section, when: str, host: str) -> str:
@@ -88,7 +91,7 @@ def main() -> int:
     million, small = WORK / "m1.db", WORK / "k10.db"
     runs = 3 if args.quick else 7
     compile_sources()
-    if "seed" not in chosen and not million.exists():
+    if "seed" not in chosen and not million.exists() and ON_THE_MILLION & set(chosen):
         print("seeding the million-company database the others use…", file=sys.stderr)
         seeding.seed(million, 1_000_000, env)
     if "start" in chosen and not small.exists():
@@ -100,6 +103,7 @@ def main() -> int:
         "scale": lambda: scale.run(million, WORK / "home-scale", 3 if args.quick else 5),
         "service": lambda: service.run(million, env, 5 if args.quick else 10),
         "propagation": lambda: propagation.run(million, env, 50 if args.quick else 200),
+        "pages": lambda: pages.run(env, 3 if args.quick else 10, WORK / "pages.db"),
     }
     host = machine()
     print(host, file=sys.stderr)

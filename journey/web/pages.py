@@ -31,7 +31,7 @@ from journey.api.customer import XLSX, guarded, take_action, take_upload
 from journey.api.middleware import ASGIApp, Message, Scope, replaying
 from journey.domain import Step
 from journey.errors import Gone, Invalid, NotFound, ServiceError, TooManyRequests
-from journey.machine import STEP_TITLES, JourneyError
+from journey.machine import STEP_TITLES, JourneyError, JourneyState
 from journey.prompts import ENTITY_STATE_LABELS, EXIT_CONFIRMATION, PAGE_WORDS
 from journey.template import MAX_UPLOAD_BYTES
 
@@ -84,6 +84,9 @@ templates = Jinja2Templates(
         autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,
+        # Templates are part of the installed program: compiled once, never checked
+        # again (by default each render stats every template it uses).
+        auto_reload=False,
     )
 )
 router = APIRouter(include_in_schema=False)
@@ -249,6 +252,7 @@ def _render(
         "company": view["request"]["company"],
         "q": q,
         "platforms": shown,
+        "shown_keys": {p["key"] for p in shown},
         "upload_errors": upload_errors or [],
         "entity_states": ENTITY_STATE_LABELS,
         "exit_confirmation": EXIT_CONFIRMATION,
@@ -329,28 +333,52 @@ async def take_step(request: Request, token: str) -> Response:
     body = await _read_body(request, FORM_LIMIT)
     form = _simple_form(body or b"")
     try:
-        view = await _journey(ctx, request, token)
+        # Only where the journey is, a brief read: the whole page is read again only
+        # when it has to be shown (half of a form's cost was reading it every time).
+        place = await guarded(ctx, request, lambda: _place_now(ctx, token))
     except ServiceError as exc:
         return _dead_link(request, exc)
-    if form.get("at") != _place(view):
+    if form.get("at") != place:
         # The form belongs to a step the journey has left (another tab, the back
         # button): acting on it now could do something the customer did not see.
-        return _render(
-            request, token, view, status=409, errors=[_error(PAGE_WORDS["already_taken"])]
-        )
+        return await _refused(request, token, 409, _error(PAGE_WORDS["already_taken"]))
     data = {key: form[key] for key in ACTION_FIELDS if key in form}
     values = {key: form[key] for key in KEPT_VALUES if key in form}
     try:
         await guarded(ctx, request, lambda: take_action(ctx, token, data))
     except JourneyError as refused:
         error = _error(refused.message, refused.code)
-        return _render(request, token, view, status=refused.status, errors=[error], values=values)
+        return await _refused(request, token, refused.status, error, values)
     except Invalid as refused:
         error = _error(refused.detail, refused.code)
-        return _render(request, token, view, status=422, errors=[error], values=values)
+        return await _refused(request, token, 422, error, values)
     except ServiceError as exc:
         return _dead_link(request, exc)
     return _to_step(token)
+
+
+async def _place_now(ctx: ServiceContext, token: str) -> str:
+    """Where the journey behind ``token`` is (as ``_place`` says it of a page)."""
+    req = ctx.store.read_brief(lambda tx: customer.find_request(tx, token))
+    state = JourneyState.from_dict(req.journey)
+    return state.step.value + (":closed" if state.closed else "")
+
+
+async def _refused(
+    request: Request,
+    token: str,
+    status: int,
+    error: dict[str, str],
+    values: dict[str, str] | None = None,
+) -> Response:
+    """The step's page again, with why the form was refused (a refused action wrote
+    nothing but the error the machine keeps on its step)."""
+    ctx = get_context(request)
+    try:
+        view = await _journey(ctx, request, token)
+    except ServiceError as exc:
+        return _dead_link(request, exc)
+    return _render(request, token, view, status=status, errors=[error], values=values)
 
 
 @router.get("/j/{token}/close")

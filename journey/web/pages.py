@@ -59,6 +59,10 @@ _PAGE_HEADER_NAMES = {name for name, _ in PAGE_HEADERS}
 ACTION_FIELDS = ("action", "method", "count", "name", "platform", "username", "password")
 # Fields whose value goes back into the page when a step is refused (never a password).
 KEPT_VALUES = ("name", "username")
+# The username typed before a wrong password, kept by the browser across the 303.
+USERNAME_COOKIE = "signin_username"
+USERNAME_SECONDS = 300
+FIELD_MAX = 500  # as the JSON action's username
 
 # Which field a refusal is about, so the error summary links to it and the error
 # is repeated beside it. The codes are the machine's and the upload check's.
@@ -321,15 +325,33 @@ async def accent_stylesheet(name: str) -> Response:
     return Response(stylesheet(colour.lower()), media_type="text/css")
 
 
-@router.get("/j/{token}")
+@router.api_route("/j/{token}", methods=["GET", "HEAD"])
 async def step_page(request: Request, token: str, q: str = "") -> Response:
-    """The current step. Reads only: opening the link records nothing."""
+    """The current step. Reads only: opening the link records nothing (nor does
+    HEAD, which a link checker may send: the same answer without its body)."""
     ctx = get_context(request)
     try:
         view = await _journey(ctx, request, token)
     except ServiceError as exc:
-        return _dead_link(request, exc)
-    return _render(request, token, view, q=q[:SEARCH_MAX])
+        return _without_body_for_head(request, _dead_link(request, exc))
+    values: dict[str, str] = {}
+    typed = request.cookies.get(USERNAME_COOKIE)
+    if typed and view["step"] == Step.PLATFORM_SIGNIN.value and view.get("error"):
+        values["username"] = typed[:FIELD_MAX]
+    page = _render(request, token, view, q=q[:SEARCH_MAX], values=values)
+    if typed:
+        page.delete_cookie(USERNAME_COOKIE, path=f"/j/{token}", httponly=True, samesite="strict")
+    return _without_body_for_head(request, page)
+
+
+def _without_body_for_head(request: Request, page: Response) -> Response:
+    """``page`` as HEAD answers it: every header (its length too), no body."""
+    if request.method != "HEAD":
+        return page
+    head = Response(status_code=page.status_code)
+    head.raw_headers = list(page.raw_headers)
+    head.body = b""
+    return head
 
 
 @router.post("/j/{token}")
@@ -351,7 +373,7 @@ async def take_step(request: Request, token: str) -> Response:
     data = {key: form[key] for key in ACTION_FIELDS if key in form}
     values = {key: form[key] for key in KEPT_VALUES if key in form}
     try:
-        await guarded(ctx, request, lambda: take_action(ctx, token, data))
+        answer = await guarded(ctx, request, lambda: take_action(ctx, token, data))
     except JourneyError as refused:
         error = _error(refused.message, refused.code)
         return await _refused(request, token, refused.status, error, values)
@@ -360,7 +382,25 @@ async def take_step(request: Request, token: str) -> Response:
         return await _refused(request, token, 422, error, values)
     except ServiceError as exc:
         return _dead_link(request, exc)
-    return _to_step(token)
+    done = _to_step(token)
+    if (
+        answer.get("error")
+        and answer["step"] == Step.PLATFORM_SIGNIN.value
+        and values.get("username")
+    ):
+        # A wrong password keeps the sign-in page: the username the customer typed
+        # comes back in the field (never the password). The browser keeps it, for
+        # this link's page only, until that page is shown once: nothing is stored.
+        done.set_cookie(
+            USERNAME_COOKIE,
+            values["username"][:FIELD_MAX],
+            max_age=USERNAME_SECONDS,
+            path=f"/j/{token}",
+            secure=request.url.scheme == "https",
+            httponly=True,
+            samesite="strict",
+        )
+    return done
 
 
 async def _place_now(ctx: ServiceContext, token: str) -> str:

@@ -2,12 +2,12 @@
 
 Runs, in order, the seed of a million companies (whose database the others use), the
 cold start, the portal at scale beside its peers, the service under load, status
-propagation, and the mixed workload (live portals beside customers stepping through
-journeys: the service's capacity for what its users do together); prints each figure as
-it is measured and writes them, with the peers' figures, the ratios, the machine and the
-command, into ``bench/RESULTS.md`` between its markers (the analysis around them is
-kept). Peers are installed into their own virtual environments under ``bench/out/`` on
-first use; wrk from Debian's packages.
+propagation, the customer's pages beside the JSON API, and the mixed workload (live
+portals beside customers stepping through journeys: the service's capacity for what its
+users do together); prints each figure as it is measured and writes them, with the peers'
+figures, the ratios, the machine and the command, into ``bench/RESULTS.md`` between its
+markers (the analysis around them is kept). Peers are installed into their own virtual
+environments under ``bench/out/`` on first use; wrk from Debian's packages.
 
     python -m bench                      # everything (about ten minutes)
     python -m bench --only start,scale   # some of it; the other sections stay as they were
@@ -26,11 +26,13 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from bench import mix, propagation, scale, seeding, service, start
+from bench import mix, pages, propagation, scale, seeding, service, start
 from bench.common import ROOT, WORK, Section, machine, relportal_env
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
-ORDER = ("seed", "start", "scale", "service", "propagation", "mix")
+ORDER = ("seed", "start", "scale", "service", "propagation", "pages", "mix")
+# The benchmarks that use the million-company database (seeded first if missing).
+ON_THE_MILLION = {"scale", "service", "propagation"}
 
 
 def render(section: Section, when: str, host: str) -> str:
@@ -111,11 +113,8 @@ def main() -> int:
     million, small = WORK / "m1.db", WORK / "k10.db"
     runs = 3 if args.quick else 7
     compile_sources()
-    # The mix on a bank of another size needs no million.
-    needs_million = (
-        set(chosen) - {"seed", "start"} - ({"mix"} if args.mix_companies != 1_000_000 else set())
-    )
-    if needs_million and not million.exists():
+    on_the_million = ON_THE_MILLION | ({"mix"} if args.mix_companies == 1_000_000 else set())
+    if "seed" not in chosen and not million.exists() and on_the_million & set(chosen):
         print("seeding the million-company database the others use…", file=sys.stderr)
         seeding.seed(million, 1_000_000, env)
     if "start" in chosen and not small.exists():
@@ -143,6 +142,7 @@ def main() -> int:
             budget=1 if args.quick else args.mix_budget,
             first=args.mix_first,
         ),
+        "pages": lambda: pages.run(env, 3 if args.quick else 10, WORK / "pages.db"),
     }
     host = machine()
     print(host, file=sys.stderr)

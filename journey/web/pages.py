@@ -31,7 +31,7 @@ from journey.api.customer import XLSX, guarded, take_action, take_upload
 from journey.api.middleware import ASGIApp, Message, Scope, replaying
 from journey.domain import Step
 from journey.errors import Gone, Invalid, NotFound, ServiceError, TooManyRequests
-from journey.machine import STEP_TITLES, JourneyError
+from journey.machine import STEP_TITLES, JourneyError, JourneyState
 from journey.prompts import ENTITY_STATE_LABELS, EXIT_CONFIRMATION, PAGE_WORDS
 from journey.template import MAX_UPLOAD_BYTES
 
@@ -59,6 +59,10 @@ _PAGE_HEADER_NAMES = {name for name, _ in PAGE_HEADERS}
 ACTION_FIELDS = ("action", "method", "count", "name", "platform", "username", "password")
 # Fields whose value goes back into the page when a step is refused (never a password).
 KEPT_VALUES = ("name", "username")
+# The username typed before a wrong password, kept by the browser across the 303.
+USERNAME_COOKIE = "signin_username"
+USERNAME_SECONDS = 300
+FIELD_MAX = 500  # as the JSON action's username
 
 # Which field a refusal is about, so the error summary links to it and the error
 # is repeated beside it. The codes are the machine's and the upload check's.
@@ -84,6 +88,9 @@ templates = Jinja2Templates(
         autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,
+        # Templates are part of the installed program: compiled once, never checked
+        # again (by default each render stats every template it uses).
+        auto_reload=False,
     )
 )
 router = APIRouter(include_in_schema=False)
@@ -164,10 +171,16 @@ async def _multipart(request: Request, body: bytes) -> FormData | None:
 
 
 async def _journey(ctx: ServiceContext, request: Request, token: str) -> dict[str, Any]:
-    """The journey as the JSON API describes it, counting an unknown link as a miss."""
-    view: dict[str, Any] = await guarded(
-        ctx, request, lambda: ctx.store.read(lambda tx: customer.get_journey(tx, token))
-    )
+    """The journey as the JSON API describes it, counting an unknown link as a miss.
+
+    Read on the event loop (``read_brief``): a journey is a few indexed lookups, and
+    handing them to a reader thread and back cost about as much again, which a page,
+    with its template to render as well, cannot spare (bench/RESULTS.md, pages)."""
+
+    async def read() -> dict[str, Any]:
+        return ctx.store.read_brief(lambda tx: customer.get_journey(tx, token))
+
+    view: dict[str, Any] = await guarded(ctx, request, read)
     return view
 
 
@@ -249,6 +262,7 @@ def _render(
         "company": view["request"]["company"],
         "q": q,
         "platforms": shown,
+        "shown_keys": {p["key"] for p in shown},
         "upload_errors": upload_errors or [],
         "entity_states": ENTITY_STATE_LABELS,
         "exit_confirmation": EXIT_CONFIRMATION,
@@ -311,15 +325,33 @@ async def accent_stylesheet(name: str) -> Response:
     return Response(stylesheet(colour.lower()), media_type="text/css")
 
 
-@router.get("/j/{token}")
+@router.api_route("/j/{token}", methods=["GET", "HEAD"])
 async def step_page(request: Request, token: str, q: str = "") -> Response:
-    """The current step. Reads only: opening the link records nothing."""
+    """The current step. Reads only: opening the link records nothing (nor does
+    HEAD, which a link checker may send: the same answer without its body)."""
     ctx = get_context(request)
     try:
         view = await _journey(ctx, request, token)
     except ServiceError as exc:
-        return _dead_link(request, exc)
-    return _render(request, token, view, q=q[:SEARCH_MAX])
+        return _without_body_for_head(request, _dead_link(request, exc))
+    values: dict[str, str] = {}
+    typed = request.cookies.get(USERNAME_COOKIE)
+    if typed and view["step"] == Step.PLATFORM_SIGNIN.value and view.get("error"):
+        values["username"] = typed[:FIELD_MAX]
+    page = _render(request, token, view, q=q[:SEARCH_MAX], values=values)
+    if typed:
+        page.delete_cookie(USERNAME_COOKIE, path=f"/j/{token}", httponly=True, samesite="strict")
+    return _without_body_for_head(request, page)
+
+
+def _without_body_for_head(request: Request, page: Response) -> Response:
+    """``page`` as HEAD answers it: every header (its length too), no body."""
+    if request.method != "HEAD":
+        return page
+    head = Response(status_code=page.status_code)
+    head.raw_headers = list(page.raw_headers)
+    head.body = b""
+    return head
 
 
 @router.post("/j/{token}")
@@ -329,28 +361,70 @@ async def take_step(request: Request, token: str) -> Response:
     body = await _read_body(request, FORM_LIMIT)
     form = _simple_form(body or b"")
     try:
-        view = await _journey(ctx, request, token)
+        # Only where the journey is, a brief read: the whole page is read again only
+        # when it has to be shown (half of a form's cost was reading it every time).
+        place = await guarded(ctx, request, lambda: _place_now(ctx, token))
     except ServiceError as exc:
         return _dead_link(request, exc)
-    if form.get("at") != _place(view):
+    if form.get("at") != place:
         # The form belongs to a step the journey has left (another tab, the back
         # button): acting on it now could do something the customer did not see.
-        return _render(
-            request, token, view, status=409, errors=[_error(PAGE_WORDS["already_taken"])]
-        )
+        return await _refused(request, token, 409, _error(PAGE_WORDS["already_taken"]))
     data = {key: form[key] for key in ACTION_FIELDS if key in form}
     values = {key: form[key] for key in KEPT_VALUES if key in form}
     try:
-        await guarded(ctx, request, lambda: take_action(ctx, token, data))
+        answer = await guarded(ctx, request, lambda: take_action(ctx, token, data))
     except JourneyError as refused:
         error = _error(refused.message, refused.code)
-        return _render(request, token, view, status=refused.status, errors=[error], values=values)
+        return await _refused(request, token, refused.status, error, values)
     except Invalid as refused:
         error = _error(refused.detail, refused.code)
-        return _render(request, token, view, status=422, errors=[error], values=values)
+        return await _refused(request, token, 422, error, values)
     except ServiceError as exc:
         return _dead_link(request, exc)
-    return _to_step(token)
+    done = _to_step(token)
+    if (
+        answer.get("error")
+        and answer["step"] == Step.PLATFORM_SIGNIN.value
+        and values.get("username")
+    ):
+        # A wrong password keeps the sign-in page: the username the customer typed
+        # comes back in the field (never the password). The browser keeps it, for
+        # this link's page only, until that page is shown once: nothing is stored.
+        done.set_cookie(
+            USERNAME_COOKIE,
+            values["username"][:FIELD_MAX],
+            max_age=USERNAME_SECONDS,
+            path=f"/j/{token}",
+            secure=request.url.scheme == "https",
+            httponly=True,
+            samesite="strict",
+        )
+    return done
+
+
+async def _place_now(ctx: ServiceContext, token: str) -> str:
+    """Where the journey behind ``token`` is (as ``_place`` says it of a page)."""
+    req = ctx.store.read_brief(lambda tx: customer.find_request(tx, token))
+    state = JourneyState.from_dict(req.journey)
+    return state.step.value + (":closed" if state.closed else "")
+
+
+async def _refused(
+    request: Request,
+    token: str,
+    status: int,
+    error: dict[str, str],
+    values: dict[str, str] | None = None,
+) -> Response:
+    """The step's page again, with why the form was refused (a refused action wrote
+    nothing but the error the machine keeps on its step)."""
+    ctx = get_context(request)
+    try:
+        view = await _journey(ctx, request, token)
+    except ServiceError as exc:
+        return _dead_link(request, exc)
+    return _render(request, token, view, status=status, errors=[error], values=values)
 
 
 @router.get("/j/{token}/close")

@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, SelectionList, Static
 
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
+from widgets.keys_footer import KeysFooter
 
 FIELDS = (
     ("name", "Company name", True),
@@ -79,6 +80,7 @@ class CompanyForm(ModalScreen[dict[str, Any] | None]):
             with Horizontal(id="buttons"):
                 yield Button("Cancel", id="cancel")
                 yield Button("Save", variant="primary", id="save")
+        yield KeysFooter()  # this dialog's own keys, not the screen's behind
 
     def on_mount(self) -> None:
         self.query_one("#name", Input).focus()

@@ -16,10 +16,11 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
 from tui.listing import PAGE_SIZE, Criteria
+from widgets.keys_footer import KeysFooter
 from widgets.relationship_table import SORT_OF_COLUMN, RelationshipTable
 from widgets.status_badge import STATUS_STYLES
 
@@ -63,18 +64,19 @@ class PortalScreen(Screen[None]):
     #banner.shown { display: block; }
     """
 
+    # In order of use: the footer shows as many as fit, in this order (`?` lists all).
     BINDINGS = [
         Binding("slash", "search", "Search", id="portal.search"),
-        Binding("escape", "back_out", "Back out", show=False, id="portal.back_out"),
-        Binding("u", "toggle_users", "Mine/all", id="portal.users"),
-        Binding("U", "pick_users", "Users…", show=False, id="portal.pick_users"),
-        Binding("s", "cycle_status(1)", "Status", id="portal.status"),
-        Binding("S", "cycle_status(-1)", "Status back", show=False, id="portal.status_back"),
-        Binding("o", "cycle_sort", "Sort", id="portal.sort"),
-        Binding("O", "reverse_sort", "Reverse", show=False, id="portal.reverse"),
-        Binding("a", "add_company", "Add company", id="portal.add_company"),
         Binding("r", "request", "Request info", id="portal.request"),
+        Binding("a", "add_company", "Add company", id="portal.add_company"),
+        Binding("u", "toggle_users", "Mine/all", id="portal.users"),
+        Binding("s", "cycle_status(1)", "Status", id="portal.status"),
+        Binding("o", "cycle_sort", "Sort", id="portal.sort"),
         Binding("P", "portfolio", "Portfolio", id="portal.portfolio"),
+        Binding("escape", "back_out", "Back out", show=False, id="portal.back_out"),
+        Binding("U", "pick_users", "Users…", show=False, id="portal.pick_users"),
+        Binding("S", "cycle_status(-1)", "Status back", show=False, id="portal.status_back"),
+        Binding("O", "reverse_sort", "Reverse", show=False, id="portal.reverse"),
     ]
     # The command palette offers these bindings by name (tui.commands).
     PALETTE_PREFIX = "portal"
@@ -145,7 +147,7 @@ class PortalScreen(Screen[None]):
         yield Static(id="banner")
         yield Static(id="columns")
         yield RelationshipTable(id="table")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(RelationshipTable)

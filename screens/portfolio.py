@@ -20,9 +20,10 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
+from widgets.keys_footer import KeysFooter
 from widgets.plain import plain_cells
 from widgets.status_badge import STATUS_STYLES, status_text
 
@@ -101,7 +102,7 @@ class PortfolioScreen(Screen[None]):
             yield Static(id="statuses")
             yield Static(id="funnel")
             yield Static(id="stopped")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.load()

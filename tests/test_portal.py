@@ -699,3 +699,43 @@ async def test_the_palette_acts_on_the_company_on_screen_not_the_row_behind(demo
         assert app.screen.company["id"] == shown["id"]
         assert shown["name"] in text_of(app.screen.query("Static").first())
         assert behind["name"] not in text_of(app.screen.query("Static").first())
+
+
+def footer_keys(screen: Any) -> list[str]:
+    """The keys a screen's footer shows whole, as "key description"."""
+    from textual.widgets._footer import FooterKey
+
+    return [
+        f"{key.key_display} {key.description}".strip()
+        for key in screen.query(FooterKey)
+        if key.display and key.region.right <= screen.size.width
+    ]
+
+
+async def test_footers_keep_the_keys_hint_at_80_columns_and_dialogs_show_their_own(
+    demo_settings,
+) -> None:  # type: ignore[no-untyped-def]
+    """Findings 11, 12: `? Keys` stays on the portal's and a company's footer at 80
+    columns, with no key cut mid-word; a dialog's footer lists the dialog's keys."""
+    from screens.company_form import CompanyForm
+
+    app = RelportalApp(lambda: embedded_client(demo_settings))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
+        await pilot.pause(0.2)
+        portal = app.screen
+        shown = footer_keys(portal)
+        assert "? Keys" in shown and "r Request info" in shown, shown
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, RelationshipScreen))
+        await pilot.pause(0.2)
+        shown = footer_keys(app.screen)
+        assert "? Keys" in shown and "r Request info" in shown, shown
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is portal)
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, CompanyForm))
+        await pilot.pause(0.2)
+        shown = footer_keys(app.screen)
+        assert "^s Save" in shown, shown
+        assert not any("Request" in key for key in shown), shown

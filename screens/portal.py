@@ -25,7 +25,8 @@ from widgets.relationship_table import SORT_OF_COLUMN, RelationshipTable
 from widgets.status_badge import STATUS_STYLES
 
 STATUSES = [None, *STATUS_STYLES, "None"]
-SORTS = [("name", "Company"), ("created", "Created"), ("updated", "Last updated")]
+# The sort's name, as the title and the sorted column's header both say it.
+SORTS = [("name", "Company"), ("created", "Created"), ("updated", "Status date")]
 # Events that can change what a row shows.
 COUNTS_DELAY = 0.25  # seconds of quiet typing before a search's counts are asked for
 ROW_EVENTS = ("relationship.", "request.", "connection.", "pull.", "upload.", "entity.")
@@ -256,9 +257,14 @@ class PortalScreen(Screen[None]):
     def on_resize(self) -> None:
         self._show_columns()
 
+    @on(RelationshipTable.ColumnsShifted)
+    def _columns_shifted(self) -> None:
+        self._show_columns()
+
     def _show_columns(self) -> None:
         table = self.query_one(RelationshipTable)
-        header = table.header_text(self.criteria.sort, self.criteria.descending)
+        sort = self.criteria.sort
+        header = table.header_text(sort, self.criteria.descending, dict(SORTS).get(sort, ""))
         self.query_one("#columns", Static).update(header)
 
     def on_click(self, event: events.Click) -> None:

@@ -739,3 +739,34 @@ async def test_footers_keep_the_keys_hint_at_80_columns_and_dialogs_show_their_o
         shown = footer_keys(app.screen)
         assert "^s Save" in shown, shown
         assert not any("Request" in key for key in shown), shown
+
+
+async def test_hidden_columns_are_signed_and_arrows_scroll_to_them(demo_settings) -> None:  # type: ignore[no-untyped-def]
+    """Findings 11, 29: at 80 columns the header says how many columns are hidden and
+    ←/→ show them; the title and the sorted column name the same sort."""
+    app = RelportalApp(lambda: embedded_client(demo_settings))
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = await started(pilot)
+        screen = app.screen
+        header = screen.query_one("#columns")
+        await until(pilot, lambda: "+5▸" in text_of(header))
+        assert "Entities" not in text_of(header)
+        await pilot.press("right")
+        await until(pilot, lambda: "◂1" in text_of(header))
+        assert "Entities" in text_of(header) and "Status" not in text_of(header)
+        row = table.row(table.cursor)
+        assert row is not None
+        linked = f"{row['entities_linked']}/{row['entities_total']}"
+        assert linked in text_of(table).splitlines()[0] or not row["entities_total"]
+        for _ in range(8):
+            await pilot.press("right")
+        assert "+" not in text_of(header).split("◂")[-1]  # the last column reached
+        assert "Created" in text_of(header)
+        for _ in range(8):
+            await pilot.press("left")
+        await until(pilot, lambda: "+5▸" in text_of(header) and "◂" not in text_of(header))
+
+        while screen.criteria.sort != "updated":
+            await pilot.press("o")
+        await until(pilot, lambda: "Status date ↑" in text_of(header))
+        assert "sorted by Status date ↑" in text_of(screen.query_one("#title"))

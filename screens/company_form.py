@@ -14,6 +14,7 @@ from textual.widgets import Button, Input, Label, SelectionList, Static
 
 from journey.domain import COMPANY_NAME_MAX, CONTACT_NAME_MAX, DESCRIPTION_MAX, EMAIL_MAX
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
+from widgets.keys_footer import KeysFooter
 from widgets.limited_input import LimitedInput
 
 # Each field: its key in the API, its label, whether it is required, and its length
@@ -84,6 +85,7 @@ class CompanyForm(ModalScreen[dict[str, Any] | None]):
             with Horizontal(id="buttons"):
                 yield Button("Cancel", id="cancel")
                 yield Button("Save", variant="primary", id="save")
+        yield KeysFooter()  # this dialog's own keys, not the screen's behind
 
     def on_mount(self) -> None:
         self.query_one("#name", Input).focus()

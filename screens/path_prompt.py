@@ -18,6 +18,7 @@ from textual.widgets import Button, Input, Static
 
 from tui.files import SaveTarget
 from tui.session_folder import FileRefused, check_name
+from widgets.keys_footer import KeysFooter
 
 _PROMPT_CSS = """
 {name} {{ align: center middle; }}
@@ -59,6 +60,7 @@ class PathPrompt(ModalScreen[str | None]):
             with Horizontal():
                 yield Button("Cancel", id="cancel")
                 yield Button(self.ok, variant="primary", id="ok")
+        yield KeysFooter()  # this dialog's own keys, not the screen's behind
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")
@@ -97,6 +99,7 @@ class NamePrompt(ModalScreen[SaveTarget | None]):
                 if self.copyable:
                     yield Button("Copy to clipboard", id="copy")
                 yield Button(self.ok, variant="primary", id="ok")
+        yield KeysFooter()  # this dialog's own keys, not the screen's behind
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")

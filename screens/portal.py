@@ -16,17 +16,19 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from journey.domain import SEARCH_MAX
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
 from tui.listing import PAGE_SIZE, Criteria
+from widgets.keys_footer import KeysFooter
 from widgets.limited_input import LimitedInput
 from widgets.relationship_table import SORT_OF_COLUMN, RelationshipTable
 from widgets.status_badge import STATUS_STYLES
 
 STATUSES = [None, *STATUS_STYLES, "None"]
-SORTS = [("name", "Company"), ("created", "Created"), ("updated", "Last updated")]
+# The sort's name, as the title and the sorted column's header both say it.
+SORTS = [("name", "Company"), ("created", "Created"), ("updated", "Status date")]
 # Events that can change what a row shows.
 COUNTS_DELAY = 0.25  # seconds of quiet typing before a search's counts are asked for
 ROW_EVENTS = ("relationship.", "request.", "connection.", "pull.", "upload.", "entity.")
@@ -65,18 +67,19 @@ class PortalScreen(Screen[None]):
     #banner.shown { display: block; }
     """
 
+    # In order of use: the footer shows as many as fit, in this order (`?` lists all).
     BINDINGS = [
         Binding("slash", "search", "Search", id="portal.search"),
-        Binding("escape", "back_out", "Back out", show=False, id="portal.back_out"),
-        Binding("u", "toggle_users", "Mine/all", id="portal.users"),
-        Binding("U", "pick_users", "Users…", show=False, id="portal.pick_users"),
-        Binding("s", "cycle_status(1)", "Status", id="portal.status"),
-        Binding("S", "cycle_status(-1)", "Status back", show=False, id="portal.status_back"),
-        Binding("o", "cycle_sort", "Sort", id="portal.sort"),
-        Binding("O", "reverse_sort", "Reverse", show=False, id="portal.reverse"),
-        Binding("a", "add_company", "Add company", id="portal.add_company"),
         Binding("r", "request", "Request info", id="portal.request"),
+        Binding("a", "add_company", "Add company", id="portal.add_company"),
+        Binding("u", "toggle_users", "Mine/all", id="portal.users"),
+        Binding("s", "cycle_status(1)", "Status", id="portal.status"),
+        Binding("o", "cycle_sort", "Sort", id="portal.sort"),
         Binding("P", "portfolio", "Portfolio", id="portal.portfolio"),
+        Binding("escape", "back_out", "Back out", show=False, id="portal.back_out"),
+        Binding("U", "pick_users", "Users…", show=False, id="portal.pick_users"),
+        Binding("S", "cycle_status(-1)", "Status back", show=False, id="portal.status_back"),
+        Binding("O", "reverse_sort", "Reverse", show=False, id="portal.reverse"),
     ]
     # The command palette offers these bindings by name (tui.commands).
     PALETTE_PREFIX = "portal"
@@ -154,7 +157,7 @@ class PortalScreen(Screen[None]):
         yield Static(id="banner")
         yield Static(id="columns")
         yield RelationshipTable(id="table")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(RelationshipTable)
@@ -264,14 +267,16 @@ class PortalScreen(Screen[None]):
         self._show_columns()
 
     @on(RelationshipTable.Resized)
-    def _table_resized(self) -> None:
+    @on(RelationshipTable.ColumnsShifted)
+    def _columns_moved(self) -> None:
         # The search box opening or closing, or a scrollbar coming and going, moves the
-        # table's columns without a resize of the screen.
+        # table's columns without a resize of the screen; left/right scroll them.
         self._show_columns()
 
     def _show_columns(self) -> None:
         table = self.query_one(RelationshipTable)
-        header = table.header_text(self.criteria.sort, self.criteria.descending)
+        sort = self.criteria.sort
+        header = table.header_text(sort, self.criteria.descending, dict(SORTS).get(sort, ""))
         self.query_one("#columns", Static).update(header)
 
     def on_click(self, event: events.Click) -> None:

@@ -13,9 +13,10 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
+from widgets.keys_footer import KeysFooter
 from widgets.plain import plain_cells
 from widgets.status_badge import status_text, when
 
@@ -123,7 +124,7 @@ class RelationshipScreen(Screen[None]):
             yield Static(id="requests", classes="section")
             yield Static(id="entities", classes="section")
             yield Static(id="timeline", classes="section")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.load()

@@ -20,10 +20,11 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Sparkline, Static
+from textual.widgets import Sparkline, Static
 
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
 from tui.files import SaveTarget, desk_of
+from widgets.keys_footer import KeysFooter
 from widgets.plain import plain_cells
 from widgets.status_badge import when
 
@@ -109,7 +110,7 @@ class ReportScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(id="report-head")
         yield VerticalScroll(id="report-body")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.load(first=True)

@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Static
 
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
+from widgets.keys_footer import KeysFooter
 
 
 class RequestForm(ModalScreen[dict[str, Any] | None]):
@@ -65,6 +66,7 @@ class RequestForm(ModalScreen[dict[str, Any] | None]):
                 if "copy_link" in self.session.features:
                     yield Button("Copy link", id="copy")
                 yield Button("Request by email", variant="primary", id="email")
+        yield KeysFooter()  # this dialog's own keys, not the screen's behind
 
     def _types(self) -> list[str]:
         return [

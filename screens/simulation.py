@@ -25,12 +25,13 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Button, DataTable, Footer, Input, Label, OptionList, Static
+from textual.widgets import Button, DataTable, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
 from tui.files import Sample, SaveTarget, desk_of
 from widgets.journey_map import JourneyMap
+from widgets.keys_footer import KeysFooter
 from widgets.path_suggester import PathSuggester
 from widgets.plain import plain_cells
 from widgets.rm_panel import RmPanel
@@ -83,11 +84,13 @@ class SimulationScreen(Screen[None]):
     #replay.shown { display: block; }
     """
 
+    # The footer shows as many as fit, in this order: the way out comes early.
     BINDINGS = [
         Binding("escape", "back", "Back", id="simulation.back"),
         # Where the journey has no step to go back to (its first step, the final
         # requests summary), esc backs out of the simulation, as the footer says.
         Binding("escape", "back_out", "Leave", id="simulation.back_out"),
+        Binding("q", "leave", "Leave", id="simulation.leave"),
         Binding("x", "close", "Close ×", id="simulation.close"),
         Binding("ctrl+r", "reload", "Reload", id="simulation.reload"),
         Binding("m", "toggle_side", "Map", id="simulation.map"),
@@ -96,7 +99,6 @@ class SimulationScreen(Screen[None]):
         Binding("ctrl+n", "replay_next", "Replay step", show=False, id="simulation.replay_next"),
         Binding("ctrl+o", "replay_all", "Replay all", show=False, id="simulation.replay_all"),
         Binding("E", "expire", "Expire link", show=False, id="simulation.expire"),
-        Binding("q", "leave", "Leave", id="simulation.leave"),
     ]
     PALETTE_PREFIX = "simulation"  # the command palette names these bindings "simulation: …"
 
@@ -161,7 +163,7 @@ class SimulationScreen(Screen[None]):
             with VerticalScroll(id="side"):
                 yield JourneyMap(id="map")
                 yield RmPanel(id="rm")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         title = Text()

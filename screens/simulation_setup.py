@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from tui.client import Session
+from widgets.keys_footer import KeysFooter
 
 SWITCHES = (
     ("manual_upload", "Manual file upload (spend analysis: upload or connect)"),
@@ -56,6 +57,7 @@ class SimulationSetup(ModalScreen[dict[str, Any] | None]):
             with Horizontal():
                 yield Button("Cancel", id="cancel")
                 yield Button("Start", variant="primary", id="start")
+        yield KeysFooter()  # this dialog's own keys, not the screen's behind
 
     @on(Button.Pressed, "#start")
     def action_create(self) -> None:

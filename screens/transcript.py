@@ -15,11 +15,12 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from journey.text import clean_answer
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
 from tui.files import SaveTarget, desk_of
+from widgets.keys_footer import KeysFooter
 from widgets.plain import plain_cells
 from widgets.status_badge import when
 
@@ -92,7 +93,7 @@ class TranscriptScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static("Loading…", id="transcript-head")
         yield DataTable(id="steps", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         table = self.query_one("#steps", DataTable)

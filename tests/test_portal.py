@@ -786,3 +786,74 @@ async def test_the_palette_acts_on_the_company_on_screen_not_the_row_behind(demo
         assert app.screen.company["id"] == shown["id"]
         assert shown["name"] in text_of(app.screen.query("Static").first())
         assert behind["name"] not in text_of(app.screen.query("Static").first())
+
+
+def footer_keys(screen: Any) -> list[str]:
+    """The keys a screen's footer shows whole, as "key description"."""
+    from textual.widgets._footer import FooterKey
+
+    return [
+        f"{key.key_display} {key.description}".strip()
+        for key in screen.query(FooterKey)
+        if key.display and key.region.right <= screen.size.width
+    ]
+
+
+async def test_footers_keep_the_keys_hint_at_80_columns_and_dialogs_show_their_own(
+    demo_settings,
+) -> None:  # type: ignore[no-untyped-def]
+    """Findings 11, 12: `? Keys` stays on the portal's and a company's footer at 80
+    columns, with no key cut mid-word; a dialog's footer lists the dialog's keys."""
+    from screens.company_form import CompanyForm
+
+    app = RelportalApp(lambda: embedded_client(demo_settings))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
+        await pilot.pause(0.2)
+        portal = app.screen
+        shown = footer_keys(portal)
+        assert "? Keys" in shown and "r Request info" in shown, shown
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, RelationshipScreen))
+        await pilot.pause(0.2)
+        shown = footer_keys(app.screen)
+        assert "? Keys" in shown and "r Request info" in shown, shown
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is portal)
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, CompanyForm))
+        await pilot.pause(0.2)
+        shown = footer_keys(app.screen)
+        assert "^s Save" in shown, shown
+        assert not any("Request" in key for key in shown), shown
+
+
+async def test_hidden_columns_are_signed_and_arrows_scroll_to_them(demo_settings) -> None:  # type: ignore[no-untyped-def]
+    """Findings 11, 29: at 80 columns the header says how many columns are hidden and
+    ←/→ show them; the title and the sorted column name the same sort."""
+    app = RelportalApp(lambda: embedded_client(demo_settings))
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = await started(pilot)
+        screen = app.screen
+        header = screen.query_one("#columns")
+        await until(pilot, lambda: "+5▸" in text_of(header))
+        assert "Entities" not in text_of(header)
+        await pilot.press("right")
+        await until(pilot, lambda: "◂1" in text_of(header))
+        assert "Entities" in text_of(header) and "Status" not in text_of(header)
+        row = table.row(table.cursor)
+        assert row is not None
+        linked = f"{row['entities_linked']}/{row['entities_total']}"
+        assert linked in text_of(table).splitlines()[0] or not row["entities_total"]
+        for _ in range(8):
+            await pilot.press("right")
+        assert "+" not in text_of(header).split("◂")[-1]  # the last column reached
+        assert "Created" in text_of(header)
+        for _ in range(8):
+            await pilot.press("left")
+        await until(pilot, lambda: "+5▸" in text_of(header) and "◂" not in text_of(header))
+
+        while screen.criteria.sort != "updated":
+            await pilot.press("o")
+        await until(pilot, lambda: "Status date ↑" in text_of(header))
+        assert "sorted by Status date ↑" in text_of(screen.query_one("#title"))

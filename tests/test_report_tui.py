@@ -184,5 +184,30 @@ async def test_the_funnel_keeps_its_percentages_whole_at_80_columns(tmp_path) ->
         await open_portfolio(pilot, app)
         await pilot.pause(0.2)
         funnel = text_of(app.screen.query_one("#funnel"))
-        print(funnel)
-        assert "100.0%" in funnel and "…" not in funnel
+        assert "100.0%" in funnel and "100.…" not in funnel
+
+
+def test_the_funnel_reads_top_down_and_cut_titles_end_in_an_ellipsis() -> None:
+    """Finding 25: the steps only some journeys take come after the main path, under a
+    heading; a title too long for its place ends in "…"."""
+    from rich.console import Console
+
+    from screens.portfolio import funnel_bars
+
+    rows = [
+        {"title": "Request sent", "count": 10, "percent_of_sent": 100.0, "path": "main"},
+        {"title": "Connect to your accounting software", "count": 8, "percent_of_sent": 80.0},
+        {"title": "Data available", "count": 5, "percent_of_sent": 50.0, "path": "main"},
+        {
+            "title": "Which legal entity are you linking today?",
+            "count": 2,
+            "percent_of_sent": 20.0,
+            "path": "side",
+        },
+    ]
+    console = Console(width=100, record=True)
+    console.print(funnel_bars(rows, 20))
+    lines = console.export_text().splitlines()
+    assert lines[1].startswith("Connect to your accounting softwa…")
+    assert lines[3].startswith("Steps only some journeys take")
+    assert lines[4].startswith("Which legal entity are you linkin…")

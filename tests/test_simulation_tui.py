@@ -274,6 +274,34 @@ async def test_manual_upload_bad_file_then_good(sim_settings, tmp_path) -> None:
         await rm_sees(walk, "Available")  # uploaded, then processed
 
 
+async def test_a_refused_upload_keeps_focus_on_its_path_and_a_new_pick_clears_it(  # type: ignore[no-untyped-def]
+    sim_settings, tmp_path
+) -> None:
+    """Finding 22: after a refused upload the path field keeps focus (no Tab back from
+    the template's path), and the old error goes once another file is picked."""
+    app = RelportalApp(lambda: embedded_client(sim_settings), downloads=tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        walk = await to_manual_upload(pilot)
+        missing = tmp_path / "missing.xlsx"
+        await walk.type_into("upload-path", str(missing))
+        await pilot.press("enter")
+        await walk.until(lambda: walk.screen.refusal is not None, what="the upload refused")
+        await pilot.pause(0.1)
+        assert "Cannot read" in walk.text()
+        assert app.focused is not None and app.focused.id == "upload-path"
+        # Picking another file: the old error goes at once.
+        await pilot.press("backspace")
+        await pilot.pause(0.1)
+        assert walk.screen.refusal is None and "Cannot read" not in walk.text()
+        assert app.focused.id == "upload-path"
+        # So does pressing a sample after a refusal, before its answer comes.
+        await pilot.press("enter")
+        await walk.until(lambda: walk.screen.refusal is not None, what="refused again")
+        walk.screen.upload_sample(valid=True)
+        assert "Cannot read" not in walk.text()
+        await walk.at("complete")
+
+
 async def test_in_a_browser_the_template_goes_to_the_browser(  # type: ignore[no-untyped-def]
     sim_settings, tmp_path, monkeypatch
 ) -> None:

@@ -23,7 +23,7 @@ from textual.widget import Widget
 from textual.widgets import Footer, Sparkline, Static
 
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
-from tui.files import SaveTarget, desk_of
+from tui.files import SaveTarget, desk_of, readable_file_name
 from widgets.plain import plain_cells
 from widgets.status_badge import when
 
@@ -383,8 +383,7 @@ class ReportScreen(Screen[None]):
         if self.report is None:
             self.notify("This report is not available to download yet.", severity="warning")
             return
-        safe = "".join(c if c.isalnum() or c in " -_" else "-" for c in self.company).strip()
-        name = f"{safe or 'report'} - {self.kind.replace('_', ' ')}.xlsx"
+        name = readable_file_name(self.company, self.kind.replace("_", " "), ".xlsx")
 
         def chosen(target: SaveTarget) -> None:
             self.download(target)
@@ -396,6 +395,7 @@ class ReportScreen(Screen[None]):
             chosen,
             ok="Download",
             ask_name_in_browser=True,
+            suffixes=(".xlsx", ".csv", ".json"),
         )
 
     @work(group="report-download", exit_on_error=False)

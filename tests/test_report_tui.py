@@ -108,6 +108,46 @@ async def test_the_spend_report_reads_like_the_service_says(report_settings, tmp
         assert any(r["status_at"] != stamp[r["kind"]] for r in after["reports"])
 
 
+async def test_the_download_prompt_stays_open_saying_what_is_wrong(
+    report_settings, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """Finding 18: a name without a format, or a folder that cannot be written, is said
+    in the prompt, which stays open with the path as typed; a good path then saves."""
+    app = RelportalApp(lambda: embedded_client(report_settings), downloads=tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_reports(pilot)
+        await until(pilot, lambda: screen.report is not None, "a report")
+        await pilot.press("d")
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, PathPrompt) and app.screen.query("Input"),
+            "the download prompt",
+        )
+        prompt = app.screen
+        field = prompt.query_one("Input")
+
+        async def answer(path: str) -> str:
+            field.value = path
+            await pilot.press("enter")
+            await pilot.pause(0.1)
+            assert app.screen is prompt and field.value == path  # open, as typed
+            return str(prompt.query_one("#path-problem").render())
+
+        assert "End the file name with .xlsx, .csv or .json." in await answer(
+            str(tmp_path / "report.pdf")
+        )
+        not_a_folder = tmp_path / "notes.txt"
+        not_a_folder.write_text("a file, not a folder")
+        problem = await answer(str(not_a_folder / "report.xlsx"))
+        assert f"Cannot write {not_a_folder / 'report.xlsx'}" in problem
+        assert not list(tmp_path.glob("*.xlsx"))
+        target = tmp_path / "saved" / "report.csv"
+        field.value = str(target)
+        await pilot.press("enter")
+        await until(pilot, target.exists, "the file saved")
+        assert app.screen is screen
+
+
 async def test_switching_reports_says_what_is_not_there(report_settings) -> None:  # type: ignore[no-untyped-def]
     app = RelportalApp(lambda: embedded_client(report_settings))
     async with app.run_test(size=(80, 24)) as pilot:

@@ -490,7 +490,8 @@ async def test_transcript_export_import_and_replay(sim_settings, tmp_path) -> No
     from screens.path_prompt import PathPrompt
     from screens.transcript import TranscriptScreen
 
-    app = RelportalApp(lambda: embedded_client(sim_settings))
+    downloads = tmp_path / "Downloads"
+    app = RelportalApp(lambda: embedded_client(sim_settings), downloads=downloads)
     async with app.run_test(size=(120, 40)) as pilot:
         walk = await open_simulation(
             pilot, {"data_types": ["financials"], "company_name": "Oh My Cod"}
@@ -519,7 +520,18 @@ async def test_transcript_export_import_and_replay(sim_settings, tmp_path) -> No
             lambda: isinstance(app.screen, PathPrompt) and app.screen.query(Input),
             what="the path prompt",
         )
-        app.screen.query_one(Input).value = str(target)
+        # Findings 17, 18: offered in the downloads folder under a name people read; a
+        # name that is not .json is refused in the prompt, which keeps what was typed.
+        prompt = app.screen
+        field = prompt.query_one(Input)
+        day = (await app.client.get(f"/v1/requests/{original}"))["created_at"][:10]
+        assert field.value == str(downloads / f"Oh My Cod - transcript {day}.json")
+        field.value = str(tmp_path / "cod.txt")
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        assert app.screen is prompt and field.value == str(tmp_path / "cod.txt")
+        assert "End the file name with .json." in str(prompt.query_one("#path-problem").render())
+        field.value = str(target)
         await pilot.press("enter")
         await walk.until(lambda: target.exists(), what="the file written")
         exported = json.loads(target.read_text())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import time
 from pathlib import Path
@@ -146,6 +147,44 @@ async def test_the_download_prompt_stays_open_saying_what_is_wrong(
         await pilot.press("enter")
         await until(pilot, target.exists, "the file saved")
         assert app.screen is screen
+
+
+async def test_a_regenerating_report_stays_shown_and_the_new_one_comes_by_itself(  # type: ignore[no-untyped-def]
+    report_settings, tmp_path
+) -> None:
+    """Finding 10: after Refresh data the last report stays on screen, marked
+    Refreshing, and the screen shows the new one once it is Available, untouched."""
+    slow = dataclasses.replace(report_settings, pull_fetch_seconds=1.5)
+    app = RelportalApp(lambda: embedded_client(slow), downloads=tmp_path)
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = await open_reports(pilot)
+        await until(pilot, lambda: screen.report is not None, "a report")
+        kind = screen.kind
+
+        def body() -> str:
+            return "\n".join(str(w.render()) for w in screen.query("#report-body Static"))
+
+        def head() -> str:
+            return str(screen.query_one("#report-head").render())
+
+        shown = screen.report
+        sections = len(screen.query("#report-body Static"))
+        await pilot.press("f")
+        await until(pilot, lambda: screen.refreshing, "the report marked as refreshing")
+        await pilot.pause(0.1)
+        assert "◔ Generating" in head()
+        assert "Refreshing" in body()
+        # The report as it was, still there, under the notice.
+        assert screen.report is shown
+        assert len(screen.query("#report-body Static")) == sections + 1
+        await until(
+            pilot,
+            lambda: not screen.refreshing and screen.statuses[kind]["status"] == "Available",
+            "the new report, with no key pressed",
+        )
+        await pilot.pause(0.1)
+        assert "Refreshing" not in body() and "✔ Available" in head()
+        assert screen.report is not None and screen.report["kind"] == kind
 
 
 async def test_switching_reports_says_what_is_not_there(report_settings) -> None:  # type: ignore[no-untyped-def]

@@ -350,6 +350,13 @@ class PortalScreen(Screen[None]):
             if isinstance(screen, RelationshipScreen) and screen.rel_id in touched:
                 screen.post_message(RelationshipScreen.Touched())
 
+    def _tell_open_companies_it_is_back(self) -> None:
+        from screens.relationship import RelationshipScreen
+
+        for screen in self.app.screen_stack:
+            if isinstance(screen, RelationshipScreen):
+                screen.service_back()
+
     async def _maybe_toast(self, event: dict[str, Any]) -> None:
         rel_id = event.get("relationship_id")
         if not rel_id:
@@ -379,6 +386,7 @@ class PortalScreen(Screen[None]):
             if banner.has_class("shown"):
                 banner.remove_class("shown")
                 self.load(self.criteria)  # what was asked while it was away
+                self._tell_open_companies_it_is_back()
         else:
             banner.update(Text(f"The service is unreachable ({message.detail}); retrying…"))
             banner.add_class("shown")

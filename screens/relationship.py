@@ -13,12 +13,15 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Static
 
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
 from widgets.keys_footer import KeysFooter
 from widgets.plain import plain_cells
 from widgets.status_badge import status_text, when
+
+RETRY_SECONDS = (1.0, 2.0, 4.0, 8.0)  # waits between reads while the service is away
 
 EVENT_WORDS = {
     "relationship.created": "Company added",
@@ -107,6 +110,13 @@ class RelationshipScreen(Screen[None]):
             super().__init__()
             self.body = body
 
+    class Unreachable(Message):
+        """The company could not be read because the service is away (or failing)."""
+
+        def __init__(self, detail: str) -> None:
+            super().__init__()
+            self.detail = detail
+
     class Touched(Message):
         """The service recorded events about this company (the portal's event
         follower says so): its customer's journey arriving live."""
@@ -117,6 +127,10 @@ class RelationshipScreen(Screen[None]):
         self.session = session
         self.rel_id = rel_id
         self.body: dict[str, Any] | None = None
+        # While the service is away the company is asked for again by itself, each wait
+        # longer than the last (one timer, re-armed only after an answer).
+        self._retry_timer: Timer | None = None
+        self._retries = 0
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
@@ -137,10 +151,44 @@ class RelationshipScreen(Screen[None]):
     async def load(self) -> None:
         try:
             body = await self.client.get(f"/v1/relationships/{self.rel_id}")
-        except (ServiceProblem, ServiceUnavailable) as exc:
-            self.notify(str(exc), title="Cannot load the company", severity="error")
+        except ServiceUnavailable as exc:
+            self.post_message(self.Unreachable(str(exc)))
+            return
+        except ServiceProblem as exc:
+            if exc.status >= 500:  # a service starting up or failing: try again
+                self.post_message(self.Unreachable(str(exc)))
+            else:
+                self.notify(str(exc), title="Cannot load the company", severity="error")
             return
         self.post_message(self.Loaded(body))
+
+    @on(Unreachable)
+    def _unreachable(self, message: Unreachable) -> None:
+        if self._retries == 0:
+            self.notify(
+                f"{message.detail}. Trying again by itself.",
+                title="Cannot load the company",
+                severity="error",
+            )
+        if self.body is None:
+            self.query_one("#info", Static).update(
+                Text(f"Loading… the service is unreachable ({message.detail}); retrying…")
+            )
+        if self._retry_timer is None:
+            wait = RETRY_SECONDS[min(self._retries, len(RETRY_SECONDS) - 1)]
+            self._retry_timer = self.set_timer(wait, self._retry)
+        self._retries += 1
+
+    def _retry(self) -> None:
+        self._retry_timer = None
+        self.load()
+
+    def service_back(self) -> None:
+        """The portal saw the service answer again: ask at once, not at the next retry."""
+        if self._retry_timer is not None:
+            self._retry_timer.stop()
+            self._retry_timer = None
+            self.load()
 
     def action_reload(self) -> None:
         self.load()
@@ -348,6 +396,7 @@ class RelationshipScreen(Screen[None]):
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:
         body = self.body = message.body
+        self._retries = 0
         info = Table.grid(padding=(0, 2))
         info.add_column(style="dim", no_wrap=True)
         info.add_column()

@@ -143,6 +143,7 @@ class SimulationScreen(Screen[None]):
         self.journey: dict[str, Any] | None = None
         self.gone: str | None = None
         self.refusal: tuple[str, list[dict[str, Any]]] | None = None
+        self._refused_upload = ""  # the upload path a refusal was about
         self.busy = False
         self._action_buttons: list[Button] = []  # the foot's buttons for the step drawn
         # Replay: the planned steps (journey.simulation.ReplayStep) and where we are.
@@ -267,12 +268,20 @@ class SimulationScreen(Screen[None]):
             ok="Upload",
         )
 
-    @work(group="journey-action", exit_on_error=False)
-    async def send_upload(self, filename: str, data: bytes) -> None:
-        await self._upload(filename, data)
+    def send_upload(self, filename: str, data: bytes) -> None:
+        self._clear_refusal()
+        self._send_upload(filename, data)
 
     @work(group="journey-action", exit_on_error=False)
-    async def upload_sample(self, valid: bool) -> None:
+    async def _send_upload(self, filename: str, data: bytes) -> None:
+        await self._upload(filename, data)
+
+    def upload_sample(self, valid: bool) -> None:
+        self._clear_refusal()
+        self._upload_sample(valid)
+
+    @work(group="journey-action", exit_on_error=False)
+    async def _upload_sample(self, valid: bool) -> None:
         """A built-in sample (fictional suppliers), made in memory and uploaded as is:
         no file is written anywhere."""
         sample = SAMPLES[0] if valid else SAMPLES[1]
@@ -317,9 +326,18 @@ class SimulationScreen(Screen[None]):
     @on(Refused)
     async def _refused(self, message: Refused) -> None:
         self.refusal = (message.detail, message.errors)
-        await self._draw(keep_inputs=True)
+        await self._draw(keep_inputs=True, refused=True)
 
-    async def _draw(self, keep_inputs: bool = False) -> None:
+    def _clear_refusal(self) -> None:
+        """A new file picked (or typed) for the upload: the last one's refusal no longer
+        applies, so it goes, leaving the fields and focus where they are."""
+        if self.refusal is None:
+            return
+        self.refusal = None
+        for widget in self.query(".refusal"):
+            widget.remove()
+
+    async def _draw(self, keep_inputs: bool = False, refused: bool = False) -> None:
         pane = self.query_one("#customer", VerticalScroll)
         kept = (
             {i.id: i.value for i in pane.query(Input) if i.id and not i.password}
@@ -336,7 +354,18 @@ class SimulationScreen(Screen[None]):
             for found in pane.query(f"#{input_id}"):
                 if isinstance(found, Input):
                     found.value = value
-        self.call_after_refresh(self._focus_first)
+        if refused and self.query("#upload-path"):
+            # A refused upload is fixed in the path field: focus stays there, not on the
+            # template's path at the top.
+            self._refused_upload = self.query_one("#upload-path", Input).value
+            self.call_after_refresh(self._focus_upload_path)
+        else:
+            self.call_after_refresh(self._focus_first)
+
+    def _focus_upload_path(self) -> None:
+        field = self.query_one("#upload-path", Input)
+        field.focus()
+        field.cursor_position = len(field.value)
 
     def _focus_first(self) -> None:
         """Focus the step's first control, showing the step from its top (what went
@@ -382,9 +411,11 @@ class SimulationScreen(Screen[None]):
             detail, errors = self.refusal
             # With row errors the table says them; the detail's first line says what happened.
             shown = detail.splitlines()[0] if errors else detail
-            out.append(Static(Text(f"✖ {shown}"), classes="error"))
+            out.append(Static(Text(f"✖ {shown}"), classes="error refusal"))
             if errors:
-                out.append(_errors_table(errors))
+                table = _errors_table(errors)
+                table.add_class("refusal")
+                out.append(table)
         view = journey.get("view") or {}
         actions = {spec["action"]: spec for spec in journey.get("actions") or []}
         handled: set[str] = set()
@@ -593,6 +624,11 @@ class SimulationScreen(Screen[None]):
     @on(Input.Submitted, "#upload-path")
     def _upload_submitted(self, event: Input.Submitted) -> None:
         self.upload_file(event.value)
+
+    @on(Input.Changed, "#upload-path")
+    def _upload_path_changed(self, event: Input.Changed) -> None:
+        if event.value != self._refused_upload:
+            self._clear_refusal()
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import time
 from pathlib import Path
@@ -106,6 +107,84 @@ async def test_the_spend_report_reads_like_the_service_says(report_settings, tmp
         after = await app.client.get(f"/v1/relationships/{screen.rel_id}/reports")
         stamp = {r["kind"]: r["status_at"] for r in before["reports"]}
         assert any(r["status_at"] != stamp[r["kind"]] for r in after["reports"])
+
+
+async def test_the_download_prompt_stays_open_saying_what_is_wrong(
+    report_settings, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """Finding 18: a name without a format, or a folder that cannot be written, is said
+    in the prompt, which stays open with the path as typed; a good path then saves."""
+    app = RelportalApp(lambda: embedded_client(report_settings), downloads=tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_reports(pilot)
+        await until(pilot, lambda: screen.report is not None, "a report")
+        await pilot.press("d")
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, PathPrompt) and app.screen.query("Input"),
+            "the download prompt",
+        )
+        prompt = app.screen
+        field = prompt.query_one("Input")
+
+        async def answer(path: str) -> str:
+            field.value = path
+            await pilot.press("enter")
+            await pilot.pause(0.1)
+            assert app.screen is prompt and field.value == path  # open, as typed
+            return str(prompt.query_one("#path-problem").render())
+
+        assert "End the file name with .xlsx, .csv or .json." in await answer(
+            str(tmp_path / "report.pdf")
+        )
+        not_a_folder = tmp_path / "notes.txt"
+        not_a_folder.write_text("a file, not a folder")
+        problem = await answer(str(not_a_folder / "report.xlsx"))
+        assert f"Cannot write {not_a_folder / 'report.xlsx'}" in problem
+        assert not list(tmp_path.glob("*.xlsx"))
+        target = tmp_path / "saved" / "report.csv"
+        field.value = str(target)
+        await pilot.press("enter")
+        await until(pilot, target.exists, "the file saved")
+        assert app.screen is screen
+
+
+async def test_a_regenerating_report_stays_shown_and_the_new_one_comes_by_itself(  # type: ignore[no-untyped-def]
+    report_settings, tmp_path
+) -> None:
+    """Finding 10: after Refresh data the last report stays on screen, marked
+    Refreshing, and the screen shows the new one once it is Available, untouched."""
+    slow = dataclasses.replace(report_settings, pull_fetch_seconds=1.5)
+    app = RelportalApp(lambda: embedded_client(slow), downloads=tmp_path)
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = await open_reports(pilot)
+        await until(pilot, lambda: screen.report is not None, "a report")
+        kind = screen.kind
+
+        def body() -> str:
+            return "\n".join(str(w.render()) for w in screen.query("#report-body Static"))
+
+        def head() -> str:
+            return str(screen.query_one("#report-head").render())
+
+        shown = screen.report
+        sections = len(screen.query("#report-body Static"))
+        await pilot.press("f")
+        await until(pilot, lambda: screen.refreshing, "the report marked as refreshing")
+        await pilot.pause(0.1)
+        assert "◔ Generating" in head()
+        assert "Refreshing" in body()
+        # The report as it was, still there, under the notice.
+        assert screen.report is shown
+        assert len(screen.query("#report-body Static")) == sections + 1
+        await until(
+            pilot,
+            lambda: not screen.refreshing and screen.statuses[kind]["status"] == "Available",
+            "the new report, with no key pressed",
+        )
+        await pilot.pause(0.1)
+        assert "Refreshing" not in body() and "✔ Available" in head()
+        assert screen.report is not None and screen.report["kind"] == kind
 
 
 async def test_switching_reports_says_what_is_not_there(report_settings) -> None:  # type: ignore[no-untyped-def]

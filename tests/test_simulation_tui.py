@@ -274,6 +274,34 @@ async def test_manual_upload_bad_file_then_good(sim_settings, tmp_path) -> None:
         await rm_sees(walk, "Available")  # uploaded, then processed
 
 
+async def test_a_refused_upload_keeps_focus_on_its_path_and_a_new_pick_clears_it(  # type: ignore[no-untyped-def]
+    sim_settings, tmp_path
+) -> None:
+    """Finding 22: after a refused upload the path field keeps focus (no Tab back from
+    the template's path), and the old error goes once another file is picked."""
+    app = RelportalApp(lambda: embedded_client(sim_settings), downloads=tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        walk = await to_manual_upload(pilot)
+        missing = tmp_path / "missing.xlsx"
+        await walk.type_into("upload-path", str(missing))
+        await pilot.press("enter")
+        await walk.until(lambda: walk.screen.refusal is not None, what="the upload refused")
+        await pilot.pause(0.1)
+        assert "Cannot read" in walk.text()
+        assert app.focused is not None and app.focused.id == "upload-path"
+        # Picking another file: the old error goes at once.
+        await pilot.press("backspace")
+        await pilot.pause(0.1)
+        assert walk.screen.refusal is None and "Cannot read" not in walk.text()
+        assert app.focused.id == "upload-path"
+        # So does pressing a sample after a refusal, before its answer comes.
+        await pilot.press("enter")
+        await walk.until(lambda: walk.screen.refusal is not None, what="refused again")
+        walk.screen.upload_sample(valid=True)
+        assert "Cannot read" not in walk.text()
+        await walk.at("complete")
+
+
 async def test_in_a_browser_the_template_goes_to_the_browser(  # type: ignore[no-untyped-def]
     sim_settings, tmp_path, monkeypatch
 ) -> None:
@@ -462,7 +490,8 @@ async def test_transcript_export_import_and_replay(sim_settings, tmp_path) -> No
     from screens.path_prompt import PathPrompt
     from screens.transcript import TranscriptScreen
 
-    app = RelportalApp(lambda: embedded_client(sim_settings))
+    downloads = tmp_path / "Downloads"
+    app = RelportalApp(lambda: embedded_client(sim_settings), downloads=downloads)
     async with app.run_test(size=(120, 40)) as pilot:
         walk = await open_simulation(
             pilot, {"data_types": ["financials"], "company_name": "Oh My Cod"}
@@ -491,7 +520,18 @@ async def test_transcript_export_import_and_replay(sim_settings, tmp_path) -> No
             lambda: isinstance(app.screen, PathPrompt) and app.screen.query(Input),
             what="the path prompt",
         )
-        app.screen.query_one(Input).value = str(target)
+        # Findings 17, 18: offered in the downloads folder under a name people read; a
+        # name that is not .json is refused in the prompt, which keeps what was typed.
+        prompt = app.screen
+        field = prompt.query_one(Input)
+        day = (await app.client.get(f"/v1/requests/{original}"))["created_at"][:10]
+        assert field.value == str(downloads / f"Oh My Cod - transcript {day}.json")
+        field.value = str(tmp_path / "cod.txt")
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        assert app.screen is prompt and field.value == str(tmp_path / "cod.txt")
+        assert "End the file name with .json." in str(prompt.query_one("#path-problem").render())
+        field.value = str(target)
         await pilot.press("enter")
         await walk.until(lambda: target.exists(), what="the file written")
         exported = json.loads(target.read_text())

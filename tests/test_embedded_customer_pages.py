@@ -128,3 +128,56 @@ def test_the_pages_use_the_configured_port_and_not_in_hosted_sessions(tmp_path: 
     assert for_portal(linked, Hosting()).port == 9200  # type: ignore[union-attr]
     for mode in ("ssh", "web"):
         assert for_portal(config, Hosting(mode, tmp_path)) is None
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _portal_on_a_terminal(tmp_path: Path, port: int, hosted: bool) -> bool:
+    """``relportal`` on a terminal, until its list shows: whether the customer pages'
+    port answered meanwhile (a 404 page for an unknown link when it did)."""
+    import os
+    import sys
+    import time
+
+    from tests.ssh_terminal import ScreenTerminal
+
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[service]\nport = {port}\ndb = "{tmp_path / "portal.db"}"\n'
+        f'[demo]\ncompanies = 20\n[mail]\noutbox = "{tmp_path / "outbox"}"\n'
+    )
+    env = dict(os.environ)
+    if hosted:
+        files = tmp_path / "files"
+        files.mkdir()
+        env.update(RELPORTAL_HOSTED="ssh", RELPORTAL_SESSION_FILES=str(files))
+    relportal = str(Path(sys.executable).parent / "relportal")
+    terminal = ScreenTerminal([relportal, "--config", str(config)], env)
+    try:
+        terminal.wait_for_text("Relationships", timeout=60)
+        deadline = time.monotonic() + 10
+        while not _listening(port) and time.monotonic() < deadline:
+            time.sleep(0.1)  # the service starts just behind the first rows
+        answered = _listening(port)
+        if answered:
+            page = httpx.get(f"http://127.0.0.1:{port}/j/no-such-link-here", timeout=10)
+            assert page.status_code == 404 and "text/html" in page.headers["content-type"]
+        terminal.type(b"\x11")  # Ctrl+Q
+        assert terminal.wait_exit(30) == 0
+        return answered
+    finally:
+        terminal.close()
+
+
+def test_relportal_serves_the_pages_while_it_runs(tmp_path: Path) -> None:
+    port = _free_port()
+    assert _portal_on_a_terminal(tmp_path, port, hosted=False)
+
+
+def test_a_hosted_session_serves_no_pages(tmp_path: Path) -> None:
+    port = _free_port()
+    assert not _portal_on_a_terminal(tmp_path, port, hosted=True)

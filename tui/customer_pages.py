@@ -106,7 +106,10 @@ class CustomerPages:
     def open(self, settings: ServiceSettings) -> ServiceSettings:
         """Take the port now (before the service is made, so its links can name it);
         ``settings`` with their ``public_url`` on it when that was a loopback address."""
-        self._socket = listen(self.port)
+        try:
+            self._socket = listen(self.port)
+        except OSError:
+            return settings  # no loopback to listen on: the portal runs without the pages
         if only_this_computer(settings.public_url):
             return replace(settings, public_url=self.url)
         return settings  # a public address (a proxy, a tunnel): links keep it
@@ -121,7 +124,8 @@ class CustomerPages:
                 # The portal owns its process's signals (Ctrl+C is a key to Textual).
                 yield
 
-        assert self._socket is not None
+        if self._socket is None:
+            return
         config = uvicorn.Config(
             OnlyCustomerPages(app),
             lifespan="off",  # the portal runs the service's lifespan itself

@@ -72,6 +72,7 @@ async def get_me(ctx: Ctx, user: Me) -> Response:
 @router.get("/organization", summary="Your organization: name, features, platforms, accent")
 async def get_organization(ctx: Ctx, user: Me) -> Response:
     org = await ctx.store.read(lambda tx: tx.get_organization(user.org_id))
+    assert org is not None  # a signed-in user's organization exists
     return ok(org.to_dict(), headers={"ETag": f'"{org.version}"'})
 
 

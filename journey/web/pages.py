@@ -360,20 +360,14 @@ async def take_step(request: Request, token: str) -> Response:
     ctx = get_context(request)
     body = await _read_body(request, FORM_LIMIT)
     form = _simple_form(body or b"")
-    try:
-        # Only where the journey is, a brief read: the whole page is read again only
-        # when it has to be shown (half of a form's cost was reading it every time).
-        place = await guarded(ctx, request, lambda: _place_now(ctx, token))
-    except ServiceError as exc:
-        return _dead_link(request, exc)
-    if form.get("at") != place:
-        # The form belongs to a step the journey has left (another tab, the back
-        # button): acting on it now could do something the customer did not see.
-        return await _refused(request, token, 409, _error(PAGE_WORDS["already_taken"]))
     data = {key: form[key] for key in ACTION_FIELDS if key in form}
     values = {key: form[key] for key in KEPT_VALUES if key in form}
     try:
-        answer = await guarded(ctx, request, lambda: take_action(ctx, token, data))
+        answer = await guarded(ctx, request, lambda: _act_at(ctx, token, form.get("at"), data))
+    except _StepLeft:
+        # The form belongs to a step the journey has left (another tab, the back
+        # button): acting on it now could do something the customer did not see.
+        return await _refused(request, token, 409, _error(PAGE_WORDS["already_taken"]))
     except JourneyError as refused:
         error = _error(refused.message, refused.code)
         return await _refused(request, token, refused.status, error, values)
@@ -403,11 +397,19 @@ async def take_step(request: Request, token: str) -> Response:
     return done
 
 
-async def _place_now(ctx: ServiceContext, token: str) -> str:
-    """Where the journey behind ``token`` is (as ``_place`` says it of a page)."""
+class _StepLeft(Exception):
+    """The form was rendered at a step the journey is no longer at."""
+
+
+async def _act_at(ctx: ServiceContext, token: str, at: str | None, data: dict[str, Any]) -> Any:
+    """The action, if the journey is still where the form was rendered. Only where it
+    is, a brief read: the whole page is read again only when it has to be shown
+    (reading it for every form cost half again a form's time)."""
     req = ctx.store.read_brief(lambda tx: customer.find_request(tx, token))
     state = JourneyState.from_dict(req.journey)
-    return state.step.value + (":closed" if state.closed else "")
+    if at != state.step.value + (":closed" if state.closed else ""):  # as _place says it
+        raise _StepLeft
+    return await take_action(ctx, token, data)
 
 
 async def _refused(

@@ -36,6 +36,14 @@ DATA_TYPE_LABELS = {
 }
 
 
+def consent_terms(organization: str) -> str:
+    """What the customer agrees to by continuing: reading only, as the email promised."""
+    return (
+        f"By continuing, you are permitting {organization} to read this information. "
+        "It is only read: nothing in your accounting software is changed."
+    )
+
+
 def request_name(data_types: frozenset[DataType]) -> str:
     """How a request is named to the customer ("Financials and spend analysis")."""
     names = [DATA_TYPE_LABELS[d] for d in DataType if d in data_types]
@@ -139,10 +147,7 @@ def describe(
             f"{organization} access to the following data:"
         ]
         view["shared_data"] = list(SHARED_DATA)
-        view["terms"] = (
-            f"By continuing, you are permitting {organization} to access this information. "
-            "Please refer to our Terms and Conditions and Privacy Policy."
-        )
+        view["terms"] = consent_terms(organization)
     elif step is Step.PLATFORM_SIGNIN:
         platform = PLATFORMS[state.platform or "mqjo"]
         entity = ctx.entity(state.current_entity)

@@ -100,6 +100,8 @@ class InformationRequest:
     # The feature switches this request's journey follows; None: the organization's,
     # as they are now. Customer simulations fix their own (every branch can be shown).
     features: frozenset[Feature] | None = None
+    # The request that replaced this one while it was open (its link then stopped).
+    superseded_by: str | None = None
 
 
 @dataclass(frozen=True)

@@ -527,13 +527,14 @@ def issue_request(
     org = tx.get_organization(user.org_id)
     assert org is not None
     now = _now()
+    new_request_id = new_id()
     # A new request supersedes any earlier one still open: its link stops working.
     for old in tx.requests_for_relationship(rel.id):
         if old.state in (RequestState.SENT, RequestState.OPENED):
-            _cancel(tx, old, actor_of(user), reason="superseded")
+            _cancel(tx, old, actor_of(user), reason="superseded", superseded_by=new_request_id)
     token = new_link_token()
     req = InformationRequest(
-        id=new_id(),
+        id=new_request_id,
         org_id=user.org_id,
         relationship_id=rel.id,
         data_types=types,
@@ -578,16 +579,21 @@ def get_request(tx: Tx, user: User, req_id: str) -> InformationRequest:
     return req
 
 
-def _cancel(tx: Tx, req: InformationRequest, actor: str, reason: str) -> None:
+def _cancel(
+    tx: Tx, req: InformationRequest, actor: str, reason: str, superseded_by: str | None = None
+) -> None:
     now = tx.now()
     tx.revoke_link(req.id, reason)
-    tx.update_request(
-        req.id,
-        {"state": RequestState.CANCELLED.value, "state_at": now, "version": req.version + 1},
-    )
-    tx.append_event(
-        req.org_id, actor, "request.cancelled", {"reason": reason}, req.relationship_id, req.id
-    )
+    fields: dict[str, Any] = {
+        "state": RequestState.CANCELLED.value,
+        "state_at": now,
+        "version": req.version + 1,
+    }
+    payload: dict[str, Any] = {"reason": reason}
+    if superseded_by is not None:
+        fields["superseded_by"] = payload["superseded_by"] = superseded_by
+    tx.update_request(req.id, fields)
+    tx.append_event(req.org_id, actor, "request.cancelled", payload, req.relationship_id, req.id)
     derive.recompute_for_request(tx, req, actor)
 
 

@@ -16,6 +16,16 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Static
 
+from journey.labels import (
+    DATA_TYPE_LABELS,
+    REPORT_KIND_LABELS,
+    action_label,
+    connection_status_label,
+    pull_status_label,
+    request_state_label,
+    status_change,
+    step_label,
+)
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
 from widgets.keys_footer import KeysFooter
 from widgets.plain import plain_cells
@@ -54,18 +64,21 @@ def describe_event(event: dict[str, Any]) -> str:
     payload = event.get("payload", {})
     words = EVENT_WORDS.get(event["kind"], event["kind"])
     if event["kind"] == "relationship.status_changed":
-        return f"{words}: {payload.get('from')} → {payload.get('to')}"
+        return status_change(payload.get("from"), payload.get("to"))
     if event["kind"] == "pull.status":
-        return f"{words}: {payload.get('status')}"
+        return f"{words}: {pull_status_label(payload.get('status'))}"
     if event["kind"] == "journey.action":
         answer = payload.get("answer") or {}
         shown = ", ".join(f"{k} {v}" for k, v in answer.items())
         failed = f" — failed: {payload['error']}" if payload.get("error") else ""
         return (
-            f"{words}: {payload.get('action')} ({payload.get('from')} → {payload.get('to')})"
+            f"{words}: {action_label(payload.get('action'))}"
+            f" ({step_label(payload.get('from'))} → {step_label(payload.get('to'))})"
             + (f" — {shown}" if shown else "")
             + failed
         )
+    if event["kind"] == "request.cancelled" and payload.get("superseded_by"):
+        return "Request replaced by a new one: its link stopped working"
     if "platform_name" in payload:
         return f"{words} via {payload['platform_name']}"
     if payload.get("entity"):
@@ -407,7 +420,7 @@ class RelationshipScreen(Screen[None]):
         users = ", ".join(self.session.user_name(u) for u in body["users"]) or "—"
         info.add_row(*plain_cells("Users", users))
         info.add_row("Created", when(body["created_at"], with_year=True))
-        requested = {"financials": "Financials", "spend_analysis": "Spend analysis"}
+        requested = {str(k): v for k, v in DATA_TYPE_LABELS.items()}
         info.add_row("Requested", " + ".join(requested[r] for r in body["requested"]) or "—")
         if body["subsidiaries"]:
             info.add_row(
@@ -429,8 +442,10 @@ class RelationshipScreen(Screen[None]):
                 *plain_cells(
                     " + ".join(requested.get(d, d) for d in req["data_types"]),
                     when(req["created_at"], with_year=True),
-                    req["state"],
-                    req["step"].replace("_", " "),
+                    request_state_label(
+                        req["state"], req.get("delivery", "email"), req.get("superseded_by")
+                    ),
+                    step_label(req["step"]),
                     when(req["expires_at"], with_year=True),
                 )
             )
@@ -449,13 +464,18 @@ class RelationshipScreen(Screen[None]):
             uploads = entity["uploads"]
             entities.add_row(
                 *plain_cells(
-                    entity["name"],
-                    conn.get("status", "Uploaded" if uploads else "—"),
+                    entity["name"] + (" (earlier request)" if entity.get("earlier") else ""),
+                    connection_status_label(conn["status"])
+                    if conn
+                    else ("Uploaded" if uploads else "—"),
                     (conn.get("platform") or {}).get("name", "Manual upload" if uploads else "—"),
                     when(conn.get("last_sync_at")) or "—",
-                    pulls[0]["status"] if pulls else (uploads[0]["status"] if uploads else "—"),
+                    pull_status_label(pulls[0]["status"])
+                    if pulls
+                    else (uploads[0]["status"] if uploads else "—"),
                     ", ".join(
-                        f"{r['kind'].replace('_', ' ')}: {r['status']}" for r in entity["reports"]
+                        f"{REPORT_KIND_LABELS.get(r['kind'], r['kind'])}: {r['status']}"
+                        for r in entity["reports"]
                     ),
                 )
             )

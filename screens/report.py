@@ -23,6 +23,7 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Sparkline, Static
 
+from journey.labels import payment_method_label
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
 from tui.files import SaveTarget, desk_of, readable_file_name
 from widgets.keys_footer import KeysFooter
@@ -313,7 +314,9 @@ class ReportScreen(Screen[None]):
             share = row.get("percentage_bills_by_amount") or row.get("percentage_spend") or "0"
             methods.add_row(
                 *plain_cells(
-                    row["payment_method"], str(row.get("suppliers_count", "")), f"{share}%"
+                    payment_method_label(row["payment_method"], currency),
+                    str(row.get("suppliers_count", "")),
+                    f"{share}%",
                 )
             )
         out.append(Static(methods, classes="section"))
@@ -326,7 +329,7 @@ class ReportScreen(Screen[None]):
                     s["supplier_name"],
                     amount(s[key], currency),
                     f"{s.get('payment_terms_days', '')} d",
-                    str(s.get("preferred_payment_method") or ""),
+                    payment_method_label(s.get("preferred_payment_method"), currency),
                     str(s.get("bills_paid_late_count", "—")),
                 )
             )

@@ -12,6 +12,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Static
 
+from journey.labels import REPLACES_OPEN_REQUEST
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
 from widgets.keys_footer import KeysFooter
 
@@ -59,6 +60,8 @@ class RequestForm(ModalScreen[dict[str, Any] | None]):
             )
             with VerticalScroll(id="preview"):
                 yield Static(id="preview-text")
+            if self._open_request():
+                yield Static(Text(REPLACES_OPEN_REQUEST), id="replaces")
             yield Static(id="link")
             yield Static(id="error")
             with Horizontal():
@@ -67,6 +70,10 @@ class RequestForm(ModalScreen[dict[str, Any] | None]):
                     yield Button("Copy link", id="copy")
                 yield Button("Request by email", variant="primary", id="email")
         yield KeysFooter()  # this dialog's own keys, not the screen's behind
+
+    def _open_request(self) -> bool:
+        requests = self.company.get("requests") or []
+        return bool(requests) and requests[0]["state"] in ("Sent", "Opened")
 
     def _types(self) -> list[str]:
         return [
@@ -77,6 +84,7 @@ class RequestForm(ModalScreen[dict[str, Any] | None]):
     def _changed(self) -> None:
         # Another choice is another email: preview again before sending.
         self.previewed = False
+        self.query_one("#error", Static).update("")
         self.query_one("#preview").remove_class("shown")
         self.query_one("#email", Button).label = "Request by email"
 
@@ -132,6 +140,7 @@ class RequestForm(ModalScreen[dict[str, Any] | None]):
             self.query_one("#error", Static).update(Text(str(exc)))
             return
         self.result = body
+        self.query_one("#error", Static).update("")  # a request was made: nothing is wrong
         if delivery == "link":
             self.app.copy_to_clipboard(body["link"])
             self.query_one("#link", Static).update(

@@ -28,6 +28,7 @@ from textual.widget import Widget
 from textual.widgets import Button, DataTable, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from journey.labels import ENTITY_STATE_LABELS
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
 from tui.files import Sample, SaveTarget, desk_of
 from widgets.journey_map import JourneyMap
@@ -491,7 +492,9 @@ class SimulationScreen(Screen[None]):
                 )
         if step == "entities" and journey.get("entities"):
             lines = [
-                f"✔ {e['name']}" if e["state"] == "linked" else f"◔ {e['name']} ({e['state']})"
+                f"✔ {e['name']}"
+                if e["state"] == "linked"
+                else f"◔ {e['name']} ({ENTITY_STATE_LABELS.get(e['state'], e['state'])})"
                 for e in journey["entities"]
             ]
             out.append(Static(Text("\n".join(lines)), classes="box"))

@@ -18,6 +18,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
+from journey.labels import action_label, step_label
 from journey.text import clean_answer
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
 from tui.files import SaveTarget, desk_of, readable_file_name
@@ -138,13 +139,15 @@ class TranscriptScreen(Screen[None]):
             if step.get("error"):
                 result = Text(f"✖ {step['error']}", style="red")
             else:
-                result = Text(f"→ {step.get('to')}" + (" (closed)" if step.get("closed") else ""))
+                result = Text(
+                    f"→ {step_label(step.get('to'))}" + (" (closed)" if step.get("closed") else "")
+                )
             table.add_row(
                 *plain_cells(
                     str(number),
                     when(step.get("at")),
-                    str(step.get("from")),
-                    str(step.get("action")),
+                    step_label(step.get("from")),
+                    action_label(step.get("action")),
                     answer or "—",
                     result,
                 )

@@ -738,9 +738,9 @@ async def test_an_open_company_follows_its_customer_live(demo_settings) -> None:
 
         await until(pilot, lambda: "Requested" in timeline())
         for action, params, shown in (
-            ("view_request", {}, "view_request"),
-            ("connect", {}, "(share_accounting → select_platform)"),
-            ("select_platform", {"platform": "gbol"}, "(select_platform → consent)"),
+            ("view_request", {}, "View request"),
+            ("connect", {}, "(Sharing accounting data → Choosing software)"),
+            ("select_platform", {"platform": "gbol"}, "(Choosing software → Giving consent)"),
         ):
             await client.post(f"/v1/journeys/{token}/actions", {"action": action, **params})
             try:

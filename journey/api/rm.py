@@ -195,7 +195,7 @@ async def get_relationship(ctx: Ctx, user: Me, rel_id: str) -> Response:
             **views.relationship(rel),
             "subsidiaries": [views.relationship(c) for c in tx.children(rel.id)],
             "requests": [views.request(r) for r in requests],
-            "entities": views.entities_of(tx, latest) if latest else [],
+            "entities": views.entities_of(tx, latest, with_earlier_data=True) if latest else [],
             "events": [e.to_dict() for e in tx.events_for_relationship(rel.id, 100)],
         }
 

@@ -395,6 +395,12 @@ V8_ORGANIZATION_ACCENT = """
 ALTER TABLE organizations ADD COLUMN accent TEXT NOT NULL DEFAULT '';
 """
 
+# Version 9: a request replaced by a newer one names it, so the company's page can say
+# "replaced" rather than "cancelled", and what the customer shared under it stays shown.
+V9_SUPERSEDED_BY = """
+ALTER TABLE requests ADD COLUMN superseded_by TEXT;
+"""
+
 MIGRATIONS: tuple[str, ...] = (
     V1_CORE,
     V2_SEARCH_AND_COUNTS + TRIGGERS,
@@ -404,5 +410,6 @@ MIGRATIONS: tuple[str, ...] = (
     V6_ASSIGNMENTS_BY_ROWID,
     V7_TOKEN_EXPIRY_AND_LINK_MISSES,
     V8_ORGANIZATION_ACCENT,
+    V9_SUPERSEDED_BY,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -582,6 +582,7 @@ def _request(row: sqlite3.Row) -> InformationRequest:
         features=None
         if row["features"] is None
         else frozenset(Feature(f) for f in _csv(row["features"])),
+        superseded_by=row["superseded_by"],
     )
 
 
@@ -700,6 +701,7 @@ _UPDATABLE = {
         "link_issued_at",
         "expires_at",
         "version",
+        "superseded_by",
     },
     "legal_entities": {"denied", "name"},
     "connections": {"status", "status_at", "last_sync_at", "platform"},

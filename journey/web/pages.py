@@ -31,8 +31,9 @@ from journey.api.customer import XLSX, guarded, take_action, take_upload
 from journey.api.middleware import ASGIApp, Message, Scope, replaying
 from journey.domain import Step
 from journey.errors import Gone, Invalid, NotFound, ServiceError, TooManyRequests
+from journey.labels import ENTITY_STATE_LABELS
 from journey.machine import STEP_TITLES, JourneyError, JourneyState
-from journey.prompts import ENTITY_STATE_LABELS, EXIT_CONFIRMATION, PAGE_WORDS
+from journey.prompts import EXIT_CONFIRMATION, PAGE_WORDS
 from journey.template import MAX_UPLOAD_BYTES
 
 HERE = Path(__file__).parent

@@ -10,10 +10,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, SelectionList, Static
+from textual.widgets import Button, Input, Label, Static
 
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
 from widgets.keys_footer import KeysFooter
+from widgets.tick_box import TickList
 
 FIELDS = (
     ("name", "Company name", True),
@@ -37,7 +38,7 @@ class CompanyForm(ModalScreen[dict[str, Any] | None]):
     CompanyForm .field Label { width: 17; color: $text-muted; }
     CompanyForm .field Input { width: 1fr; background: $boost; }
     CompanyForm #error { color: $error; height: auto; }
-    CompanyForm SelectionList { height: auto; max-height: 4; }
+    CompanyForm TickList { height: auto; max-height: 4; }
     CompanyForm #buttons { height: auto; align-horizontal: right; }
     """
 
@@ -71,7 +72,7 @@ class CompanyForm(ModalScreen[dict[str, Any] | None]):
                         )
                 yield Label("Users")
                 chosen = set(self.company["users"]) if self.company else {self.session.user["id"]}
-                yield SelectionList[str](
+                yield TickList(
                     *[(Text(u["name"]), u["id"], u["id"] in chosen) for u in self.session.users],
                     id="users",
                     compact=True,
@@ -89,7 +90,7 @@ class CompanyForm(ModalScreen[dict[str, Any] | None]):
         values: dict[str, Any] = {
             key: self.query_one(f"#{key}", Input).value for key, _, _ in FIELDS
         }
-        values["users"] = list(self.query_one("#users", SelectionList).selected)
+        values["users"] = list(self.query_one("#users", TickList).selected)
         return values
 
     def _missing(self, values: dict[str, Any]) -> str | None:

@@ -380,6 +380,10 @@ class ReportScreen(Screen[None]):
         if len(views) > 1:
             self.entity_index = (self.entity_index + 1) % len(views)
             self.post_message(self.Loaded(self.statuses, self.report, ""))
+        elif views:
+            self.notify(f"This report has one legal entity: {views[0][0]}.", title="Entity")
+        else:
+            self.notify("This report has no legal entities to switch between.", title="Entity")
 
     def action_refresh_data(self) -> None:
         self.refresh_data()

@@ -417,7 +417,8 @@ class SimulationScreen(Screen[None]):
                 out.append(Static(Text(f"Legal entity: {view['entity']}"), classes="para"))
         if "platforms" in view and "select_platform" in actions:
             out.append(
-                Input(placeholder=view.get("search", "Search"), id="platform-search", compact=True)
+                # With its border: a compact input did not look like one.
+                Input(placeholder=view.get("search", "Search"), id="platform-search")
             )
             out.append(
                 OptionList(

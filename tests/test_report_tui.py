@@ -235,3 +235,21 @@ def test_loss_months_hang_below_a_zero_line_with_the_months_named() -> None:
     assert drawn("Feb", above=False) and not drawn("Feb", above=True)
     assert drawn("Mar", above=True)
     assert "30.0k" in rows[0] and "-38.6k" in rows[-2]  # the scale labelled at both ends
+
+
+async def test_entity_on_a_one_entity_report_says_why_nothing_changes(report_settings) -> None:  # type: ignore[no-untyped-def]
+    """Finding 35: `e` with nothing to switch to says so, instead of doing nothing."""
+    app = RelportalApp(lambda: embedded_client(report_settings))
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = await open_reports(pilot)
+        await until(pilot, lambda: screen.report is not None, "a report")
+        views = screen._views()
+        if len(views) != 1:
+            pytest.skip("the first Available demo company has several entities")
+        await pilot.press("e")
+        await until(
+            pilot,
+            lambda: any("one legal entity" in str(n.message) for n in app._notifications),
+            "the note",
+        )
+        assert any(views[0][0] in str(n.message) for n in app._notifications)

@@ -586,3 +586,50 @@ async def test_upload_errors_wrap_so_the_allowed_values_show(sim_settings, width
         shown = " ".join(text_of(walk.screen.query_one("#upload-errors")).split())
         for word in listing.split("use one of", 1)[1].split():
             assert word in shown, (word, shown)
+
+
+async def test_the_platform_search_looks_like_an_input(sim_settings) -> None:  # type: ignore[no-untyped-def]
+    """Finding 35: the search field at "select your software" has a border."""
+    app = RelportalApp(lambda: embedded_client(sim_settings))
+    async with app.run_test(size=(120, 40)) as pilot:
+        walk = await open_simulation(pilot, {"data_types": ["financials"]})
+        await walk.press("Securely connect")
+        await walk.press("Connect")
+        await walk.at("select_platform")
+        search = walk.screen.query_one("#platform-search", Input)
+        assert search.styles.border_top[0] not in ("", "none") and search.region.height == 3
+
+
+async def test_the_journey_map_keeps_each_phrase_on_one_line() -> None:
+    """Finding 35: in the side panel's width, no stage or note wraps mid-phrase."""
+    from textual.app import App
+
+    from widgets.journey_map import JourneyMap
+
+    path = ["email", "entity_count", "entity_name", "share_accounting", "select_platform"]
+    path += ["consent", "platform_signin", "entities", "complete", "summary"]
+    journey = {
+        "request": {"data_types": ["spend_analysis"]},
+        "path": path,
+        "step": "consent",
+        "entities": [
+            {"name": "Abra Kebabra Brighton and Hove Holdings Limited", "state": "linked"}
+        ],
+    }
+
+    class MapApp(App[None]):
+        CSS = "JourneyMap { width: 34; }"
+
+        def compose(self):  # type: ignore[no-untyped-def]
+            yield JourneyMap()
+
+    app = MapApp()
+    async with app.run_test(size=(80, 30)) as pilot:
+        shown = app.query_one(JourneyMap)
+        shown.show(journey)
+        await pilot.pause(0.1)
+        lines = [line.strip() for line in text_of(shown).splitlines()]
+        assert "↺ another entity:" in lines and "back to create" in lines
+        assert any(line.startswith("✔ Abra Kebabra") and line.endswith("…") for line in lines), (
+            lines
+        )

@@ -10,12 +10,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, SelectionList, Static
+from textual.widgets import Button, Input, Label, Static
 
 from journey.domain import COMPANY_NAME_MAX, CONTACT_NAME_MAX, DESCRIPTION_MAX, EMAIL_MAX
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
 from widgets.keys_footer import KeysFooter
 from widgets.limited_input import LimitedInput
+from widgets.tick_box import TickList
 
 # Each field: its key in the API, its label, whether it is required, and its length
 # limit, the service's own (journey/domain.py), so the form never holds what the
@@ -44,7 +45,7 @@ class CompanyForm(ModalScreen[dict[str, Any] | None]):
     CompanyForm .field Input { width: 1fr; background: $boost; }
     CompanyForm #counter { color: $text-muted; height: 1; }
     CompanyForm #error { color: $error; height: auto; }
-    CompanyForm SelectionList { height: auto; max-height: 4; }
+    CompanyForm TickList { height: auto; max-height: 4; }
     CompanyForm #buttons { height: auto; align-horizontal: right; }
     """
 
@@ -75,7 +76,7 @@ class CompanyForm(ModalScreen[dict[str, Any] | None]):
                         )
                 yield Label("Users")
                 chosen = set(self.company["users"]) if self.company else {self.session.user["id"]}
-                yield SelectionList[str](
+                yield TickList(
                     *[(Text(u["name"]), u["id"], u["id"] in chosen) for u in self.session.users],
                     id="users",
                     compact=True,
@@ -109,7 +110,7 @@ class CompanyForm(ModalScreen[dict[str, Any] | None]):
 
     def _values(self) -> dict[str, Any]:
         values: dict[str, Any] = {key: self.query_one(f"#{key}", Input).value for key, *_ in FIELDS}
-        values["users"] = list(self.query_one("#users", SelectionList).selected)
+        values["users"] = list(self.query_one("#users", TickList).selected)
         return values
 
     def _missing(self, values: dict[str, Any]) -> str | None:

@@ -21,12 +21,13 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Sparkline, Static
+from textual.widgets import Static
 
 from journey.labels import payment_method_label
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
 from tui.files import SaveTarget, desk_of, readable_file_name
 from widgets.keys_footer import KeysFooter
+from widgets.month_chart import month_chart
 from widgets.plain import plain_cells
 from widgets.status_badge import when
 
@@ -74,7 +75,7 @@ class ReportScreen(Screen[None]):
     #report-head { height: auto; padding: 0 1; background: $panel; }
     #report-body { height: 1fr; padding: 0 1; }
     #report-body .section { margin-top: 1; height: auto; }
-    #report-body Sparkline { height: 3; margin: 0 0 0 0; }
+    #report-body .chart { height: auto; }
     """
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="report.back"),
@@ -306,7 +307,8 @@ class ReportScreen(Screen[None]):
                     classes="section",
                 )
             )
-            out.append(Sparkline(values, summary_function=max))
+            months = [m["month"] for m in data["monthly"]]
+            out.append(Static(month_chart(values, months), classes="chart"))
         methods = Table(
             "Payment method", "Suppliers", "Share of spend", box=None, header_style="bold"
         )
@@ -356,7 +358,14 @@ class ReportScreen(Screen[None]):
         out: list[Widget] = [
             Static(Text(f"Net profit per month ({currency})", style="bold"), classes="section")
         ]
-        out.append(Sparkline([float(p["net_profit"]) for p in periods], summary_function=max))
+        out.append(
+            Static(
+                month_chart(
+                    [float(p["net_profit"]) for p in periods], [p["start"][:7] for p in periods]
+                ),
+                classes="chart",
+            )
+        )
         months = Table("Month", "Income", "Expenses", "Net profit", box=None, header_style="bold")
         for p in periods:
             net = Decimal(p["net_profit"])
@@ -416,6 +425,10 @@ class ReportScreen(Screen[None]):
             self.entity_index = (self.entity_index + 1) % len(views)
             note = REFRESHING if self.refreshing else ""
             self.post_message(self.Loaded(self.statuses, self.report, note, self.refreshing))
+        elif views:
+            self.notify(f"This report has one legal entity: {views[0][0]}.", title="Entity")
+        else:
+            self.notify("This report has no legal entities to switch between.", title="Entity")
 
     def action_refresh_data(self) -> None:
         self.refresh_data()

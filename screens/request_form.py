@@ -15,6 +15,7 @@ from textual.widgets import Button, Checkbox, Static
 from journey.labels import REPLACES_OPEN_REQUEST
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
 from widgets.keys_footer import KeysFooter
+from widgets.tick_box import TickBox
 
 
 class RequestForm(ModalScreen[dict[str, Any] | None]):
@@ -52,11 +53,17 @@ class RequestForm(ModalScreen[dict[str, Any] | None]):
                 Text(f"To {self.company['contact_name']} <{self.company['contact_email']}>"),
                 classes="dim",
             )
-            yield Checkbox(
-                "Financials — profit and loss, balance sheet", True, id="financials", compact=True
+            # Ticked as the company's last request asked (Financials when never asked).
+            asked = set(self.company.get("requested") or ["financials"])
+            yield TickBox(
+                "Financials — profit and loss, balance sheet",
+                "financials" in asked,
+                id="financials",
             )
-            yield Checkbox(
-                "Spend analysis — suppliers, bills, payments", id="spend_analysis", compact=True
+            yield TickBox(
+                "Spend analysis — suppliers, bills, payments",
+                "spend_analysis" in asked,
+                id="spend_analysis",
             )
             with VerticalScroll(id="preview"):
                 yield Static(id="preview-text")

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from rich.console import RenderableType
+from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -452,7 +453,8 @@ class SimulationScreen(Screen[None]):
                 out.append(Static(Text(f"Legal entity: {view['entity']}"), classes="para"))
         if "platforms" in view and "select_platform" in actions:
             out.append(
-                Input(placeholder=view.get("search", "Search"), id="platform-search", compact=True)
+                # With its border: a compact input did not look like one.
+                Input(placeholder=view.get("search", "Search"), id="platform-search")
             )
             out.append(
                 OptionList(
@@ -872,10 +874,14 @@ def _requests_table(requests: list[dict[str, Any]]) -> Widget:
 
 
 def _errors_table(errors: list[dict[str, Any]]) -> Widget:
-    table: DataTable[RenderableType] = DataTable(show_cursor=False, id="upload-errors")
-    table.add_columns("Row", "Column", "Problem")
+    """The upload's row errors, each problem wrapped to the width there is: a problem
+    names the values allowed ("use one of …"), which a one-line cell cut off."""
+    table = Table("Row", "Column", "Problem", box=None, header_style="bold", expand=True)
+    table.columns[0].no_wrap = True
+    table.columns[2].ratio = 1
+    table.columns[2].overflow = "fold"
     for error in errors:
         table.add_row(
             *plain_cells(str(error.get("row") or "—"), error.get("column") or "—", error["message"])
         )
-    return table
+    return Static(table, id="upload-errors", classes="para")

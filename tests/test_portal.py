@@ -367,8 +367,11 @@ async def test_request_by_email_previews_then_sends(demo_settings) -> None:  # t
         await pilot.press("r")
         await until(pilot, lambda: isinstance(app.screen, RequestForm))
         form = app.screen
-        await pilot.click("#spend_analysis")
-        await pilot.click("#financials")  # spend analysis only
+        # Spend analysis only, whatever the last request asked (it is ticked as that was).
+        for box, wanted in (("#spend_analysis", True), ("#financials", False)):
+            if form.query_one(box).value != wanted:
+                await pilot.click(box)
+        assert form._types() == ["spend_analysis"]
         await pilot.click("#email")
         await until(pilot, lambda: form.previewed)
         preview = text_of(form.query_one("#preview-text"))
@@ -869,3 +872,52 @@ async def test_hidden_columns_are_signed_and_arrows_scroll_to_them(demo_settings
             await pilot.press("o")
         await until(pilot, lambda: "Status date ↑" in text_of(header))
         assert "sorted by Status date ↑" in text_of(screen.query_one("#title"))
+
+
+async def test_checkboxes_read_without_colour_and_follow_the_last_request(demo_settings) -> None:  # type: ignore[no-untyped-def]
+    """Finding 23: ticked reads `[x]`, not ticked `[ ]`; the request dialog ticks what
+    the company's last request asked for."""
+    from screens.request_form import RequestForm
+
+    app = RelportalApp(lambda: embedded_client(demo_settings))
+    async with app.run_test(size=(100, 40)) as pilot:
+        table = await started(pilot)
+        await pilot.press("u")  # everyone's companies: more requests to choose from
+        await until(pilot, lambda: app.screen.criteria.user == "all")
+        await until(pilot, lambda: table.row(0) is not None and table.total > 120)
+        index = 0
+        while (row := table.row(index)) is None or row["requested"] != ["spend_analysis"]:
+            index += 1
+            await until(pilot, lambda i=index: table.row(i) is not None)
+        table.action_move(index - table.cursor)
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, RequestForm))
+        form = app.screen
+        await pilot.pause(0.1)
+        assert text_of(form.query_one("#financials")).startswith("[ ] Financials")
+        assert text_of(form.query_one("#spend_analysis")).startswith("[x] Spend analysis")
+
+
+async def test_the_demo_dialog_holds_still_on_focus_and_enter_starts(demo_settings) -> None:  # type: ignore[no-untyped-def]
+    """Findings 23, 27: focusing a checkbox does not move the dialog; enter in the
+    company name starts the simulation."""
+    from screens.simulation import SimulationScreen
+    from screens.simulation_setup import SimulationSetup
+
+    app = RelportalApp(lambda: embedded_client(demo_settings))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await started(pilot)
+        app.action_new_simulation()
+        await until(pilot, lambda: isinstance(app.screen, SimulationSetup))
+        setup = app.screen
+        await until(pilot, lambda: bool(setup.query("#company_name")))
+        await pilot.pause(0.1)
+        name = setup.query_one("#company_name")
+        before = name.region
+        setup.query_one("#financials").focus()
+        await pilot.pause(0.1)
+        assert name.region == before
+        assert text_of(setup.query_one("#financials")).startswith("[ ] Financials")
+        name.focus()
+        await pilot.press(*"Enter Key Bakery", "enter")
+        await until(pilot, lambda: isinstance(app.screen, SimulationScreen), timeout=15)

@@ -78,7 +78,8 @@ async def test_the_spend_report_reads_like_the_service_says(report_settings, tmp
         if kind == "spend_analysis":
             top = data["suppliers"][0]
             assert top["supplier_name"] in shown and "Top suppliers by spend" in shown
-            assert screen.query("Sparkline")  # spend per month
+            chart = "\n".join(str(w.render()) for w in screen.query("#report-body .chart"))
+            assert "Spend per month" in shown and "─" in chart  # with its zero line
         else:
             assert "Net profit" in shown or "Assets" in shown
         # Download: the suffix says the format; the file reads back.
@@ -290,3 +291,44 @@ def test_the_funnel_reads_top_down_and_cut_titles_end_in_an_ellipsis() -> None:
     assert lines[1].startswith("Connect to your accounting softwa…")
     assert lines[3].startswith("Steps only some journeys take")
     assert lines[4].startswith("Which legal entity are you linkin…")
+
+
+def test_loss_months_hang_below_a_zero_line_with_the_months_named() -> None:
+    """Finding 30: a loss is drawn under the zero line, a profit over it, and each
+    column has its month's name under it."""
+    from widgets.month_chart import month_chart
+
+    lines = month_chart([12_000.0, -38_575.0, 30_000.0], ["2030-01", "2030-02", "2030-03"]).plain
+    rows = lines.splitlines()
+    zero = next(i for i, row in enumerate(rows) if "─" in row)
+    assert rows[zero].strip().startswith("0 ─")
+    months = rows[-1].split()
+    assert months == ["Jan", "Feb", "Mar"]
+    column = {name: rows[-1].index(name) for name in months}
+
+    def drawn(name: str, above: bool) -> bool:
+        part = rows[:zero] if above else rows[zero + 1 : -1]
+        return any(row[column[name]] == "█" for row in part if len(row) > column[name])
+
+    assert drawn("Jan", above=True) and not drawn("Jan", above=False)
+    assert drawn("Feb", above=False) and not drawn("Feb", above=True)
+    assert drawn("Mar", above=True)
+    assert "30.0k" in rows[0] and "-38.6k" in rows[-2]  # the scale labelled at both ends
+
+
+async def test_entity_on_a_one_entity_report_says_why_nothing_changes(report_settings) -> None:  # type: ignore[no-untyped-def]
+    """Finding 35: `e` with nothing to switch to says so, instead of doing nothing."""
+    app = RelportalApp(lambda: embedded_client(report_settings))
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = await open_reports(pilot)
+        await until(pilot, lambda: screen.report is not None, "a report")
+        views = screen._views()
+        if len(views) != 1:
+            pytest.skip("the first Available demo company has several entities")
+        await pilot.press("e")
+        await until(
+            pilot,
+            lambda: any("one legal entity" in str(n.message) for n in app._notifications),
+            "the note",
+        )
+        assert any(views[0][0] in str(n.message) for n in app._notifications)

@@ -13,6 +13,7 @@ from textual.widgets import Button, DataTable, Input
 from journey.settings import ServiceSettings
 from screens.portal import PortalScreen
 from screens.simulation import SimulationScreen
+from tests.test_portal import text_of
 from tui.app import RelportalApp
 from tui.client import embedded_client
 from tui.simulate import start_simulation, token_of
@@ -263,11 +264,8 @@ async def test_manual_upload_bad_file_then_good(sim_settings, tmp_path) -> None:
         # A sample is uploaded straight from memory: pressing it is the upload.
         await walk.press("Sample with errors")
         await walk.until(lambda: walk.screen.refusal is not None, what="the upload refused")
-        errors = walk.screen.query_one("#upload-errors", DataTable)
-        assert errors.row_count >= 2
-        assert any(
-            "country" in str(errors.get_row_at(i)[1]).lower() for i in range(errors.row_count)
-        )
+        errors = text_of(walk.screen.query_one("#upload-errors"))
+        assert "Problem" in errors and "country" in errors.lower()
         assert walk.screen.journey["step"] == "manual_upload"  # type: ignore[index]
         await walk.press("Sample file")
         await walk.at("complete")
@@ -618,3 +616,67 @@ async def test_relportal_simulate_opens_on_the_link(sim_settings) -> None:  # ty
         assert walk.screen.request_id == made["request_id"]
         await pilot.press("q")
         await walk.until(lambda: isinstance(app.screen, PortalScreen), what="the portal")
+
+
+@pytest.mark.parametrize("width", [80, 160])
+async def test_upload_errors_wrap_so_the_allowed_values_show(sim_settings, width) -> None:  # type: ignore[no-untyped-def]
+    """Finding 13: a problem naming the values allowed shows all of them, wrapped, at 80
+    and at 160 columns."""
+    app = RelportalApp(lambda: embedded_client(sim_settings))
+    async with app.run_test(size=(width, 40)) as pilot:
+        walk = await to_manual_upload(pilot)
+        await walk.press("Sample with errors")
+        await walk.until(lambda: walk.screen.refusal is not None, what="the upload refused")
+        await pilot.pause(0.2)
+        problems = [e["message"] for e in walk.screen.refusal[1]]  # type: ignore[index]
+        listing = next(p for p in problems if "use one of" in p)
+        shown = " ".join(text_of(walk.screen.query_one("#upload-errors")).split())
+        for word in listing.split("use one of", 1)[1].split():
+            assert word in shown, (word, shown)
+
+
+async def test_the_platform_search_looks_like_an_input(sim_settings) -> None:  # type: ignore[no-untyped-def]
+    """Finding 35: the search field at "select your software" has a border."""
+    app = RelportalApp(lambda: embedded_client(sim_settings))
+    async with app.run_test(size=(120, 40)) as pilot:
+        walk = await open_simulation(pilot, {"data_types": ["financials"]})
+        await walk.press("Securely connect")
+        await walk.press("Connect")
+        await walk.at("select_platform")
+        search = walk.screen.query_one("#platform-search", Input)
+        assert search.styles.border_top[0] not in ("", "none") and search.region.height == 3
+
+
+async def test_the_journey_map_keeps_each_phrase_on_one_line() -> None:
+    """Finding 35: in the side panel's width, no stage or note wraps mid-phrase."""
+    from textual.app import App
+
+    from widgets.journey_map import JourneyMap
+
+    path = ["email", "entity_count", "entity_name", "share_accounting", "select_platform"]
+    path += ["consent", "platform_signin", "entities", "complete", "summary"]
+    journey = {
+        "request": {"data_types": ["spend_analysis"]},
+        "path": path,
+        "step": "consent",
+        "entities": [
+            {"name": "Abra Kebabra Brighton and Hove Holdings Limited", "state": "linked"}
+        ],
+    }
+
+    class MapApp(App[None]):
+        CSS = "JourneyMap { width: 34; }"
+
+        def compose(self):  # type: ignore[no-untyped-def]
+            yield JourneyMap()
+
+    app = MapApp()
+    async with app.run_test(size=(80, 30)) as pilot:
+        shown = app.query_one(JourneyMap)
+        shown.show(journey)
+        await pilot.pause(0.1)
+        lines = [line.strip() for line in text_of(shown).splitlines()]
+        assert "↺ another entity:" in lines and "back to create" in lines
+        assert any(line.startswith("✔ Abra Kebabra") and line.endswith("…") for line in lines), (
+            lines
+        )

@@ -253,8 +253,10 @@ class PortalScreen(Screen[None]):
     @on(RelationshipTable.Resized)
     def _table_resized(self) -> None:
         # The search box opening or closing, or a scrollbar coming and going, moves the
-        # table's columns without a resize of the screen.
-        self._show_columns()
+        # table's columns without a resize of the screen. (Not while the screen is
+        # taken down: its titles may be gone before the table's last resize arrives.)
+        if self.query("#columns") and self.query(RelationshipTable):
+            self._show_columns()
 
     def _show_columns(self) -> None:
         table = self.query_one(RelationshipTable)

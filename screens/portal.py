@@ -186,6 +186,15 @@ class PortalScreen(Screen[None]):
 
     @work(exclusive=True, group="load", exit_on_error=False)
     async def load(self, query: Criteria) -> None:
+        try:
+            await self._load(query)
+        except ServiceProblem as exc:
+            # Refused (a search with control characters, say): said, never a list that
+            # quietly stays as it was. (An unreachable service is the banner's to say.)
+            self._load_pending = False
+            self.notify(exc.detail, title="The list was not updated", severity="error")
+
+    async def _load(self, query: Criteria) -> None:
         self._load_pending = True
         if not query.q:
             body = await self.client.get("/v1/relationships", **query.first_page())

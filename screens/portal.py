@@ -60,6 +60,7 @@ class PortalScreen(Screen[None]):
     #title { height: 1; padding: 0 1; background: $panel; }
     #search { height: 3; margin: 0 1; display: none; }
     #search.shown { display: block; }
+    #search { border-subtitle-color: $text-muted; border-subtitle-background: $surface; }
     #columns { height: 1; padding: 0 1; background: $boost; }
     #banner { height: auto; padding: 0 1; background: $error; color: $text; display: none; }
     #banner.shown { display: block; }

@@ -62,6 +62,7 @@ class PortalScreen(Screen[None]):
     #title { height: 1; padding: 0 1; background: $panel; }
     #search { height: 3; margin: 0 1; display: none; }
     #search.shown { display: block; }
+    #search { border-subtitle-color: $text-muted; border-subtitle-background: $surface; }
     #columns { height: 1; padding: 0 1; background: $boost; }
     #banner { height: auto; padding: 0 1; background: $error; color: $text; display: none; }
     #banner.shown { display: block; }
@@ -202,6 +203,15 @@ class PortalScreen(Screen[None]):
 
     @work(exclusive=True, group="load", exit_on_error=False)
     async def load(self, query: Criteria) -> None:
+        try:
+            await self._load(query)
+        except ServiceProblem as exc:
+            # Refused (a search with control characters, say): said, never a list that
+            # quietly stays as it was. (An unreachable service is the banner's to say.)
+            self._load_pending = False
+            self.notify(exc.detail, title="The list was not updated", severity="error")
+
+    async def _load(self, query: Criteria) -> None:
         self._load_pending = True
         if not query.q:
             body = await self.client.get("/v1/relationships", **query.first_page())
@@ -270,8 +280,11 @@ class PortalScreen(Screen[None]):
     @on(RelationshipTable.ColumnsShifted)
     def _columns_moved(self) -> None:
         # The search box opening or closing, or a scrollbar coming and going, moves the
-        # table's columns without a resize of the screen; left/right scroll them.
-        self._show_columns()
+        # table's columns without a resize of the screen; left/right scroll them. (Not
+        # while the screen is taken down: its titles may be gone before the table's
+        # last resize arrives.)
+        if self.query("#columns") and self.query(RelationshipTable):
+            self._show_columns()
 
     def _show_columns(self) -> None:
         table = self.query_one(RelationshipTable)

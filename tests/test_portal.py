@@ -155,6 +155,12 @@ async def test_a_search_in_force_stays_shown_until_esc_clears_it(demo_settings) 
         assert any((n.title or "") == "Cut to fit" for n in app._notifications)
         await until(pilot, lambda: table.total == 0)
         await until(pilot, lambda: "All 0" in text_of(screen.query_one(SummaryBar)))
+        # A search the service refuses (a control character) is said, not swallowed.
+        search.value = "bak\x07ery"
+        await until(
+            pilot,
+            lambda: any("printable" in str(n.message) for n in app._notifications),
+        )
 
 
 async def test_status_filter_cycles_and_counts_follow(demo_settings) -> None:  # type: ignore[no-untyped-def]

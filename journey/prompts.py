@@ -29,6 +29,16 @@ DATA_TYPE_LABELS = {
     DataType.SPEND_ANALYSIS: "Spend analysis",
 }
 
+# What became of a request's link, as the RM's request list says it, and which of the
+# request's times goes with it: an open link's end, else when the request ended.
+REQUEST_LINK_WORDS = {
+    "Sent": ("expires", "expires_at"),
+    "Opened": ("expires", "expires_at"),
+    "Complete": ("completed", "completed_at"),
+    "Expired": ("expired", "expires_at"),
+    "Cancelled": ("cancelled", "state_at"),
+}
+
 
 def request_name(data_types: frozenset[DataType]) -> str:
     """How a request is named to the customer ("Financials and spend analysis")."""

@@ -195,9 +195,11 @@ REPORTS = {FIN: ("balance_sheet", "profit_and_loss"), SPEND: ("spend_analysis",)
 ALL_FEATURES = frozenset(Feature)
 FETCH_FAILED = "The platform did not answer in time."
 
-# A script step: the customer's action, its parameters, and the id of the entity the
-# action creates (the seed chooses ids, as the service does, before the machine runs).
-ScriptStep = tuple[Action, dict[str, Any], str]
+# A script step: the customer's action, its parameters (as (name, value) pairs), and
+# the entity the action creates. Entities, and the names the customer gives them, are
+# stand-ins ("entity-0", "Entity0") that the walk replaces with each company's own:
+# companies then share their paths through the machine, which is decided once each.
+ScriptStep = tuple[Action, tuple[tuple[str, Any], ...], str]
 
 
 @dataclass(frozen=True)
@@ -217,7 +219,7 @@ class _Path:
 
 
 @functools.lru_cache(maxsize=4096)
-def _path(types: tuple[str, ...], script: tuple[tuple[Action, tuple[Any, ...], str], ...]) -> _Path:
+def _path(types: tuple[str, ...], script: tuple[ScriptStep, ...]) -> _Path:
     state = JourneyState()
     ctx = JourneyContext(
         data_types=frozenset(DataType(t) for t in types),
@@ -292,34 +294,27 @@ class _Walk:
         self.journey = J_EMAIL
 
     def walk(
-        self, start: float, end: float, script: list[ScriptStep], close_at: float | None = None
+        self,
+        start: float,
+        end: float,
+        script: list[ScriptStep],
+        close_at: float | None = None,
+        real: dict[str, str] | None = None,
     ) -> None:
         """Take the script's actions evenly spread from ``start`` to ``end`` (and close
-        the completion page at ``close_at``)."""
+        the completion page at ``close_at``); ``real``: the stand-ins' real ids and names."""
         if close_at is not None:
-            script = [*script, (Action.CLOSE, {}, "")]
+            script = [*script, (Action.CLOSE, (), "")]
         gap = (end - start) / max(len(script) - (2 if close_at is not None else 1), 1)
         times = [start + number * gap for number in range(len(script))]
         if close_at is not None:
             times[-1] = close_at
-        # Stand-ins for the ids and names, so that companies share their paths.
-        real: dict[str, str] = {}
-        shape = []
-        for action, params, new_id in script:
-            items = []
-            for key, value in sorted(params.items()):
-                if key == "name":
-                    value = real.setdefault(value, f"Entity{len(real)}")
-                items.append((key, value))
-            if new_id:
-                new_id = real.setdefault(new_id, f"entity-{len(real)}")
-            shape.append((action, tuple(items), new_id))
-        self.path = path = _path(self.types, tuple(shape))
-        self.back = {stand_in: json.dumps(value)[1:-1] for value, stand_in in real.items()}
-        ids = {stand_in: value for value, stand_in in real.items()}
+        self.path = path = _path(self.types, tuple(script))
+        real = real or {}
+        self.back = {stand_in: json.dumps(value)[1:-1] for stand_in, value in real.items()}
         self.times = times
-        self.created = {ids[e]: times[n] for e, n in path.created}
-        self.linked = {ids[e]: times[n] for e, n in path.linked}
+        self.created = {real.get(e, e): times[n] for e, n in path.created}
+        self.linked = {real.get(e, e): times[n] for e, n in path.linked}
         self.completed = None if path.completed is None else times[path.completed]
         self.journey = self.filled(path.journey)
 
@@ -335,7 +330,8 @@ class _Walk:
 
 
 UPLOAD_NAME = "supplier-information.xlsx"
-SIGN_IN = {"username": DEMO_USERNAME, "password": DEMO_PASSWORD}
+SIGN_IN = (("password", DEMO_PASSWORD), ("username", DEMO_USERNAME))
+COMPANY = "entity-0"  # the stand-in for the company's own entity
 
 
 def _opening(
@@ -343,19 +339,20 @@ def _opening(
 ) -> list[ScriptStep]:
     """From the email to sharing accounting data (or the upload), as the switches lead:
     every seeded organization has every feature, so spend-only requests ask first."""
-    script: list[ScriptStep] = [(Action.VIEW_REQUEST, {}, "")]
+    script: list[ScriptStep] = [(Action.VIEW_REQUEST, (), "")]
     if types == (SPEND,):
-        script.append((Action.CHOOSE_METHOD, {"method": method}, ""))
+        script.append((Action.CHOOSE_METHOD, (("method", method),), ""))
         if method == "connect":
-            script.append((Action.CHOOSE_ENTITIES, {"count": count}, ""))
+            script.append((Action.CHOOSE_ENTITIES, (("count", count),), ""))
     return script
 
 
-def _connecting(platform: str, entity_id: str) -> list[ScriptStep]:
+def _connecting(platform: str, entity: str = "") -> list[ScriptStep]:
+    """Choose a platform and consent; ``entity``: the company's own entity, made here."""
     return [
-        (Action.CONNECT, {}, ""),
-        (Action.SELECT_PLATFORM, {"platform": platform}, ""),
-        (Action.CONSENT, {}, entity_id),
+        (Action.CONNECT, (), ""),
+        (Action.SELECT_PLATFORM, (("platform", platform),), ""),
+        (Action.CONSENT, (), entity),
     ]
 
 
@@ -616,13 +613,13 @@ class _Generator:
         roll = self.rng.random()
         if types == (SPEND,):
             if roll < 1 / 3:
-                script.append((Action.CLOSE, {}, ""))
+                script.append((Action.CLOSE, (), ""))
             elif roll < 2 / 3:
-                script.append((Action.CHOOSE_METHOD, {"method": "connect"}, ""))
+                script.append((Action.CHOOSE_METHOD, (("method", "connect"),), ""))
         elif roll < 2 / 3:
-            script.append((Action.CONNECT, {}, ""))
+            script.append((Action.CONNECT, (), ""))
             if roll < 1 / 3:
-                script.append((Action.CLOSE, {}, ""))
+                script.append((Action.CLOSE, (), ""))
         return script
 
     def _in_progress(self, c: _Company, rows: Rows) -> None:
@@ -636,7 +633,12 @@ class _Generator:
         self._finish(c, rows, "In progress", opened, types, req_id=req)
 
     def _completed(
-        self, c: _Company, types: tuple[str, ...], script: list[ScriptStep], recent: bool = False
+        self,
+        c: _Company,
+        types: tuple[str, ...],
+        script: list[ScriptStep],
+        real: dict[str, str],
+        recent: bool = False,
     ) -> tuple[float, _Walk]:
         """A journey the customer finished: when the request was sent, and the walk.
         The customer closes the completion page a minute after."""
@@ -645,7 +647,8 @@ class _Generator:
         opened = min(sent + self.rng.uniform(10, 600) * MINUTE, self.anchor - (2) * HOUR)
         done = min(opened + (self.rng.uniform(0.1, 72)) * HOUR, self.anchor - (30) * MINUTE)
         walk = _Walk(types)
-        walk.walk(opened, done, script, close_at=done + self.rng.uniform(1, 5) * MINUTE)
+        close = done + self.rng.uniform(1, 5) * MINUTE
+        walk.walk(opened, done, script, close_at=close, real=real)
         return sent, walk
 
     def _upload_journey(self, c: _Company, rows: Rows, *, processed: bool) -> None:
@@ -654,9 +657,9 @@ class _Generator:
         rows_uploaded = self.rng.randint(5, 60)
         script = [
             *_opening(types, method="upload"),
-            (Action.UPLOAD, {"rows": rows_uploaded}, entity),
+            (Action.UPLOAD, (("rows", rows_uploaded),), COMPANY),
         ]
-        sent, walk = self._completed(c, types, script, recent=not processed)
+        sent, walk = self._completed(c, types, script, {COMPANY: entity}, recent=not processed)
         req = self._request(c, rows, types, "Complete", sent, walk)
         done = walk.created[entity]
         self._entity(rows, entity, req, c.id, c.name, done, is_company=True)
@@ -700,8 +703,12 @@ class _Generator:
         pulls; the request, the platform and the pulls' times."""
         entity = self.uid()
         platform = self._platform()
-        script = [*_opening(types), *_connecting(platform, entity), (Action.AUTHORIZE, SIGN_IN, "")]
-        sent, walk = self._completed(c, types, script)
+        script = [
+            *_opening(types),
+            *_connecting(platform, COMPANY),
+            (Action.AUTHORIZE, SIGN_IN, ""),
+        ]
+        sent, walk = self._completed(c, types, script, {COMPANY: entity})
         req = self._request(c, rows, types, "Complete", sent, walk)
         made = walk.created[entity]
         self._entity(rows, entity, req, c.id, c.name, made, is_company=True)
@@ -739,8 +746,9 @@ class _Generator:
             sent = self.ago(1, 6)
             opened = sent + (15) * MINUTE
             walk = _Walk(types)
-            script = [*_opening(types), *_connecting(platform, entity), (Action.DENY, {}, "")]
-            walk.walk(opened, opened + self.rng.uniform(3, 20) * MINUTE, script)
+            script = [*_opening(types), *_connecting(platform, COMPANY), (Action.DENY, (), "")]
+            ended = opened + self.rng.uniform(3, 20) * MINUTE
+            walk.walk(opened, ended, script, real={COMPANY: entity})
             req = self._request(c, rows, types, "Opened", sent, walk)
             made = walk.created[entity]
             self._entity(rows, entity, req, c.id, c.name, made, is_company=True, denied=True)
@@ -781,15 +789,18 @@ class _Generator:
         platforms = [self._platform() for _ in places]
         child_names = [f"{c.name.split(' ')[0]} {place}" for place in places]
         script = _opening(types, count="multiple")
+        real: dict[str, str] = {}  # the stand-ins' real names and ids
         for position, (entity, platform, child) in enumerate(
             zip(entities, platforms, child_names, strict=True)
         ):
             if position:
-                script.append((Action.ADD_ENTITY, {}, ""))
-            script.append((Action.NAME_ENTITY, {"name": child}, entity))
-            script += [*_connecting(platform, ""), (Action.AUTHORIZE, SIGN_IN, "")]
-        script.append((Action.FINISH, {}, ""))
-        sent, walk = self._completed(c, types, script)
+                script.append((Action.ADD_ENTITY, (), ""))
+            name, made_id = f"Entity{position}", f"entity-{position}"
+            real[name], real[made_id] = child, entity
+            script.append((Action.NAME_ENTITY, (("name", name),), made_id))
+            script += [*_connecting(platform), (Action.AUTHORIZE, SIGN_IN, "")]
+        script.append((Action.FINISH, (), ""))
+        sent, walk = self._completed(c, types, script, real)
         req = self._request(c, rows, types, "Complete", sent, walk)
         children = []
         for position, (entity, platform, child) in enumerate(

@@ -35,6 +35,16 @@ DATA_TYPE_LABELS = {
     DataType.SPEND_ANALYSIS: "Spend analysis",
 }
 
+# What became of a request's link, as the RM's request list says it, and which of the
+# request's times goes with it: an open link's end, else when the request ended.
+REQUEST_LINK_WORDS = {
+    "Sent": ("expires", "expires_at"),
+    "Opened": ("expires", "expires_at"),
+    "Complete": ("completed", "completed_at"),
+    "Expired": ("expired", "expires_at"),
+    "Cancelled": ("cancelled", "state_at"),
+}
+
 
 def consent_terms(organization: str) -> str:
     """What the customer agrees to by continuing: reading only, as the email promised."""

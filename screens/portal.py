@@ -56,6 +56,53 @@ class SummaryBar(Static):
         self.update(text)
 
 
+def portal_title(
+    organization: str, who: str, sort: str, search: str, user: str, width: int
+) -> Text:
+    """The portal's title line in ``width`` cells. Who you are (the last words) always
+    shows: the other parts give way first, the least needed first."""
+    sort_full = f"sorted by {sort}"
+    tries = [
+        ("Relationships", organization, sort_full),
+        ("Relationships", organization, sort),  # "Company ↑" says it as well
+        ("Relationships", "", sort),
+        ("", "", sort),
+        ("", "", ""),
+    ]
+    for head, org, sorting in tries:
+        title = _title(head, org, who, sorting, search, user)
+        if title.cell_len <= width:
+            return title
+    # Still too long (a long search, or a very narrow terminal): the search gives way,
+    # cut with an ellipsis, then whatever precedes the name.
+    title = _title("", "", who, "", "", user)
+    room = width - title.cell_len - 5  # "  ·  " before the search
+    if search and room >= 4:
+        return _title("", "", who, "", search[: room - 3] + "…", user)
+    tail = Text(f"  ·  {user}", style="dim") if width > len(user) + 8 else Text(user, style="dim")
+    lead = _title("", "", who, "", "", "")
+    lead.truncate(max(width - tail.cell_len, 0), overflow="ellipsis")
+    return lead + tail
+
+
+def _title(head: str, org: str, who: str, sort: str, search: str, user: str) -> Text:
+    title = Text(no_wrap=True)
+    if head:
+        title.append(head, style="bold")
+        title.append("  " if org else "  ·  ")
+    if org:
+        title.append(org, style="dim")
+        title.append("  ·  ")
+    title.append(who)
+    if sort:
+        title.append(f"  ·  {sort}")
+    if search:
+        title.append(f"  ·  “{search}”", style="italic")
+    if user:
+        title.append(f"  ·  {user}", style="dim")
+    return title
+
+
 class PortalScreen(Screen[None]):
     DEFAULT_CSS = """
     PortalScreen { layout: vertical; }
@@ -192,14 +239,19 @@ class PortalScreen(Screen[None]):
             query.user, f"{self.session.user_name(query.user)}'s companies"
         )
         sort = dict(SORTS)[query.sort] + (" ↓" if query.descending else " ↑")
-        title = Text()
-        title.append("Relationships", style="bold")
-        title.append(f"  {self.session.organization['name']}", style="dim")
-        title.append(f"  ·  {who}  ·  sorted by {sort}", style="")
-        if query.q:
-            title.append(f"  ·  “{query.q}”", style="italic")
-        title.append(f"  ·  {self.session.user['name']}", style="dim")
-        self.query_one("#title", Static).update(title)
+        title = self.query_one("#title", Static)
+        # Before the first layout the title has no width yet: the screen's, less padding.
+        width = (title.size.width or self.app.size.width) - 2
+        title.update(
+            portal_title(
+                self.session.organization["name"],
+                who,
+                sort,
+                query.q,
+                self.session.user["name"],
+                width,
+            )
+        )
 
     @work(exclusive=True, group="load", exit_on_error=False)
     async def load(self, query: Criteria) -> None:
@@ -275,6 +327,7 @@ class PortalScreen(Screen[None]):
 
     def on_resize(self) -> None:
         self._show_columns()
+        self._show_title()  # what gives way depends on the width
 
     @on(RelationshipTable.Resized)
     @on(RelationshipTable.ColumnsShifted)

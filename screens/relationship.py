@@ -26,6 +26,7 @@ from journey.labels import (
     status_change,
     step_label,
 )
+from journey.prompts import REQUEST_LINK_WORDS
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
 from widgets.keys_footer import KeysFooter
 from widgets.plain import plain_cells
@@ -86,6 +87,15 @@ def describe_event(event: dict[str, Any]) -> str:
     if "name" in payload and event["kind"].startswith("entity."):
         return f"{words}: {payload['name']}"
     return words
+
+
+def link_note(req: dict[str, Any]) -> str:
+    """What became of a request's link: when it expires while it is open, else when
+    the request ended ("completed 3 Dec 2026 10:05"), never an expiry that no
+    longer means anything."""
+    word, key = REQUEST_LINK_WORDS.get(req["state"], ("", "expires_at"))
+    stamp = when(req.get(key), with_year=True)
+    return f"{word} {stamp}".strip() if stamp else "—"
 
 
 class RelationshipScreen(Screen[None]):
@@ -435,7 +445,7 @@ class RelationshipScreen(Screen[None]):
         self.query_one("#info", Static).update(Group(title, Text(""), info))
 
         requests = Table(title="Requests", title_justify="left", expand=True)
-        for column in ("Requested", "Sent", "State", "Step", "Link expires"):
+        for column in ("Requested", "Sent", "State", "Step", "Link"):
             requests.add_column(column)
         for req in body["requests"]:
             requests.add_row(
@@ -446,7 +456,7 @@ class RelationshipScreen(Screen[None]):
                         req["state"], req.get("delivery", "email"), req.get("superseded_by")
                     ),
                     step_label(req["step"]),
-                    when(req["expires_at"], with_year=True),
+                    link_note(req),
                 )
             )
         self.query_one("#requests", Static).update(

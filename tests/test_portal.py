@@ -551,6 +551,33 @@ async def open_first_with_status(pilot: Any, status: str) -> RelationshipScreen:
     return detail  # type: ignore[return-value]
 
 
+async def test_a_completed_request_says_when_it_completed_not_when_its_link_expires(  # type: ignore[no-untyped-def]
+    demo_settings,
+) -> None:
+    """Issue 18, finding 31: a completed request's link expiry means nothing any more."""
+    from widgets.status_badge import when
+
+    app = RelportalApp(lambda: embedded_client(demo_settings))
+    async with app.run_test(size=(120, 40)) as pilot:
+        # Everyone's Uploaded companies: their customers completed the journey.
+        await started(pilot)
+        await pilot.press("u")
+        await until(pilot, lambda: app.screen.criteria.user == "all")
+        detail = await open_first_with_status(pilot, "Uploaded")
+        request = detail.body["requests"][0]
+        assert request["state"] == "Complete"
+        shown = " ".join(text_of(detail.query_one("#requests")).split())
+        assert f"completed {when(request['completed_at'], with_year=True)}" in shown, shown
+        assert "expire" not in shown.casefold(), shown
+    # An open request still says when its link expires.
+    app = RelportalApp(lambda: embedded_client(demo_settings))
+    async with app.run_test(size=(120, 40)) as pilot:
+        detail = await open_first_with_status(pilot, "Requested")
+        request = detail.body["requests"][0]
+        shown = " ".join(text_of(detail.query_one("#requests")).split())
+        assert f"expires {when(request['expires_at'], with_year=True)}" in shown, shown
+
+
 async def test_edit_a_company_and_copy_its_contact(demo_settings) -> None:  # type: ignore[no-untyped-def]
     from screens.company_form import CompanyForm
 

@@ -529,7 +529,7 @@ def cmd_seed(args: argparse.Namespace, config: Config) -> int:
         return _fail(f"{settings.db_path}: {exc}")
     size = settings.db_path.stat().st_size / 1e6
     print(
-        f"seeded {result.companies:,} companies and {result.subsidiaries:,} subsidiaries "
+        f"seeded {result.companies:,} companies ({result.subsidiaries:,} of them subsidiaries) "
         f"in {result.seconds:.1f} s into {settings.db_path} ({size:,.0f} MB)"
     )
     return 0

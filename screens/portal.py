@@ -42,18 +42,39 @@ class SummaryBar(Static):
     """
 
     def show(self, counts: dict[str, int], total: int, status: str | None) -> None:
-        text = Text(no_wrap=False)
         everyone = sum(counts.values())
-        text.append(f" All {everyone:,} ", style="reverse bold" if status is None else "bold")
+        items = [(f" All {everyone:,} ", "reverse bold" if status is None else "bold")]
         for name in [*STATUS_STYLES, "None"]:
             n = counts.get(name, 0)
             label = "—" if name == "None" else name
             chosen = status == name
             style = "reverse bold" if chosen else (STATUS_STYLES.get(name, ("", "dim"))[1])
             if n or chosen:
-                text.append("  ")
-                text.append(f" {label} {n:,} ", style=style)
-        self.update(text)
+                items.append((f" {label} {n:,} ", style))
+        self._items = items
+        self.update(self._lines())
+
+    def _lines(self) -> Text:
+        """The items on as many lines as the width needs, each item whole: a line never
+        breaks between a status and its count."""
+        width = max(1, self.content_size.width or self.size.width - 2)
+        text = Text(no_wrap=True)
+        used = 0
+        for number, (item, style) in enumerate(getattr(self, "_items", [])):
+            if number:
+                if used + 2 + len(item) > width:
+                    text.append("\n")
+                    used = 0
+                else:
+                    text.append("  ")
+                    used += 2
+            text.append(item, style=style)
+            used += len(item)
+        return text
+
+    def on_resize(self) -> None:
+        if getattr(self, "_items", None):
+            self.update(self._lines())
 
 
 def portal_title(

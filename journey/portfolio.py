@@ -123,7 +123,11 @@ def portfolio(
     side: list[dict[str, Any]] = []
     for step in IN_JOURNEY_STEPS:
         if reached[step.value]:
-            row = {"stage": step.value, "title": STEP_TITLES[step], "count": reached[step.value]}
+            row: dict[str, Any] = {
+                "stage": step.value,
+                "title": STEP_TITLES[step],
+                "count": reached[step.value],
+            }
             (side if step in SIDE_STEPS else funnel).append(row)
     funnel += [
         {

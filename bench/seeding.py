@@ -39,8 +39,8 @@ def run(db: Path, env: dict[str, str]) -> Section:
     )
     section.add("database size", f"{size:,.0f} MB")
     section.notes.append(
-        "1,000,000 companies plus about 100,000 subsidiaries, in every status, with their "
-        "requests, entities, connections, pulls, uploads and events; the phases are "
+        "1,000,000 companies (about 200,000 of them subsidiaries), in every status, with "
+        "their requests, entities, connections, pulls, uploads and events; the phases are "
         "printed as it runs (RELPORTAL_SEED_TRACE=1)."
     )
     return section

@@ -17,16 +17,32 @@ from journey.machine import (
     allowed_actions,
     journey_path,
 )
-from journey.platforms import PLATFORMS, SHARED_DATA
+from journey.platforms import DEMO_PASSWORD, DEMO_USERNAME, PLATFORMS, SHARED_DATA
 
 EXIT_CONFIRMATION = (
     "Are you sure you want to exit? Your progress is saved: open the link again "
     "to carry on where you left off."
 )
 
+# The simulated platforms' sign-in, said on each one's sign-in page (TUI and web alike).
+SANDBOX_SIGNIN = (
+    "Sandbox credentials for this simulated platform: "
+    f"username {DEMO_USERNAME}, password {DEMO_PASSWORD}."
+)
+
 DATA_TYPE_LABELS = {
     DataType.FINANCIALS: "Financials",
     DataType.SPEND_ANALYSIS: "Spend analysis",
+}
+
+# What became of a request's link, as the RM's request list says it, and which of the
+# request's times goes with it: an open link's end, else when the request ended.
+REQUEST_LINK_WORDS = {
+    "Sent": ("expires", "expires_at"),
+    "Opened": ("expires", "expires_at"),
+    "Complete": ("completed", "completed_at"),
+    "Expired": ("expired", "expires_at"),
+    "Cancelled": ("cancelled", "state_at"),
 }
 
 
@@ -151,6 +167,8 @@ def describe(
             {"name": "username", "label": "Username", "secret": False},
             {"name": "password", "label": "Password", "secret": True},
         ]
+        # Every simulated platform says which credentials it accepts, on its own page.
+        view["sandbox"] = SANDBOX_SIGNIN
         view["consent"] = {
             "heading": f"{organization} wants access to:",
             "organisation": entity.name if entity else company,
@@ -214,7 +232,7 @@ PAGE_WORDS: dict[str, str] = {
     "problem": "Problem",
     "already_taken": "This step was already taken, perhaps in another tab or window. "
     "This is where your request stands now.",
-    "sandbox": "Sandbox credentials for this simulated platform: username demo, password demo.",
+    "sandbox": SANDBOX_SIGNIN,
     "signin_to": "Sign in to {platform}",
     "wants_access": "{organization} wants access to:",
     "entity_state": "Status",

@@ -29,11 +29,13 @@ class Organization:
     simulated_failures: dict[str, str]
     created_at: str
     version: int
+    accent: str = ""  # "#rrggbb" on the customer's pages; "" for the default
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "name": self.name,
+            "accent": self.accent or None,
             "features": sorted(f.value for f in self.features),
             "platforms": list(self.platforms),
             "link_lifetime_days": self.link_lifetime_days,

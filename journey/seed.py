@@ -5,13 +5,21 @@ with secondary indexes and triggers out of the way, then indexes, full-text sear
 and per-status counters are rebuilt. Every seeded company is consistent with the
 status rules: ``tests/test_seed.py`` re-derives each status and finds no change.
 
+Each customer's journey is walked through the journey's own state machine, so a
+request ends where the machine says, and (in small seeds, the demo) its customer
+actions are the ``journey.action`` events real journeys write: its transcript shows
+them and replays. ``companies`` counts every row of the list, subsidiaries included.
+
 Times are laid out backwards from the start of the current UTC day, so a seed is
-identical on the same day and open links are still live when it runs.
+identical on the same day and open links are still live when it runs. Within a
+company they are in order: sent, opened, each action, linked, pulled, failed, cut;
+the status time is that of the event that last changed the status.
 """
 
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
 import json
 import marshal
@@ -23,16 +31,30 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from journey import names
-from journey.domain import Feature, Role
-from journey.platforms import DEFAULT_PLATFORMS
+from journey import machine, names
+from journey.customer import _action_event as action_event
+from journey.customer import _answer as customer_answer
+from journey.domain import Action, DataType, Feature, Role
+from journey.machine import (
+    AcceptUpload,
+    CompleteJourney,
+    CreateEntity,
+    DenyConnection,
+    EntityState,
+    EntityView,
+    JourneyContext,
+    JourneyState,
+    LinkConnection,
+    StartConnection,
+)
+from journey.platforms import DEFAULT_PLATFORMS, DEMO_PASSWORD, DEMO_USERNAME
 from journey.records import dumps
-from journey.storage.schema import TRIGGER_NAMES, TRIGGERS, V3_TRIGGERS, V9_TRIGGERS
+from journey.storage.schema import TRIGGER_NAMES, TRIGGERS, V3_TRIGGERS, V10_TRIGGERS
 from journey.storage.sqlite import SQLiteStore
 from journey.tokens import RANDOM_BITS, id_from
 
@@ -164,35 +186,174 @@ def _iso(moment: float) -> str:
     return day + _CLOCK[second] + _MILLIS[millis]
 
 
-# Journey states a seeded request can be in (stored as the request's journey JSON).
-def _journey(step: str, **extra: Any) -> str:
-    """A seeded journey state; keys left out take JourneyState's defaults."""
-    return dumps({"step": step, **extra})
-
-
-J_EMAIL = _journey("email")
-J_SUMMARY_CONNECT = _journey("summary", method="connect", entity_mode="single")
-J_SUMMARY_MULTI = _journey("summary", method="connect", entity_mode="multiple")
-J_SUMMARY_UPLOAD = _journey("summary", method="upload")
-J_IN_PROGRESS_SPEND = (
-    _journey("choose_method"),
-    _journey("choose_method", closed=True),
-    _journey("entity_count", method="connect"),
-)
-J_IN_PROGRESS_FIN = (
-    _journey("share_accounting", entity_mode="single"),
-    _journey("select_platform", entity_mode="single"),
-    _journey("select_platform", entity_mode="single", closed=True),
-)
-DENIED_ERROR = {
-    "code": "access_denied",
-    "message": "Access was not granted. Choose your accounting software to try again.",
-}
-J_DENIED = _journey("select_platform", entity_mode="single", error=DENIED_ERROR)
+# The journey state of a request the customer has not opened yet.
+J_EMAIL = dumps({"step": "email"})
 
 FIN = "financials"
 SPEND = "spend_analysis"
 REPORTS = {FIN: ("balance_sheet", "profit_and_loss"), SPEND: ("spend_analysis",)}
+ALL_FEATURES = frozenset(Feature)
+FETCH_FAILED = "The platform did not answer in time."
+
+# A script step: the customer's action, its parameters (as (name, value) pairs), and
+# the entity the action creates. Entities, and the names the customer gives them, are
+# stand-ins ("entity-0", "Entity0") that the walk replaces with each company's own:
+# companies then share their paths through the machine, which is decided once each.
+ScriptStep = tuple[Action, tuple[tuple[str, Any], ...], str]
+
+
+@dataclass(frozen=True)
+class _Path:
+    """What the journey's state machine made of one script, with stand-ins for the
+    ids and names it was given: each action's ``journey.action`` payload, the step
+    at which each entity was created or linked and the journey was completed, and
+    the journey state it ended in. Seeding takes the same few paths again and again,
+    so each is decided once (a million companies would otherwise spend most of
+    their time in the machine)."""
+
+    payloads: tuple[str, ...]
+    created: tuple[tuple[str, int], ...]
+    linked: tuple[tuple[str, int], ...]
+    completed: int | None
+    journey: str
+
+
+@functools.lru_cache(maxsize=4096)
+def _path(types: tuple[str, ...], script: tuple[ScriptStep, ...]) -> _Path:
+    state = JourneyState()
+    ctx = JourneyContext(
+        data_types=frozenset(DataType(t) for t in types),
+        features=ALL_FEATURES,
+        platforms=DEFAULT_PLATFORMS,
+        company_name="the company",
+    )
+    payloads = []
+    created: dict[str, int] = {}
+    linked: dict[str, int] = {}
+    completed = None
+    for number, (action, items, new_id) in enumerate(script):
+        params = dict(items)
+        transition = machine.decide(state, replace(ctx, new_entity_id=new_id), action, params)
+        entities = {e.id: e for e in ctx.entities}
+        for effect in transition.effects:
+            if isinstance(effect, CreateEntity):
+                entities[effect.entity_id] = EntityView(
+                    effect.entity_id, effect.name, EntityState.PENDING, None, not effect.subsidiary
+                )
+                created[effect.entity_id] = number
+            elif isinstance(effect, AcceptUpload):
+                entities[effect.entity_id] = EntityView(
+                    effect.entity_id, ctx.company_name, EntityState.UPLOADED, None, True
+                )
+                created.setdefault(effect.entity_id, number)
+            elif isinstance(effect, StartConnection | LinkConnection | DenyConnection):
+                entity = entities[effect.entity_id]
+                entities[effect.entity_id] = replace(
+                    entity, state=_ENTITY_STATES[type(effect)], platform=effect.platform
+                )
+                if isinstance(effect, LinkConnection):
+                    linked[effect.entity_id] = number
+            elif isinstance(effect, CompleteJourney):
+                completed = number
+        ctx = replace(ctx, entities=tuple(entities.values()))
+        if action is Action.UPLOAD:
+            answer = {"filename": UPLOAD_NAME, "rows": params["rows"]}
+        else:
+            answer = customer_answer(action, params)
+        payloads.append(dumps(action_event(state, transition, action, answer)))
+        state = transition.state
+    return _Path(
+        tuple(payloads),
+        tuple(created.items()),
+        tuple(linked.items()),
+        completed,
+        dumps(state.to_dict()),
+    )
+
+
+_ENTITY_STATES = {
+    StartConnection: EntityState.CONNECTING,
+    LinkConnection: EntityState.LINKED,
+    DenyConnection: EntityState.DENIED,
+}
+
+
+class _Walk:
+    """One customer's way through the journey, as the journey's own state machine
+    decides it: the seeded request ends where the machine says, and its transcript
+    (the ``journey.action`` events real journeys write) replays in a simulation."""
+
+    def __init__(self, types: tuple[str, ...]) -> None:
+        self.types = types
+        self.path = _Path((), (), (), None, J_EMAIL)
+        self.back: dict[str, str] = {}  # stand-in -> the real id or name, as in JSON
+        self.times: list[float] = []  # of each action
+        self.completed: float | None = None
+        self.created: dict[str, float] = {}  # entity id -> when the journey created it
+        self.linked: dict[str, float] = {}  # entity id -> when its connection was linked
+        self.journey = J_EMAIL
+
+    def walk(
+        self,
+        start: float,
+        end: float,
+        script: list[ScriptStep],
+        close_at: float | None = None,
+        real: dict[str, str] | None = None,
+    ) -> None:
+        """Take the script's actions evenly spread from ``start`` to ``end`` (and close
+        the completion page at ``close_at``); ``real``: the stand-ins' real ids and names."""
+        if close_at is not None:
+            script = [*script, (Action.CLOSE, (), "")]
+        gap = (end - start) / max(len(script) - (2 if close_at is not None else 1), 1)
+        times = [start + number * gap for number in range(len(script))]
+        if close_at is not None:
+            times[-1] = close_at
+        self.path = path = _path(self.types, tuple(script))
+        real = real or {}
+        self.back = {stand_in: json.dumps(value)[1:-1] for stand_in, value in real.items()}
+        self.times = times
+        self.created = {real.get(e, e): times[n] for e, n in path.created}
+        self.linked = {real.get(e, e): times[n] for e, n in path.linked}
+        self.completed = None if path.completed is None else times[path.completed]
+        self.journey = self.filled(path.journey)
+
+    def filled(self, text: str) -> str:
+        """``text`` with the real ids and names in place of their stand-ins."""
+        for stand_in, value in self.back.items():
+            text = text.replace(stand_in, value)
+        return text
+
+    def actions(self) -> list[tuple[float, str]]:
+        """(time, ``journey.action`` payload) of each action: the transcript."""
+        return [(at, self.filled(p)) for at, p in zip(self.times, self.path.payloads, strict=True)]
+
+
+UPLOAD_NAME = "supplier-information.xlsx"
+SIGN_IN = (("password", DEMO_PASSWORD), ("username", DEMO_USERNAME))
+COMPANY = "entity-0"  # the stand-in for the company's own entity
+
+
+def _opening(
+    types: tuple[str, ...], method: str = "connect", count: str = "single"
+) -> list[ScriptStep]:
+    """From the email to sharing accounting data (or the upload), as the switches lead:
+    every seeded organization has every feature, so spend-only requests ask first."""
+    script: list[ScriptStep] = [(Action.VIEW_REQUEST, (), "")]
+    if types == (SPEND,):
+        script.append((Action.CHOOSE_METHOD, (("method", method),), ""))
+        if method == "connect":
+            script.append((Action.CHOOSE_ENTITIES, (("count", count),), ""))
+    return script
+
+
+def _connecting(platform: str, entity: str = "") -> list[ScriptStep]:
+    """Choose a platform and consent; ``entity``: the company's own entity, made here."""
+    return [
+        (Action.CONNECT, (), ""),
+        (Action.SELECT_PLATFORM, (("platform", platform),), ""),
+        (Action.CONSENT, (), entity),
+    ]
 
 
 class _Generator:
@@ -209,9 +370,11 @@ class _Generator:
         self.cumulative = list(itertools.accumulate(w for _, w in SCENARIOS))
         self.total = self.cumulative[-1]
         self.subsidiaries = 0
-        # A status event per company gives small seeds (the demo) a history to show; a
-        # big seed skips it: the status and its time are on the rows either way.
+        # A status event and the customer's actions per company give small seeds (the
+        # demo) a history and transcripts to show; a big seed skips them: the status
+        # and its time are on the rows either way.
         self.history = True
+        self.events: list[tuple[Any, ...]] = []  # this company's, put in time order
 
     def uid(self) -> str:
         self.sequence += 1
@@ -221,11 +384,13 @@ class _Generator:
         return self.anchor - (self.rng.uniform(days_min, days_max) * 86400)
 
     def event(
-        self, rows: Rows, at: str, actor: str, kind: str, payload: str, rel: str, req: str | None
+        self, at: str, actor: str, kind: str, payload: str, rel: str, req: str | None
     ) -> None:
-        rows.events.append((self.org_id, at, actor, kind, rel, req, payload))
+        self.events.append((self.org_id, at, actor, kind, rel, req, payload))
 
-    def company(self, index: int, rows: Rows) -> None:
+    def company(self, index: int, rows: Rows, room: int) -> int:
+        """Generate company ``index`` with at most ``room`` rows (subsidiaries are rows
+        of the list too); returns the rows it took."""
         rng = self.rng
         name, description = names.company(index)
         contact_name, local = names.contact(index)
@@ -238,10 +403,19 @@ class _Generator:
         if rng.random() < 0.05:
             assigned = []
         scenario = self.scenarios[bisect.bisect(self.cumulative, rng.random() * self.total)]
-        company = _Company(rel_id, name, description, contact_name, email, created, assigned, index)
+        company = _Company(
+            rel_id, name, description, contact_name, email, created, assigned, index, room
+        )
+        before = len(rows.relationships)
         getattr(self, f"_{scenario}")(company, rows)
+        if self.events:
+            self.events.sort(key=lambda event: event[1])
+            rows.events.extend(self.events)
+            self.events = []
+        return len(rows.relationships) - before
 
-    # Each scenario writes a request and its consequences, then the company row(s).
+    # Each scenario walks the customer's journey, writes the request and its
+    # consequences in time order, then the company row(s).
 
     def _types(self, spend_only_share: float = 0.4) -> tuple[str, ...]:
         roll = self.rng.random()
@@ -257,17 +431,17 @@ class _Generator:
         rows: Rows,
         types: tuple[str, ...],
         state: str,
-        journey: str,
         created: float,
+        walk: _Walk | None = None,
         *,
-        opened: float | None = None,
-        completed: float | None = None,
         expires: float | None = None,
     ) -> str:
         req_id = self.uid()
         created_s = _iso(created)
+        opened = walk.times[0] if walk and walk.times else None
+        completed = walk.completed if walk else None
         expires_at = expires or created + (7) * DAY
-        state_at = completed or opened or created
+        state_at = expires_at if state == "Expired" else completed or opened or created
         rows.requests.append(
             (
                 req_id,
@@ -282,17 +456,22 @@ class _Generator:
                 _iso(state_at),
                 _iso(opened) if opened else None,
                 _iso(completed) if completed else None,
-                journey,
+                walk.journey if walk else J_EMAIL,
                 None,  # the seeded link was never handed out: resend to get one
                 created_s,
                 1,
             )
         )
+        if walk and self.history:
+            actor = f"customer:{req_id}"
+            for at, payload in walk.actions():
+                self.event(_iso(at), actor, "journey.action", payload, c.id, req_id)
         return req_id
 
     def _entity(
         self,
         rows: Rows,
+        entity_id: str,
         req_id: str,
         rel_id: str,
         name: str,
@@ -300,12 +479,10 @@ class _Generator:
         *,
         is_company: bool,
         denied: bool = False,
-    ) -> str:
-        entity_id = self.uid()
+    ) -> None:
         rows.entities.append(
             (entity_id, self.org_id, req_id, rel_id, name, int(is_company), int(denied), _iso(at))
         )
-        return entity_id
 
     def _connection(
         self,
@@ -314,16 +491,25 @@ class _Generator:
         platform: str,
         status: str,
         at: float,
+        linked: float | None,
         pulls: tuple[str, ...],
-        types: tuple[str, ...],
-    ) -> None:
+    ) -> list[float]:
+        """A connection made at ``at`` and its data pulls, in order after it was
+        linked, all before now. Returns the pulls' times, and last, for a connection
+        that was cut, when it was cut."""
         conn_id = self.uid()
         last_sync = None
-        moment = at
-        for pull_status in pulls:
-            moment = moment + (self.rng.randint(1, 60 * 24 * 10)) * MINUTE
-            if moment > self.anchor:
-                moment = self.anchor - (1) * MINUTE
+        moment = linked or at
+        times = []
+        for number, pull_status in enumerate(pulls):
+            # Each pull leaves room for the ones after it (and a deauthorization).
+            room = (self.anchor - moment) / (len(pulls) - number + 1)
+            moment += (
+                self.rng.uniform(0.5, 1) * min(room, 10 * DAY)
+                if number
+                else min(self.rng.uniform(1, 30) * MINUTE, room)
+            )
+            times.append(moment)
             stamp = _iso(moment)
             rows.pulls.append(
                 (
@@ -334,24 +520,32 @@ class _Generator:
                     stamp,
                     stamp,
                     stamp,
-                    None if pull_status == "Complete" else "The platform did not answer in time.",
+                    None if pull_status == "Complete" else FETCH_FAILED,
                     None,
                 )
             )
             if pull_status == "Complete":
                 last_sync = stamp
+        status_at = moment
+        if status == "Deauthorized":
+            status_at = moment + (self.anchor - moment) * self.rng.uniform(0.2, 0.8)
+            times.append(status_at)
         rows.connections.append(
-            (conn_id, self.org_id, entity_id, platform, status, _iso(at), _iso(moment), last_sync)
+            (
+                conn_id,
+                self.org_id,
+                entity_id,
+                platform,
+                status,
+                _iso(at),
+                _iso(status_at),
+                last_sync,
+            )
         )
+        return times
 
     def _platform(self) -> str:
         return self.rng.choice(DEFAULT_PLATFORMS)
-
-    def _status_event(
-        self, rows: Rows, c: _Company, rel_id: str, name: str, status: str, at: str, req: str | None
-    ) -> None:
-        payload = _status_payload(name, status)
-        self.event(rows, at, "system", "relationship.status_changed", payload, rel_id, req)
 
     def _finish(
         self,
@@ -401,7 +595,8 @@ class _Generator:
             rows.counts[user_id, status] += 1
             rows.users.append((rel_id, user_id, self.org_id, status, name_key, created_s, at))
         if status != "None" and self.history:
-            self._status_event(rows, c, rel_id, name, status, at, req_id)
+            payload = _status_payload(name, status)
+            self.event(at, "system", "relationship.status_changed", payload, rel_id, req_id)
 
     def _none(self, c: _Company, rows: Rows) -> None:
         self._finish(c, rows, "None", c.created)
@@ -409,48 +604,87 @@ class _Generator:
     def _requested(self, c: _Company, rows: Rows) -> None:
         types = self._types()
         sent = self.ago(0.05, 6)
-        req = self._request(c, rows, types, "Sent", J_EMAIL, sent)
+        req = self._request(c, rows, types, "Sent", sent)
         self._finish(c, rows, "Requested", sent, types, req_id=req)
+
+    def _part_way(self, types: tuple[str, ...]) -> list[ScriptStep]:
+        """Where an unfinished journey stopped: the first steps, sometimes closed."""
+        script = _opening(types)[:1]
+        roll = self.rng.random()
+        if types == (SPEND,):
+            if roll < 1 / 3:
+                script.append((Action.CLOSE, (), ""))
+            elif roll < 2 / 3:
+                script.append((Action.CHOOSE_METHOD, (("method", "connect"),), ""))
+        elif roll < 2 / 3:
+            script.append((Action.CONNECT, (), ""))
+            if roll < 1 / 3:
+                script.append((Action.CLOSE, (), ""))
+        return script
 
     def _in_progress(self, c: _Company, rows: Rows) -> None:
         types = self._types()
         sent = self.ago(0.5, 6)
         opened = sent + (self.rng.uniform(0.1, 10)) * HOUR
-        opened = min(opened, self.anchor - (5) * MINUTE)
-        options = J_IN_PROGRESS_SPEND if types == (SPEND,) else J_IN_PROGRESS_FIN
-        journey = self.rng.choice(options)
-        req = self._request(c, rows, types, "Opened", journey, sent, opened=opened)
+        opened = min(opened, self.anchor - (30) * MINUTE)
+        walk = _Walk(types)
+        walk.walk(opened, opened + self.rng.uniform(1, 20) * MINUTE, self._part_way(types))
+        req = self._request(c, rows, types, "Opened", sent, walk)
         self._finish(c, rows, "In progress", opened, types, req_id=req)
 
-    def _uploaded(self, c: _Company, rows: Rows) -> None:
-        types = (SPEND,)
-        sent = self.ago(1, 6)
-        done = sent + (self.rng.uniform(1, 20)) * HOUR
-        req = self._request(
-            c,
-            rows,
-            types,
-            "Complete",
-            J_SUMMARY_UPLOAD,
-            sent,
-            opened=sent + (30) * MINUTE,
-            completed=done,
-        )
-        entity = self._entity(rows, req, c.id, c.name, done, is_company=True)
-        self._upload(rows, entity, done, processed=False)
-        self._finish(c, rows, "Uploaded", done, types, linked=1, total=1, req_id=req)
+    def _completed(
+        self,
+        c: _Company,
+        types: tuple[str, ...],
+        script: list[ScriptStep],
+        real: dict[str, str],
+        recent: bool = False,
+    ) -> tuple[float, _Walk]:
+        """A journey the customer finished: when the request was sent, and the walk.
+        The customer closes the completion page a minute after."""
+        sent = self.ago(1, 6) if recent else self.ago(8, 300)
+        sent = max(sent, c.created + (1) * HOUR)
+        opened = min(sent + self.rng.uniform(10, 600) * MINUTE, self.anchor - (2) * HOUR)
+        done = min(opened + (self.rng.uniform(0.1, 72)) * HOUR, self.anchor - (30) * MINUTE)
+        walk = _Walk(types)
+        close = done + self.rng.uniform(1, 5) * MINUTE
+        walk.walk(opened, done, script, close_at=close, real=real)
+        return sent, walk
 
-    def _upload(self, rows: Rows, entity_id: str, at: float, *, processed: bool) -> None:
-        count = self.rng.randint(5, 60)
+    def _upload_journey(self, c: _Company, rows: Rows, *, processed: bool) -> None:
+        types = (SPEND,)
+        entity = self.uid()
+        rows_uploaded = self.rng.randint(5, 60)
+        script = [
+            *_opening(types, method="upload"),
+            (Action.UPLOAD, (("rows", rows_uploaded),), COMPANY),
+        ]
+        sent, walk = self._completed(c, types, script, {COMPANY: entity}, recent=not processed)
+        req = self._request(c, rows, types, "Complete", sent, walk)
+        done = walk.created[entity]
+        self._entity(rows, entity, req, c.id, c.name, done, is_company=True)
+        self._upload(rows, entity, done, rows_uploaded, processed=processed)
+        status = "Available" if processed else "Uploaded"
+        # Processing takes a moment; a pending upload's status time is the upload.
+        status_at = done + (2) * MINUTE if processed else done
+        self._finish(c, rows, status, status_at, types, linked=1, total=1, req_id=req)
+
+    def _uploaded(self, c: _Company, rows: Rows) -> None:
+        self._upload_journey(c, rows, processed=False)
+
+    def _upload(
+        self, rows: Rows, entity_id: str, at: float, count: int, *, processed: bool
+    ) -> None:
         stamp = _iso(at)
         # Awaiting processing: due far ahead, so the demo keeps companies in Uploaded.
         due = stamp if processed else _iso(at + (3650) * DAY)
+        done = _iso(at + (2) * MINUTE)
         rows.uploads.append(
             (
                 self.uid(),
                 self.org_id,
                 entity_id,
-                "supplier-information.xlsx",
+                UPLOAD_NAME,
                 self.rng.randint(9_000, 60_000),
                 "0" * 64,
                 count,
@@ -458,145 +692,157 @@ class _Generator:
                 "Processed" if processed else "Processing",
                 stamp,
                 due,
-                stamp if processed else None,
+                done if processed else None,
             )
         )
 
-    def _complete_request(
-        self, c: _Company, rows: Rows, types: tuple[str, ...], journey: str
-    ) -> tuple[str, float, float]:
-        sent = self.ago(8, 300)
-        sent = max(sent, c.created + (1) * HOUR)
-        done = sent + (self.rng.uniform(0.5, 72)) * HOUR
-        req = self._request(
-            c,
-            rows,
-            types,
-            "Complete",
-            journey,
-            sent,
-            opened=sent + (20) * MINUTE,
-            completed=done,
-        )
-        return req, sent, done
+    def _single_connection(
+        self, c: _Company, rows: Rows, types: tuple[str, ...], pulls: tuple[str, ...], status: str
+    ) -> tuple[str, str, list[float]]:
+        """A finished journey that linked the company itself to one platform, and its
+        pulls; the request, the platform and the pulls' times."""
+        entity = self.uid()
+        platform = self._platform()
+        script = [
+            *_opening(types),
+            *_connecting(platform, COMPANY),
+            (Action.AUTHORIZE, SIGN_IN, ""),
+        ]
+        sent, walk = self._completed(c, types, script, {COMPANY: entity})
+        req = self._request(c, rows, types, "Complete", sent, walk)
+        made = walk.created[entity]
+        self._entity(rows, entity, req, c.id, c.name, made, is_company=True)
+        times = self._connection(rows, entity, platform, status, made, walk.linked[entity], pulls)
+        return req, platform, times
 
     def _available(self, c: _Company, rows: Rows) -> None:
         types = self._types()
-        if types == (SPEND,) and self.rng.random() < SUBSIDIARY_SHARE * 5:
+        if types == (SPEND,) and c.room >= 3 and self.rng.random() < SUBSIDIARY_SHARE * 5:
             self._multi_entity(c, rows, types, all_linked=True)
             return
         if types == (SPEND,) and self.rng.random() < 0.2:
-            req, _, done = self._complete_request(c, rows, types, J_SUMMARY_UPLOAD)
-            entity = self._entity(rows, req, c.id, c.name, done, is_company=True)
-            self._upload(rows, entity, done, processed=True)
-            self._finish(c, rows, "Available", done, types, linked=1, total=1, req_id=req)
+            self._upload_journey(c, rows, processed=True)
             return
-        req, _, done = self._complete_request(c, rows, types, J_SUMMARY_CONNECT)
-        entity = self._entity(rows, req, c.id, c.name, done, is_company=True)
-        platform = self._platform()
         pulls = ("Complete",) * self.rng.randint(1, 3)
-        self._connection(rows, entity, platform, "Linked", done, pulls, types)
-        status_at = done + (2) * MINUTE
-        self._finish(c, rows, "Available", status_at, types, 1, 1, (platform,), req)
+        req, platform, times = self._single_connection(c, rows, types, pulls, "Linked")
+        # Available from the first pull that completed.
+        self._finish(c, rows, "Available", times[0], types, 1, 1, (platform,), req)
 
     def _warning(self, c: _Company, rows: Rows) -> None:
-        types = self._types()
-        if types == (SPEND,) and self.rng.random() < 0.5:
-            self._multi_entity(c, rows, types, all_linked=False)
-            return
-        req, _, done = self._complete_request(c, rows, types, J_SUMMARY_CONNECT)
-        entity = self._entity(rows, req, c.id, c.name, done, is_company=True)
-        platform = self._platform()
-        self._connection(rows, entity, platform, "Linked", done, ("Complete", "FetchError"), types)
-        self._finish(c, rows, "Warning", done + (3) * DAY, types, 1, 1, (platform,), req)
+        # Warning is "some entities' data is in, others' is not": it takes several
+        # entities; with no room for them, the only entity failing is an Error.
+        if c.room >= 3:
+            self._multi_entity(c, rows, (SPEND,), all_linked=False)
+        else:
+            self._error(c, rows)
 
     def _error(self, c: _Company, rows: Rows) -> None:
         types = self._types(spend_only_share=0.0)
-        if self.rng.random() < 0.5:
+        roll = self.rng.random()
+        if roll < 0.5:
             # The customer cancelled at the platform's consent page.
+            entity = self.uid()
+            platform = self._platform()
             sent = self.ago(1, 6)
             opened = sent + (15) * MINUTE
-            req = self._request(c, rows, types, "Opened", J_DENIED, sent, opened=opened)
-            entity = self._entity(rows, req, c.id, c.name, opened, is_company=True, denied=True)
-            self._connection(rows, entity, self._platform(), "PendingAuth", opened, (), types)
-            self._finish(c, rows, "Error", opened + (3) * MINUTE, types, 0, 1, (), req)
+            walk = _Walk(types)
+            script = [*_opening(types), *_connecting(platform, COMPANY), (Action.DENY, (), "")]
+            ended = opened + self.rng.uniform(3, 20) * MINUTE
+            walk.walk(opened, ended, script, real={COMPANY: entity})
+            req = self._request(c, rows, types, "Opened", sent, walk)
+            made = walk.created[entity]
+            self._entity(rows, entity, req, c.id, c.name, made, is_company=True, denied=True)
+            self._connection(rows, entity, platform, "PendingAuth", made, None, ())
+            self._finish(c, rows, "Error", walk.times[-1], types, 0, 1, (), req)
             return
-        req, _, done = self._complete_request(c, rows, types, J_SUMMARY_CONNECT)
-        entity = self._entity(rows, req, c.id, c.name, done, is_company=True)
-        platform = self._platform()
-        self._connection(rows, entity, platform, "Linked", done, ("FetchError",), types)
-        self._finish(c, rows, "Error", done + (5) * MINUTE, types, 1, 1, (platform,), req)
+        # The only pull failed, or the latest failed after earlier ones completed.
+        pulls = ("FetchError",) if roll < 0.75 else ("Complete", "FetchError")
+        req, platform, times = self._single_connection(c, rows, types, pulls, "Linked")
+        self._finish(c, rows, "Error", times[-1], types, 1, 1, (platform,), req)
 
     def _deauthorized(self, c: _Company, rows: Rows) -> None:
         types = self._types()
-        req, _, done = self._complete_request(c, rows, types, J_SUMMARY_CONNECT)
-        entity = self._entity(rows, req, c.id, c.name, done, is_company=True)
-        self._connection(rows, entity, self._platform(), "Deauthorized", done, ("Complete",), types)
-        self._finish(c, rows, "Deauthorized", done + (20) * DAY, types, 0, 1, (), req)
+        req, _, times = self._single_connection(c, rows, types, ("Complete",), "Deauthorized")
+        self._finish(c, rows, "Deauthorized", times[-1], types, 0, 1, (), req)
 
     def _expired(self, c: _Company, rows: Rows) -> None:
         types = self._types()
         sent = self.ago(8, 120)
         sent = max(sent, c.created + (1) * HOUR)
         expires = sent + (7) * DAY
-        opened = sent + (2) * HOUR if self.rng.random() < 0.4 else None
-        journey = self.rng.choice(J_IN_PROGRESS_FIN) if opened else J_EMAIL
-        req = self._request(
-            c, rows, types, "Expired", journey, sent, opened=opened, expires=expires
-        )
+        walk = None
+        if self.rng.random() < 0.4:
+            opened = sent + (2) * HOUR
+            walk = _Walk(types)
+            walk.walk(opened, opened + self.rng.uniform(1, 20) * MINUTE, self._part_way(types))
+        req = self._request(c, rows, types, "Expired", sent, walk, expires=expires)
         self._finish(c, rows, "Expired", expires, types, req_id=req)
 
     def _multi_entity(
         self, c: _Company, rows: Rows, types: tuple[str, ...], *, all_linked: bool
     ) -> None:
-        req, _, done = self._complete_request(c, rows, types, J_SUMMARY_MULTI)
-        count = self.rng.randint(2, 3)
+        """Several legal entities, each a subsidiary of its own in the list. When not
+        all are well, the first entity's data is in and the others' pulls failed."""
+        count = min(self.rng.randint(2, 3), c.room - 1)
         places = self.rng.sample(names.SUBSIDIARY_PLACES, count)
-        plan = [
-            (place, self._platform() if all_linked or position == 0 else None)
-            for position, place in enumerate(places)
-        ]
-        linked_platforms = list(dict.fromkeys(p for _, p in plan if p))
-        linked = sum(1 for _, p in plan if p)
-        # The parent row first: its subsidiaries point at it.
-        status = "Available" if all_linked else "Warning"
-        self._finish(
-            c,
-            rows,
-            status,
-            done + (2) * MINUTE,
-            types,
-            linked,
-            count,
-            tuple(linked_platforms),
-            req,
-        )
-        for position, (place, platform) in enumerate(plan):
-            child_name = f"{c.name.split(' ')[0]} {place}"
+        entities = [self.uid() for _ in places]
+        platforms = [self._platform() for _ in places]
+        child_names = [f"{c.name.split(' ')[0]} {place}" for place in places]
+        script = _opening(types, count="multiple")
+        real: dict[str, str] = {}  # the stand-ins' real names and ids
+        for position, (entity, platform, child) in enumerate(
+            zip(entities, platforms, child_names, strict=True)
+        ):
+            if position:
+                script.append((Action.ADD_ENTITY, (), ""))
+            name, made_id = f"Entity{position}", f"entity-{position}"
+            real[name], real[made_id] = child, entity
+            script.append((Action.NAME_ENTITY, (("name", name),), made_id))
+            script += [*_connecting(platform), (Action.AUTHORIZE, SIGN_IN, "")]
+        script.append((Action.FINISH, (), ""))
+        sent, walk = self._completed(c, types, script, real)
+        req = self._request(c, rows, types, "Complete", sent, walk)
+        children = []
+        for position, (entity, platform, child) in enumerate(
+            zip(entities, platforms, child_names, strict=True)
+        ):
+            made = walk.created[entity]
             child_id = self.uid()
-            moment = done - (10 * (count - position)) * MINUTE
-            entity = self._entity(rows, req, child_id, child_name, moment, is_company=False)
-            if platform:
-                self._connection(rows, entity, platform, "Linked", moment, ("Complete",), types)
-                child_status, child_linked = "Available", 1
-                child_platforms: tuple[str, ...] = (platform,)
-            else:
-                child_status, child_linked, child_platforms = "In progress", 0, ()
+            self._entity(rows, entity, req, child_id, child, made, is_company=False)
+            well = all_linked or position == 0
+            pulls = ("Complete",) if well else ("FetchError",)
+            times = self._connection(
+                rows, entity, platform, "Linked", made, walk.linked[entity], pulls
+            )
+            children.append((child_id, child, made, platform, well, times[0]))
+        linked_platforms = tuple(dict.fromkeys(platforms))
+        # Available once the last entity's data is in. Warning once the first entity's
+        # data is in and a second entity is there (before that it was Available, or
+        # In progress, or Error while only the second had failed).
+        firsts = [first for *_, well, first in children if well]
+        status, status_at = (
+            ("Available", max(firsts))
+            if all_linked
+            else ("Warning", max(firsts[0], children[1][2]))
+        )
+        # The parent row first: its subsidiaries point at it.
+        self._finish(c, rows, status, status_at, types, count, count, linked_platforms, req)
+        for child_id, child, made, platform, well, first in children:
             self.subsidiaries += 1
             self._finish(
                 c,
                 rows,
-                child_status,
-                moment + (2) * MINUTE,
+                "Available" if well else "Error",
+                first,
                 types,
-                child_linked,
                 1,
-                child_platforms,
+                1,
+                (platform,),
                 req,
                 parent_id=c.id,
                 rel_id=child_id,
-                name=f"{c.name} - {child_name}",
-                created=moment,
+                name=f"{c.name} - {child}",
+                created=made,
             )
 
 
@@ -615,6 +861,7 @@ class _Company:
     created: float
     users: list[str]
     index: int
+    room: int  # rows this company may take, with its subsidiaries
 
     def sender(self, rms: list[str]) -> str:
         return self.users[0] if self.users else rms[self.index % len(rms)]
@@ -796,9 +1043,9 @@ def seed_connection(
     conn.execute("BEGIN IMMEDIATE")
     try:
         org_id, rm_ids = _demo_org(conn, org_name, rng, _iso(anchor))
+        # Subsidiaries are rows of the list like any company: ``companies`` counts them.
         first = conn.execute(
-            "SELECT count(*) FROM relationships WHERE org_id = ? AND parent_id IS NULL",
-            (org_id,),
+            "SELECT count(*) FROM relationships WHERE org_id = ?", (org_id,)
         ).fetchone()[0]
         max_rowid = conn.execute("SELECT coalesce(max(rowid), 0) FROM relationships").fetchone()[0]
         if big:
@@ -929,8 +1176,9 @@ def _generate_block(plan: _Plan, start: int, count: int) -> Iterator[Rows]:
     generator = _Generator(plan.seed_value, plan.org_id, list(plan.rm_ids), plan.anchor, start)
     generator.history = plan.history
     rows = Rows()
-    for number in range(start, start + count):
-        generator.company(number, rows)
+    number, end = start, start + count
+    while number < end:
+        number += generator.company(number, rows, end - number)
         if len(rows.relationships) >= CHUNK:
             rows.subsidiaries, generator.subsidiaries = generator.subsidiaries, 0
             yield rows
@@ -990,7 +1238,7 @@ def _triggers() -> Iterator[str]:
 
     yield from _split_sql(TRIGGERS)
     yield from _split_sql(V3_TRIGGERS)
-    yield from _split_sql(V9_TRIGGERS)
+    yield from _split_sql(V10_TRIGGERS)
 
 
 def ensure_demo(

@@ -14,7 +14,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from journey import derive
+from journey.accent import clean_accent
 from journey.domain import (
+    COMPANY_NAME_MAX,
+    CONTACT_NAME_MAX,
+    DESCRIPTION_MAX,
+    EMAIL_MAX,
+    USERS_MAX,
     DataType,
     Delivery,
     Feature,
@@ -51,11 +57,7 @@ from journey.tokens import (
     token_expiry,
 )
 
-NAME_MAX = 200
-DESCRIPTION_MAX = 500
-CONTACT_NAME_MAX = 200
-EMAIL_MAX = 254
-USERS_MAX = 50
+NAME_MAX = COMPANY_NAME_MAX  # the name journey.simulation knows it by
 DEFAULT_ORG_NAME = "Larkspur Bank"
 ALL_FEATURES = frozenset(Feature)
 _EMAIL = re.compile(
@@ -241,7 +243,12 @@ def me(tx: Tx, user: User) -> dict[str, Any]:
     assert org is not None
     return {
         "user": user.to_dict(),
-        "organization": {"id": org.id, "name": org.name, "version": org.version},
+        "organization": {
+            "id": org.id,
+            "name": org.name,
+            "version": org.version,
+            "accent": org.accent or None,
+        },
         "features": sorted(f.value for f in org.features),
         "platforms": [{"key": k, "name": platform_name(k)} for k in org.platforms],
         "link_lifetime_days": org.link_lifetime_days,
@@ -252,7 +259,8 @@ def me(tx: Tx, user: User) -> dict[str, Any]:
 def update_organization(
     tx: Tx, user: User, changes: dict[str, Any], version: int | None
 ) -> dict[str, Any]:
-    """Admin: features, platforms, link lifetime and simulated platform failures."""
+    """Admin: features, platforms, link lifetime, simulated platform failures and the
+    accent colour of the customer's pages."""
     require_role(user, Role.ADMIN)
     org = tx.get_organization(user.org_id)
     assert org is not None
@@ -292,6 +300,8 @@ def update_organization(
                 "invalid_simulated_failures",
             )
         fields["simulated_failures"] = dict(failures)
+    if "accent" in changes:
+        fields["accent"] = clean_accent(changes["accent"])
     fields["version"] = org.version + 1
     tx.update_organization(org.id, fields)
     tx.append_event(
@@ -306,7 +316,7 @@ def update_organization(
 def clean_relationship(data: dict[str, Any], *, partial: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = {}
     specs = {
-        "name": (True, NAME_MAX),
+        "name": (True, COMPANY_NAME_MAX),
         "description": (False, DESCRIPTION_MAX),
         "contact_name": (True, CONTACT_NAME_MAX),
     }
@@ -466,6 +476,7 @@ def compose_email(
         contact_email=rel.contact_email,
         data_types=data_types,
         link=link,
+        accent=org.accent,
     )
 
 

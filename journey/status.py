@@ -55,13 +55,21 @@ def derive_company_status(
     if connections and len(deauthorized) == len(connections):
         return CompanyStatus.DEAUTHORIZED
     with_data = [e for e in entities if e.has_data]
-    any_failure = any(e.last_pull is not None and e.last_pull.failed for e in entities)
+    failed = [e.last_pull is not None and e.last_pull.failed for e in entities]
+    any_failure = any(failed)
     if entities and len(with_data) == len(entities) and not any_failure and not deauthorized:
         return CompanyStatus.AVAILABLE
-    if with_data and (
-        len(with_data) < len(entities)
-        or any(e.failed_after_success for e in entities)
-        or deauthorized
+    # Warning is "some succeeded, some did not": when every entity with data has failed
+    # since, nothing is current and the failure is the news (Error, below).
+    current = [e for e, f in zip(entities, failed, strict=True) if e.has_data and not f]
+    if (
+        with_data
+        and (current or not any_failure)
+        and (
+            len(with_data) < len(entities)
+            or any(e.failed_after_success for e in entities)
+            or deauthorized
+        )
     ):
         return CompanyStatus.WARNING
     if any(e.denied for e in entities) or any_failure:

@@ -10,6 +10,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from widgets.keys_footer import KeysFooter
+
 
 class Confirm(ModalScreen[bool]):
     DEFAULT_CSS = """
@@ -39,6 +41,7 @@ class Confirm(ModalScreen[bool]):
             with Horizontal():
                 yield Button(self.no, id="no")
                 yield Button(self.yes, variant="error", id="yes")
+        yield KeysFooter()  # this dialog's own keys, not the screen's behind
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()

@@ -15,6 +15,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
+from widgets.keys_footer import KeysFooter
 from widgets.plain import plain_cells
 from widgets.status_badge import STATUS_STYLES, status_text
 
@@ -23,8 +24,8 @@ STATUS_MEANINGS = {
     "In progress": "the customer is part-way through the journey",
     "Uploaded": "files were uploaded and are being checked",
     "Available": "every linked entity's data is in",
-    "Warning": "some data is in, some entity still needs attention",
-    "Error": "a data pull or an upload failed",
+    "Warning": "some entities' data is in; others' is missing, failed or cut off",
+    "Error": "access was denied, or a data pull failed and no entity's data is current",
     "Deauthorized": "the customer or the RM cut a connection",
     "Expired": "the request's link ran out before it was finished",
 }
@@ -93,6 +94,7 @@ class HelpScreen(ModalScreen[None]):
             legend.add_row(Text("—", style="dim"), "nothing asked of this company yet")
             yield Static(legend)
             yield Static(Text("\nEsc or ? closes this.", style="dim"))
+        yield KeysFooter()  # this dialog's own keys, not the screen's behind
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(result)

@@ -13,7 +13,8 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.timer import Timer
+from textual.widgets import Static
 
 from journey.labels import (
     DATA_TYPE_LABELS,
@@ -25,9 +26,13 @@ from journey.labels import (
     status_change,
     step_label,
 )
+from journey.prompts import REQUEST_LINK_WORDS
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
+from widgets.keys_footer import KeysFooter
 from widgets.plain import plain_cells
 from widgets.status_badge import status_text, when
+
+RETRY_SECONDS = (1.0, 2.0, 4.0, 8.0)  # waits between reads while the service is away
 
 EVENT_WORDS = {
     "relationship.created": "Company added",
@@ -84,6 +89,15 @@ def describe_event(event: dict[str, Any]) -> str:
     return words
 
 
+def link_note(req: dict[str, Any]) -> str:
+    """What became of a request's link: when it expires while it is open, else when
+    the request ended ("completed 3 Dec 2026 10:05"), never an expiry that no
+    longer means anything."""
+    word, key = REQUEST_LINK_WORDS.get(req["state"], ("", "expires_at"))
+    stamp = when(req.get(key), with_year=True)
+    return f"{word} {stamp}".strip() if stamp else "—"
+
+
 class RelationshipScreen(Screen[None]):
     DEFAULT_CSS = """
     RelationshipScreen VerticalScroll { padding: 0 1; }
@@ -105,11 +119,26 @@ class RelationshipScreen(Screen[None]):
         Binding("t", "transcript", "Transcript", id="company.transcript"),
         Binding("R", "reload", "Reload", show=False, id="company.reload"),
     ]
+    # The command palette offers these bindings by name, for this company (tui.commands).
+    PALETTE_PREFIX = "company"
+    PALETTE_NAMES = {
+        "request": "request information",
+        "copy_contact": "copy contact email",
+        "simulate": "simulate the customer",
+        "app.pop_screen": "back to the list",
+    }
 
     class Loaded(Message):
         def __init__(self, body: dict[str, Any]) -> None:
             super().__init__()
             self.body = body
+
+    class Unreachable(Message):
+        """The company could not be read because the service is away (or failing)."""
+
+        def __init__(self, detail: str) -> None:
+            super().__init__()
+            self.detail = detail
 
     class Touched(Message):
         """The service recorded events about this company (the portal's event
@@ -121,6 +150,10 @@ class RelationshipScreen(Screen[None]):
         self.session = session
         self.rel_id = rel_id
         self.body: dict[str, Any] | None = None
+        # While the service is away the company is asked for again by itself, each wait
+        # longer than the last (one timer, re-armed only after an answer).
+        self._retry_timer: Timer | None = None
+        self._retries = 0
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
@@ -128,19 +161,57 @@ class RelationshipScreen(Screen[None]):
             yield Static(id="requests", classes="section")
             yield Static(id="entities", classes="section")
             yield Static(id="timeline", classes="section")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.load()
+
+    def palette_subject(self) -> str:
+        """What this screen's palette commands act on: this company."""
+        return self.body["name"] if self.body else ""
 
     @work(exclusive=True, group="company", exit_on_error=False)
     async def load(self) -> None:
         try:
             body = await self.client.get(f"/v1/relationships/{self.rel_id}")
-        except (ServiceProblem, ServiceUnavailable) as exc:
-            self.notify(str(exc), title="Cannot load the company", severity="error")
+        except ServiceUnavailable as exc:
+            self.post_message(self.Unreachable(str(exc)))
+            return
+        except ServiceProblem as exc:
+            if exc.status >= 500:  # a service starting up or failing: try again
+                self.post_message(self.Unreachable(str(exc)))
+            else:
+                self.notify(str(exc), title="Cannot load the company", severity="error")
             return
         self.post_message(self.Loaded(body))
+
+    @on(Unreachable)
+    def _unreachable(self, message: Unreachable) -> None:
+        if self._retries == 0:
+            self.notify(
+                f"{message.detail}. Trying again by itself.",
+                title="Cannot load the company",
+                severity="error",
+            )
+        if self.body is None:
+            self.query_one("#info", Static).update(
+                Text(f"Loading… the service is unreachable ({message.detail}); retrying…")
+            )
+        if self._retry_timer is None:
+            wait = RETRY_SECONDS[min(self._retries, len(RETRY_SECONDS) - 1)]
+            self._retry_timer = self.set_timer(wait, self._retry)
+        self._retries += 1
+
+    def _retry(self) -> None:
+        self._retry_timer = None
+        self.load()
+
+    def service_back(self) -> None:
+        """The portal saw the service answer again: ask at once, not at the next retry."""
+        if self._retry_timer is not None:
+            self._retry_timer.stop()
+            self._retry_timer = None
+            self.load()
 
     def action_reload(self) -> None:
         self.load()
@@ -291,6 +362,8 @@ class RelationshipScreen(Screen[None]):
             self.app.copy_to_clipboard(result["link"])
             done += " (new link copied)"
         self.notify(done)
+        if result and result.get("notice"):  # an emailed link only this computer opens
+            self.notify(result["notice"], title="Link unreachable", severity="warning", timeout=20)
         if leave:
             self.app.pop_screen()
         else:
@@ -346,6 +419,7 @@ class RelationshipScreen(Screen[None]):
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:
         body = self.body = message.body
+        self._retries = 0
         info = Table.grid(padding=(0, 2))
         info.add_column(style="dim", no_wrap=True)
         info.add_column()
@@ -371,7 +445,7 @@ class RelationshipScreen(Screen[None]):
         self.query_one("#info", Static).update(Group(title, Text(""), info))
 
         requests = Table(title="Requests", title_justify="left", expand=True)
-        for column in ("Requested", "Sent", "State", "Step", "Link expires"):
+        for column in ("Requested", "Sent", "State", "Step", "Link"):
             requests.add_column(column)
         for req in body["requests"]:
             requests.add_row(
@@ -382,7 +456,7 @@ class RelationshipScreen(Screen[None]):
                         req["state"], req.get("delivery", "email"), req.get("superseded_by")
                     ),
                     step_label(req["step"]),
-                    when(req["expires_at"], with_year=True),
+                    link_note(req),
                 )
             )
         self.query_one("#requests", Static).update(

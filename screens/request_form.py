@@ -14,6 +14,8 @@ from textual.widgets import Button, Checkbox, Static
 
 from journey.labels import REPLACES_OPEN_REQUEST
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
+from widgets.keys_footer import KeysFooter
+from widgets.tick_box import TickBox
 
 
 class RequestForm(ModalScreen[dict[str, Any] | None]):
@@ -51,11 +53,17 @@ class RequestForm(ModalScreen[dict[str, Any] | None]):
                 Text(f"To {self.company['contact_name']} <{self.company['contact_email']}>"),
                 classes="dim",
             )
-            yield Checkbox(
-                "Financials — profit and loss, balance sheet", True, id="financials", compact=True
+            # Ticked as the company's last request asked (Financials when never asked).
+            asked = set(self.company.get("requested") or ["financials"])
+            yield TickBox(
+                "Financials — profit and loss, balance sheet",
+                "financials" in asked,
+                id="financials",
             )
-            yield Checkbox(
-                "Spend analysis — suppliers, bills, payments", id="spend_analysis", compact=True
+            yield TickBox(
+                "Spend analysis — suppliers, bills, payments",
+                "spend_analysis" in asked,
+                id="spend_analysis",
             )
             with VerticalScroll(id="preview"):
                 yield Static(id="preview-text")
@@ -68,6 +76,7 @@ class RequestForm(ModalScreen[dict[str, Any] | None]):
                 if "copy_link" in self.session.features:
                     yield Button("Copy link", id="copy")
                 yield Button("Request by email", variant="primary", id="email")
+        yield KeysFooter()  # this dialog's own keys, not the screen's behind
 
     def _open_request(self) -> bool:
         requests = self.company.get("requests") or []
@@ -155,4 +164,6 @@ class RequestForm(ModalScreen[dict[str, Any] | None]):
             title="Request by email",
             severity="information" if sent else "error",
         )
+        if body.get("notice"):  # the emailed link opens only on this computer
+            self.notify(body["notice"], title="Link unreachable", severity="warning", timeout=20)
         self.dismiss(body)

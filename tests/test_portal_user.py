@@ -99,3 +99,26 @@ def test_an_unknown_configured_user_is_one_config_line(tmp_path: Path) -> None:
     )
     assert expected in said, said
     assert said.count("relportal: ") == 1 and "Traceback" not in said
+
+
+async def test_the_title_keeps_who_you_are_at_80_columns(tmp_path: Path) -> None:
+    """At 80 columns the other parts of the title give way, never the user's name; a
+    wide terminal shows them all."""
+    settings = demo_database(tmp_path / "demo.db")
+    app = RelportalApp(lambda: embedded_client(settings))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, PortalScreen))
+        title = app.screen.query_one("#title")
+        await until(pilot, lambda: "Alex Morgan" in text_of(title))
+        shown = text_of(title).rstrip()
+        assert shown.endswith("·  Alex Morgan"), shown
+        assert "My companies" in shown and "Company ↑" in shown
+        # A search joins the title, and the name still ends it.
+        await pilot.press("slash", *"oak", "enter")
+        await until(pilot, lambda: "“oak”" in text_of(title))
+        assert text_of(title).rstrip().endswith("·  Alex Morgan"), text_of(title)
+        await pilot.resize_terminal(160, 30)
+        await until(pilot, lambda: "sorted by" in text_of(title))
+        shown = text_of(title).rstrip()
+        assert shown.lstrip().startswith("Relationships  Larkspur Bank"), shown
+        assert shown.endswith("Alex Morgan"), shown

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
-from journey import derive
+import httpx
+import pytest
+from conftest import fast_settings
+
+from journey import derive, service
+from journey.api import create_app
 from journey.domain import CompanyStatus
-from journey.seed import DEMO_ORG, seed_connection, seed_file
+from journey.seed import DEMO_ORG, DEMO_PORTAL_USER, seed_connection, seed_file
+from journey.simulation import replay_plan
 from journey.storage.sqlite import SQLiteStore
+from journey.template import sample_file
+from journey.tokens import link_token_from
 
 
 def _snapshot(path: Path) -> list[tuple[object, ...]]:
@@ -119,3 +129,185 @@ def test_seeded_statuses_follow_the_status_rules(tmp_path: Path) -> None:
     finally:
         store.close()
     assert _snapshot(tmp_path / "demo.db") == before
+
+
+# The demo as a relationship manager meets it, checked over HTTP (issue 18, finding 31).
+
+
+def _good(entity: dict[str, Any]) -> bool:
+    """The entity's data is in and current: its latest pull completed, or its upload
+    was processed (and its connection, if any, was not cut)."""
+    conn = entity["connection"]
+    if conn is not None:
+        pulls = conn["pulls"]
+        return conn["status"] == "Linked" and bool(pulls) and pulls[0]["status"] == "Complete"
+    return bool(entity["uploads"]) and entity["uploads"][0]["status"] == "Processed"
+
+
+def _failed(entity: dict[str, Any]) -> bool:
+    conn = entity["connection"] or {}
+    pulls = conn.get("pulls") or []
+    return entity["state"] == "denied" or bool(pulls and pulls[0]["status"].endswith("Error"))
+
+
+def _by_the_legend(status: str | None, entities: list[dict[str, Any]]) -> bool:
+    """The help screen's legend, read plainly: Warning is some entities well and some
+    not; Error is a failure with no entity well, so a company whose only entity failed."""
+    good = [e for e in entities if _good(e)]
+    failed = [e for e in entities if _failed(e)]
+    if status == "Available":
+        return len(good) == len(entities) > 0
+    if status == "Warning":
+        return 0 < len(good) < len(entities)
+    if status == "Error":
+        return not good and bool(failed)
+    if status == "Deauthorized":
+        return all((e["connection"] or {}).get("status") == "Deauthorized" for e in entities)
+    if status == "Uploaded":
+        return bool(entities) and all(e["uploads"] for e in entities) and not good
+    return not good and not failed
+
+
+@pytest.fixture
+async def demo(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, int]]:
+    """A fresh service with the demo seeded as on first start, and the demo RM's token."""
+    settings = fast_settings(tmp_path, demo_companies=300)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        store = app.state.ctx.store
+
+        def token(tx: Any) -> str:
+            org = tx.get_organization_by_name(DEMO_ORG)
+            user = next(u for u in tx.list_users(org.id) if u.email == DEMO_PORTAL_USER)
+            return service.create_token(tx, user, "test")
+
+        headers = {"Authorization": f"Bearer {await store.write(token)}"}
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://relportal.test", headers=headers
+        ) as client:
+            yield client, settings.demo_companies
+
+
+async def _everyone(client: httpx.AsyncClient) -> tuple[int, list[dict[str, Any]]]:
+    rows: list[dict[str, Any]] = []
+    total, cursor = 0, None
+    while True:
+        params: dict[str, Any] = {"user": "all", "limit": 500}
+        if cursor:
+            params["cursor"] = cursor
+        page = (await client.get("/v1/relationships", params=params)).json()
+        total = page["total"] or total
+        rows += page["items"]
+        cursor = page.get("next_cursor")
+        if not cursor:
+            return total, rows
+
+
+async def test_the_demo_agrees_with_itself(demo: tuple[httpx.AsyncClient, int]) -> None:
+    client, configured = demo
+    total, rows = await _everyone(client)
+    # "All" counts what [demo] companies says, and the list has that many rows.
+    assert total == configured == len(rows)
+    assert any(row["parent_id"] for row in rows)  # subsidiaries are among them
+    disagree, disorder, silent = [], [], []
+    for row in rows:
+        body = (await client.get(f"/v1/relationships/{row['id']}")).json()
+        entities = [
+            e for e in body["entities"] if not row["parent_id"] or e["relationship_id"] == row["id"]
+        ]
+        if not _by_the_legend(row["status"], entities):
+            disagree.append((row["name"], row["status"]))
+        # Times in order: made, asked, opened, completed; entities and connections in
+        # the journey; pulls after the link, failures after the syncs they follow;
+        # the status time is the last thing that changed it.
+        moments: list[str] = [body["created_at"]]
+        for req in body["requests"]:
+            assert req["created_at"] >= body["created_at"] or row["parent_id"]
+            opened, completed = req["opened_at"], req["completed_at"]
+            if opened and not opened >= req["created_at"]:
+                disorder.append((row["name"], "opened before sent"))
+            if completed and not completed >= (opened or ""):
+                disorder.append((row["name"], "completed before opened"))
+            if req["state"] == "Complete":
+                assert req["state_at"] == completed
+        for entity in entities:
+            conn = entity["connection"]
+            if conn is None:
+                continue
+            pulls = [p["status_at"] for p in reversed(conn["pulls"])]
+            if pulls != sorted(pulls) or (pulls and pulls[0] < conn["created_at"]):
+                disorder.append((row["name"], "pulls out of order"))
+            failure_after_sync = conn["last_sync_at"] and conn["pulls"][0]["status"] != "Complete"
+            if failure_after_sync and conn["pulls"][0]["status_at"] <= conn["last_sync_at"]:
+                disorder.append((row["name"], "failure before the sync it follows"))
+            moments += [*pulls, conn["status_at"]]
+        # The status time is when it last changed: nothing that could change it came
+        # later (only an Available company's further syncs, which change nothing).
+        later = [m for m in moments if m > row["status_at"]]
+        if row["status"] in ("Error", "Deauthorized") and later:
+            disorder.append((row["name"], f"status at {row['status_at']} before {later}"))
+        # ...nor before the entities it speaks of (a Warning: the first two of them).
+        made = sorted(e["created_at"] for e in entities)[
+            : 2 if row["status"] == "Warning" else None
+        ]
+        if made and row["status_at"] < made[-1]:
+            disorder.append((row["name"], row["status"], "status before its entities"))
+        requests = {req["id"]: req for req in body["requests"]}
+        for event in body["events"]:
+            req = requests.get(event["request_id"] or "")
+            if req and event["at"] < req["created_at"]:
+                disorder.append((row["name"], f"{event['kind']} before its request"))
+        # A journey the customer opened has its transcript: the actions it took.
+        latest = body["requests"][0] if body["requests"] else None
+        if latest and latest["opened_at"] and not row["parent_id"]:
+            transcript = (await client.get(f"/v1/requests/{latest['id']}/transcript")).json()
+            steps = transcript["steps"]
+            if not steps or steps[-1]["to"] != latest["step"]:
+                silent.append(row["name"])
+            elif steps[0]["at"] != latest["opened_at"]:
+                disorder.append((row["name"], "transcript starts before the link was opened"))
+    assert disagree == [], disagree
+    assert disorder == [], disorder
+    assert silent == [], silent
+    seen = {row["status"] for row in rows}
+    assert {"Warning", "Error", "Available", "In progress", "Expired"} <= seen
+
+
+async def test_seeded_transcripts_replay_in_a_simulation(
+    demo: tuple[httpx.AsyncClient, int],
+) -> None:
+    """A seeded journey's transcript, replayed as support would (``v`` then replay),
+    takes a fresh simulation down the very same path, step for step."""
+    client, _ = demo
+    _, rows = await _everyone(client)
+    picked: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        if row["parent_id"] is None and row["status"] not in (None, "Requested", "Expired"):
+            picked.setdefault(row["status"], row)
+    assert {"Available", "Uploaded", "Warning", "Error", "In progress"} <= set(picked)
+    for status, row in picked.items():
+        req_id = row["latest_request_id"]
+        original = (await client.get(f"/v1/requests/{req_id}/transcript")).json()
+        made = await client.post("/v1/simulations", json={"from_request": req_id})
+        assert made.status_code == 201, made.text
+        copy = made.json()
+        token = link_token_from(copy["link"])
+        for step in replay_plan(original):
+            if step.upload:
+                file = sample_file(valid=step.upload == "valid")
+                await client.post(
+                    f"/v1/journeys/{token}/uploads",
+                    files={"file": ("suppliers.xlsx", file, "application/octet-stream")},
+                )
+            else:
+                await client.post(
+                    f"/v1/journeys/{token}/actions", json={"action": step.action, **step.params}
+                )
+        replayed = (await client.get(f"/v1/requests/{copy['request_id']}/transcript")).json()
+
+        def path(transcript: dict[str, Any]) -> list[tuple[Any, ...]]:
+            return [(s["action"], s["from"], s["to"], s["error"]) for s in transcript["steps"]]
+
+        assert path(original), status
+        assert path(replayed) == path(original), status

@@ -266,16 +266,16 @@ def test_a_viewer_sees_the_portal_types_copies_resizes_and_leaves(shared) -> Non
         assert "Platform(s)" not in screen  # no room for it at 100 columns
         assert b"\x1b[38;2;" in terminal.output()  # truecolor, as the viewer's COLORTERM says
 
-        _search(terminal, "Brewing")
+        _search(terminal, "Bakery")
         screen = terminal.wait_for(
             lambda text: "Ashford Leigh" not in text and "All 2 " in text, "the search's rows"
         )
-        assert "Beacon Corner Brewing Totnes" in screen
-        assert "Bluebell Bay Brewing Harrogate" in screen
+        assert "Knead to Know Bakery" in screen
+        assert "Otter Brae Bakery Tring" in screen
 
         _open_first_row(terminal)
         terminal.type("c")
-        email = "kai.thomas@beaconcornerbrewingtotnes.example"
+        email = "alex.adeyemi@kneadtoknowbakery.example"
         terminal.wait_for_text("Copied")
         # The copy reached the viewer's terminal as OSC 52, for their clipboard.
         osc52 = b"\x1b]52;c;" + base64.b64encode(email.encode())
@@ -287,7 +287,7 @@ def test_a_viewer_sees_the_portal_types_copies_resizes_and_leaves(shared) -> Non
             lambda text: "Platform(s)" in text and len(text.splitlines()) == 36,
             "the list redrawn 130 columns wide",
         )
-        assert "Sage Intacct" in screen  # Beacon Corner's platform, in the new column
+        assert "Sandbox" in screen  # Knead to Know's platform, in the new column
 
         pid = server.portal_pids()[-1]
         assert len(server.session_homes()) == 1
@@ -305,24 +305,24 @@ def test_two_viewers_at_once_do_not_see_each_others_changes(shared) -> None:  # 
     second = viewer(server, key, term="xterm")
     try:
         for terminal in (first, second):
-            terminal.wait_for_text("Beacon Corner Brewing Totnes")
+            terminal.wait_for_text("Beacon Hollow Deli Harrogate")
         assert len(server.session_homes()) == 2
         # Colours follow each viewer's terminal: 256 colours, and the 16 of plain xterm.
         assert b"\x1b[38;5;" in first.output() and b"\x1b[38;2;" not in first.output()
         assert b"\x1b[38;5;" not in second.output() and b"\x1b[38;2;" not in second.output()
 
-        _search(first, "Beacon Corner")
+        _search(first, "Beacon Hollow")
         first.wait_for(lambda text: "All 1 " in text, "one company found")
         _open_first_row(first)
         first.type("d")
-        first.wait_for_text("Delete Beacon Corner Brewing Totnes?")
+        first.wait_for_text("Delete Beacon Hollow Deli Harrogate?")
         first.type("y")
-        first.wait_for_text("Deleted Beacon Corner Brewing Totnes")
-        first.wait_for(lambda text: not _rows(text, "Beacon Corner"), "the row to go")
+        first.wait_for_text("Deleted Beacon Hollow Deli Harrogate")
+        first.wait_for(lambda text: not _rows(text, "Beacon Hollow"), "the row to go")
 
-        _search(second, "Beacon Corner")
-        screen = second.wait_for(lambda text: _rows(text, "Beacon Corner"), "the other's row")
-        assert _rows(screen, "Beacon Corner") == ["Beacon Corner Brewing Totnes"]
+        _search(second, "Beacon Hollow")
+        screen = second.wait_for(lambda text: _rows(text, "Beacon Hollow"), "the other's row")
+        assert _rows(screen, "Beacon Hollow") == ["Beacon Hollow Deli Harrogate"]
         assert "Deleted" not in screen
 
         # The first viewer leaves with ctrl+q: ssh ends normally, the portal with it.
@@ -330,7 +330,7 @@ def test_two_viewers_at_once_do_not_see_each_others_changes(shared) -> None:  # 
         assert first.wait_exit() == 0
         _eventually(lambda: len(server.session_homes()) == 1, "the first home removed")
         second.type("\x1b")
-        assert "Beacon Corner Brewing Totnes" in second.wait_for_text("Beacon Corner Brewing")
+        assert "Beacon Hollow Deli Harrogate" in second.wait_for_text("Beacon Hollow")
     finally:
         first.close()
         second.close()

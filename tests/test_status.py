@@ -155,8 +155,7 @@ def test_every_entity_with_data_is_available(
         [FETCHED, NAMED],
         [FETCHED, DENIED],  # partial beats the denial of another entity
         [FETCHED, FETCH_FAILED],  # ...and a failed pull of another entity
-        [FAILED_AFTER_SUCCESS],  # a pull failed after an earlier success
-        [FETCHED, FAILED_AFTER_SUCCESS],
+        [FETCHED, FAILED_AFTER_SUCCESS],  # one entity failed after an earlier success
         [FETCHED, DEAUTH_WITH_DATA],  # some, not all, connections deauthorized
         [FETCHED, DEAUTH_NO_DATA],
         [UPLOAD_PROCESSED, QUEUED],
@@ -182,6 +181,10 @@ def test_partial_or_stale_data_is_a_warning(
         [DENIED, QUEUED],
         [FETCH_FAILED, FETCHING],
         [DENIED, UPLOAD_PROCESSING],  # Error beats Uploaded
+        # The only, or every, entity failed, even after earlier successes (finding 31).
+        [FAILED_AFTER_SUCCESS],
+        [FAILED_AFTER_SUCCESS, FAILED_AFTER_SUCCESS],
+        [FAILED_AFTER_SUCCESS, FETCH_FAILED],
     ],
 )
 @pytest.mark.parametrize("request_facts", [SENT, OPENED, COMPLETED])
@@ -243,7 +246,7 @@ def test_rule_order_walkthrough() -> None:
         C.ERROR,
         C.IN_PROGRESS,
         C.AVAILABLE,
-        C.WARNING,
+        C.ERROR,
         C.DEAUTHORIZED,
     ]
 

@@ -445,7 +445,7 @@ def test_my_companies_search_plans_page_alike(tmp_path: Path, sort: str, monkeyp
     from journey.storage import sqlite as store_module
 
     db = tmp_path / "mine-plans.db"
-    seed_file(db, 300, 5)
+    seed_file(db, 400, 5)  # rows, subsidiaries included: enough matches for each plan
     store = SQLiteStore(db)
     try:
         org = store.read_sync(lambda tx: tx.get_organization_by_name(DEMO_ORG))
@@ -532,7 +532,7 @@ def test_deep_offsets_read_from_the_end_give_the_same_rows(
             {},
             {"user_id": user_id},
             {"status": CompanyStatus.AVAILABLE},
-            {"q": "bl", "with_counts": False},
+            {"q": "pe", "with_counts": False},
             {"user_id": user_id, "q": "bakery"},
         ):
             monkeypatch.setattr(store_module, "DEEP_OFFSET", 10**9)

@@ -373,17 +373,39 @@ CREATE TABLE link_misses (
 ) WITHOUT ROWID;
 """
 
-# Version 8: a request replaced by a newer one names it, so the company's page can say
+TRIGGER_NAMES = (
+    "rel_keys_insert",
+    "rel_keys_delete",
+    "rel_keys_status",
+    "rel_fts_insert",
+    "rel_fts_delete",
+    "rel_fts_update",
+    "rel_count_insert",
+    "rel_count_delete",
+    "rel_count_status",
+    "rel_copy_to_users",
+    "ru_count_insert",
+    "ru_count_delete",
+    "ru_count_status",
+    "ru_fill_rowid",
+)
+
+V8_ORGANIZATION_ACCENT = """
+-- The organization's accent colour on the customer's pages ('' is the default).
+ALTER TABLE organizations ADD COLUMN accent TEXT NOT NULL DEFAULT '';
+"""
+
+# Version 9: a request replaced by a newer one names it, so the company's page can say
 # "replaced" rather than "cancelled", and what the customer shared under it stays shown.
-V8_SUPERSEDED_BY = """
+V9_SUPERSEDED_BY = """
 ALTER TABLE requests ADD COLUMN superseded_by TEXT;
 """
 
-# Version 9: customer simulations (demo requests and replays too) live apart from the
+# Version 10: customer simulations (demo requests and replays too) live apart from the
 # bank's companies: flagged, they are never counted per status nor found by a search
 # of the whole organization (the triggers below skip them), and lists leave them out
 # unless asked (a small partial index finds the few there are).
-V9_SIMULATED = """
+V10_SIMULATED = """
 ALTER TABLE relationships ADD COLUMN simulated INTEGER NOT NULL DEFAULT 0;
 UPDATE relationships SET simulated = 1 WHERE contact_email = 'customer@simulation.invalid';
 UPDATE relationships SET simulated = 1
@@ -398,7 +420,7 @@ INSERT INTO status_counts (org_id, user_id, status, n)
 """
 
 # Re-created after the version 2 triggers wherever those are (the seed's bulk load too).
-V9_TRIGGERS = """
+V10_TRIGGERS = """
 DROP TRIGGER IF EXISTS rel_keys_insert;
 CREATE TRIGGER rel_keys_insert AFTER INSERT ON relationships WHEN new.simulated = 0 BEGIN
     INSERT INTO relationship_keys (rowid, org_id, status)
@@ -424,23 +446,6 @@ WHEN old.status IS NOT new.status AND new.simulated = 0 BEGIN
 END;
 """
 
-TRIGGER_NAMES = (
-    "rel_keys_insert",
-    "rel_keys_delete",
-    "rel_keys_status",
-    "rel_fts_insert",
-    "rel_fts_delete",
-    "rel_fts_update",
-    "rel_count_insert",
-    "rel_count_delete",
-    "rel_count_status",
-    "rel_copy_to_users",
-    "ru_count_insert",
-    "ru_count_delete",
-    "ru_count_status",
-    "ru_fill_rowid",
-)
-
 MIGRATIONS: tuple[str, ...] = (
     V1_CORE,
     V2_SEARCH_AND_COUNTS + TRIGGERS,
@@ -449,7 +454,8 @@ MIGRATIONS: tuple[str, ...] = (
     V5_REQUESTS_BY_TIME,
     V6_ASSIGNMENTS_BY_ROWID,
     V7_TOKEN_EXPIRY_AND_LINK_MISSES,
-    V8_SUPERSEDED_BY,
-    V9_SIMULATED + V9_TRIGGERS,
+    V8_ORGANIZATION_ACCENT,
+    V9_SUPERSEDED_BY,
+    V10_SIMULATED + V10_TRIGGERS,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

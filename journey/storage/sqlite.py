@@ -512,6 +512,7 @@ def _org(row: sqlite3.Row) -> Organization:
         simulated_failures=json.loads(row["simulated_failures"]),
         created_at=row["created_at"],
         version=row["version"],
+        accent=row["accent"],
     )
 
 
@@ -672,6 +673,7 @@ _UPDATABLE = {
         "platforms",
         "link_lifetime_days",
         "simulated_failures",
+        "accent",
         "version",
     },
     "relationships": {

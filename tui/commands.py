@@ -131,9 +131,9 @@ class PortalCommands(Provider):
                 self.app.action_import_transcript,  # type: ignore[attr-defined]
                 "Open a journey transcript (JSON) to read or replay",
             ),
-            (
+            Command(
                 "simulation: customer simulations",
-                partial(open_simulations, self.app, portal),
+                partial(open_simulations, self.app),
                 "The simulations kept out of the list: open them, or clear them all (C)",
             ),
         ]
@@ -194,10 +194,14 @@ class PortalCommands(Provider):
             yield Hit(0.9, Content("\n").join([Content(name), details]), open_company, text=name)
 
 
-def open_simulations(app: Any, portal: Any) -> None:
+def open_simulations(app: Any) -> None:
+    """The customer simulations view (support's), from any screen over the portal."""
+    from screens.portal import PortalScreen
     from screens.simulations import SimulationsScreen
 
-    app.push_screen(SimulationsScreen(portal.client, portal.session))
+    portal = next((s for s in reversed(app.screen_stack) if isinstance(s, PortalScreen)), None)
+    if portal is not None:
+        app.push_screen(SimulationsScreen(portal.client, portal.session))
 
 
 def highlighted(matcher: Matcher, candidate: str) -> Content:

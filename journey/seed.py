@@ -54,7 +54,7 @@ from journey.machine import (
 )
 from journey.platforms import DEFAULT_PLATFORMS, DEMO_PASSWORD, DEMO_USERNAME
 from journey.records import dumps
-from journey.storage.schema import TRIGGER_NAMES, TRIGGERS, V3_TRIGGERS
+from journey.storage.schema import TRIGGER_NAMES, TRIGGERS, V3_TRIGGERS, V10_TRIGGERS
 from journey.storage.sqlite import SQLiteStore
 from journey.tokens import RANDOM_BITS, id_from
 
@@ -1238,6 +1238,7 @@ def _triggers() -> Iterator[str]:
 
     yield from _split_sql(TRIGGERS)
     yield from _split_sql(V3_TRIGGERS)
+    yield from _split_sql(V10_TRIGGERS)
 
 
 def ensure_demo(

@@ -372,7 +372,12 @@ def create_relationship(tx: Tx, user: User, data: dict[str, Any]) -> Relationshi
 
 
 def add_relationship(
-    tx: Tx, user: User, clean: dict[str, Any], note: dict[str, Any] | None = None
+    tx: Tx,
+    user: User,
+    clean: dict[str, Any],
+    note: dict[str, Any] | None = None,
+    *,
+    simulated: bool = False,
 ) -> Relationship:
     """Insert a company from cleaned fields (``clean_relationship``), with its event."""
     now = tx.now()
@@ -394,6 +399,7 @@ def add_relationship(
         entities_total=0,
         platforms=(),
         latest_request_id=None,
+        simulated=simulated,
     )
     tx.insert_relationship(rel)
     tx.set_relationship_users(rel, clean["users"])

@@ -118,6 +118,7 @@ class RelationshipOut(BaseModel):
     entities_total: int
     platforms: list[dict[str, str]]
     latest_request_id: str | None
+    simulated: bool = False
 
 
 class RelationshipPage(BaseModel):

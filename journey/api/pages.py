@@ -31,6 +31,7 @@ def relationship_page(
     limit: int = 50,
     parent: str | None = None,
     counts: bool = True,
+    simulated: bool = False,
 ) -> dict[str, Any]:
     """The page; ``Invalid`` (a 400) names the parameter that is wrong."""
     if not q.isprintable():
@@ -73,6 +74,7 @@ def relationship_page(
                 limit=limit,
                 parent_id=parent,
                 with_counts=counts,
+                simulated=simulated,
             )
         )
     except ValueError:

@@ -114,6 +114,9 @@ async def list_relationships(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     parent: Annotated[str | None, Query(max_length=64)] = None,
     counts: Annotated[bool, Query(description="false: rows only (total and counts null)")] = True,
+    simulated: Annotated[
+        bool, Query(description="true: the customer simulations, kept out of every other list")
+    ] = False,
 ) -> Response:
     asked: dict[str, Any] = dict(
         q=q,
@@ -125,6 +128,7 @@ async def list_relationships(
         limit=limit,
         parent=parent,
         counts=counts,
+        simulated=simulated,
     )
     # The portal asks for the same pages over and over: repeats are answered from
     # KEPT_RESPONSES before they reach this function.
@@ -364,6 +368,13 @@ async def create_simulation(ctx: Ctx, user: Me, body: SimulationCreate) -> Respo
         lambda tx: simulation.create(tx, user, data, ctx.settings.public_url)
     )
     return ok(made, 201)
+
+
+@router.delete(
+    "/simulations", summary="Remove every customer simulation (demo requests and replays)"
+)
+async def clear_simulations(ctx: Ctx, user: Me) -> Response:
+    return ok(await ctx.store.write(lambda tx: simulation.clear(tx, user)))
 
 
 @router.post(

@@ -559,6 +559,7 @@ def _relationship(row: sqlite3.Row, users: tuple[str, ...] = ()) -> Relationship
         platforms=_csv(row["platforms"]),
         latest_request_id=row["latest_request_id"],
         users=users,
+        simulated=bool(row["simulated"]),
     )
 
 
@@ -914,8 +915,8 @@ class SQLiteTx:
         self.conn.execute(
             "INSERT INTO relationships (id, org_id, parent_id, name, name_key, description,"
             " contact_name, contact_email, created_at, updated_at, version, status, status_at,"
-            " requested, entities_linked, entities_total, platforms, latest_request_id)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " requested, entities_linked, entities_total, platforms, latest_request_id,"
+            " simulated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 rel.id,
                 rel.org_id,
@@ -935,6 +936,7 @@ class SQLiteTx:
                 rel.entities_total,
                 _stored(rel.platforms),
                 rel.latest_request_id,
+                int(rel.simulated),
             ),
         )
 
@@ -1019,7 +1021,74 @@ class SQLiteTx:
             prefix + "\U0010ffff",
         ]
 
+    def _simulated_rowids(self, org_id: str) -> str:
+        """SQL leaving out the organization's customer simulations, or "" when it has
+        none; a rowid test, so the sort indexes still answer without the rows."""
+        if self._one(
+            "SELECT 1 FROM relationships INDEXED BY rel_simulated"
+            " WHERE org_id = ? AND simulated = 1 LIMIT 1",
+            org_id,
+        ):
+            return (
+                " AND r.rowid NOT IN (SELECT rowid FROM relationships INDEXED BY rel_simulated"
+                " WHERE org_id = ? AND simulated = 1)"
+            )
+        return ""
+
+    def _simulations(self, query: RelationshipQuery) -> Page:
+        """The customer simulations of the organization, newest first by default (few)."""
+        column = SORT_COLUMNS[query.sort]
+        order = "DESC" if query.descending else "ASC"
+        search_sql, search_args = self._search_clause(query.q, "r")
+        rows = self._all(
+            "SELECT * FROM relationships r INDEXED BY rel_simulated"
+            " WHERE r.org_id = ? AND r.simulated = 1"
+            + search_sql
+            + f" ORDER BY r.{column} {order}, r.rowid {order} LIMIT ? OFFSET ?",
+            query.org_id,
+            *search_args,
+            query.limit,
+            max(query.offset, 0),
+        )
+        counts = None
+        total = None
+        if query.with_counts:
+            counts = {
+                r[0]: r[1]
+                for r in self._all(
+                    "SELECT r.status, count(*) FROM relationships r INDEXED BY rel_simulated"
+                    " WHERE r.org_id = ? AND r.simulated = 1" + search_sql + " GROUP BY r.status",
+                    query.org_id,
+                    *search_args,
+                )
+            }
+            total = sum(counts.values())
+            if query.status is not None:
+                total = counts.get(query.status.value, 0)
+        ids = [r["id"] for r in rows]
+        users = self._users_of(ids)
+        found = [_relationship(r, users.get(r["id"], ())) for r in rows]
+        if query.status is not None:
+            found = [r for r in found if r.status is query.status]
+        return Page(rows=found, next_after=None, counts=counts, total=total)
+
+    def delete_simulations(self, org_id: str) -> int:
+        """Remove every customer simulation of the organization; answers how many."""
+        ids = [
+            r[0]
+            for r in self._all(
+                "SELECT id FROM relationships INDEXED BY rel_simulated"
+                " WHERE org_id = ? AND simulated = 1 AND parent_id IS NULL",
+                org_id,
+            )
+        ]
+        for rel_id in ids:
+            self.delete_relationship(rel_id)
+        return len(ids)
+
     def list_relationships(self, query: RelationshipQuery) -> Page:
+        if query.simulated:
+            return self._simulations(query)
         column = SORT_COLUMNS[query.sort]
         search_sql, search_args = self._search_clause(query.q, "r")
         counts: dict[str, int] | None = None
@@ -1060,6 +1129,10 @@ class SQLiteTx:
                 source += f" INDEXED BY {SORT_INDEXES[query.sort]}"
             sql = f"SELECT r.id, r.{column}, r.rowid FROM {source} WHERE r.org_id = ?"
             args = [query.org_id]
+            apart = self._simulated_rowids(query.org_id)
+            if apart:
+                sql += apart
+                args.append(query.org_id)
             if query.status is not None:
                 sql += " AND r.status = ?"
                 args.append(query.status.value)
@@ -1477,7 +1550,9 @@ class SQLiteTx:
             "   JOIN uploads u ON u.entity_id = le.id"
             "   WHERE le.request_id = r.id AND u.status = 'Processed')) AS data_at,"
             " r.journey, r.features"
-            " FROM requests r WHERE r.org_id = ? AND r.created_at >= ? AND r.created_at < ?" + mine,
+            " FROM requests r WHERE r.org_id = ? AND r.created_at >= ? AND r.created_at < ?"
+            " AND r.relationship_id NOT IN (SELECT id FROM relationships INDEXED BY"
+            " rel_simulated WHERE org_id = r.org_id AND simulated = 1)" + mine,
             *args,
         )
         return [

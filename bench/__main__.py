@@ -1,11 +1,13 @@
 """Every benchmark, one command: ``python -m bench`` (from the repository's root).
 
 Runs, in order, the seed of a million companies (whose database the others use), the
-cold start, the portal at scale beside its peers, the service under load, and status
-propagation; prints each figure as it is measured and writes them, with the peers'
-figures, the ratios, the machine and the command, into ``bench/RESULTS.md`` between
-its markers (the analysis around them is kept). Peers are installed into their own
-virtual environments under ``bench/out/`` on first use; wrk from Debian's packages.
+cold start, the portal at scale beside its peers, the service under load, status
+propagation, the customer's pages beside the JSON API, and the mixed workload (live
+portals beside customers stepping through journeys: the service's capacity for what its
+users do together); prints each figure as it is measured and writes them, with the peers'
+figures, the ratios, the machine and the command, into ``bench/RESULTS.md`` between its
+markers (the analysis around them is kept). Peers are installed into their own virtual
+environments under ``bench/out/`` on first use; wrk from Debian's packages.
 
     python -m bench                      # everything (about ten minutes)
     python -m bench --only start,scale   # some of it; the other sections stay as they were
@@ -24,11 +26,13 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from bench import propagation, scale, seeding, service, start
+from bench import mix, pages, propagation, scale, seeding, service, start
 from bench.common import ROOT, WORK, Section, machine, relportal_env
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
-ORDER = ("seed", "start", "scale", "service", "propagation")
+ORDER = ("seed", "start", "scale", "service", "propagation", "pages", "mix")
+# The benchmarks that use the million-company database (seeded first if missing).
+ON_THE_MILLION = {"scale", "service", "propagation"}
 
 
 def render(section: Section, when: str, host: str) -> str:
@@ -75,6 +79,27 @@ def main() -> int:
     parser.add_argument("--only", default=",".join(ORDER), help=f"some of: {','.join(ORDER)}")
     parser.add_argument("--quick", action="store_true", help="fewer runs (figures less steady)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md")
+    mixed = parser.add_argument_group("the mixed workload (mix)")
+    mixed.add_argument(
+        "--mix-companies",
+        type=int,
+        default=1_000_000,
+        help="companies in its bank (another size than a million is seeded apart)",
+    )
+    mixed.add_argument(
+        "--mix-portals", default="50,200", help="numbers of live portals R, comma-separated"
+    )
+    mixed.add_argument("--mix-workers", type=int, default=2, help="relportal serve --workers")
+    mixed.add_argument("--mix-seconds", type=float, default=20, help="seconds per load step")
+    mixed.add_argument(
+        "--mix-generators", type=int, default=1, help="processes generating the load"
+    )
+    mixed.add_argument(
+        "--mix-first", type=int, default=10, help="customers C at the first step (then doubled)"
+    )
+    mixed.add_argument(
+        "--mix-budget", type=int, default=2, help="bisections between the last held and missed C"
+    )
     args = parser.parse_args()
     chosen = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = set(chosen) - set(ORDER)
@@ -88,11 +113,18 @@ def main() -> int:
     million, small = WORK / "m1.db", WORK / "k10.db"
     runs = 3 if args.quick else 7
     compile_sources()
-    if "seed" not in chosen and not million.exists():
+    on_the_million = ON_THE_MILLION | ({"mix"} if args.mix_companies == 1_000_000 else set())
+    if "seed" not in chosen and not million.exists() and on_the_million & set(chosen):
         print("seeding the million-company database the others use…", file=sys.stderr)
         seeding.seed(million, 1_000_000, env)
     if "start" in chosen and not small.exists():
         seeding.seed(small, 10_000, env)
+
+    mix_db = million
+    if "mix" in chosen and args.mix_companies != 1_000_000:
+        mix_db = WORK / f"mix{args.mix_companies}.db"
+        if not mix_db.exists():
+            seeding.seed(mix_db, args.mix_companies, env)
 
     benchmarks: dict[str, Callable[[], Section]] = {
         "seed": lambda: seeding.run(million, env),
@@ -100,6 +132,17 @@ def main() -> int:
         "scale": lambda: scale.run(million, WORK / "home-scale", 3 if args.quick else 5),
         "service": lambda: service.run(million, env, 5 if args.quick else 10),
         "propagation": lambda: propagation.run(million, env, 50 if args.quick else 200),
+        "mix": lambda: mix.run(
+            mix_db,
+            env,
+            portals=tuple(int(n) for n in args.mix_portals.split(",")),
+            workers=args.mix_workers,
+            seconds=5 if args.quick else args.mix_seconds,
+            generators=args.mix_generators,
+            budget=1 if args.quick else args.mix_budget,
+            first=args.mix_first,
+        ),
+        "pages": lambda: pages.run(env, 3 if args.quick else 10, WORK / "pages.db"),
     }
     host = machine()
     print(host, file=sys.stderr)

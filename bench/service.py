@@ -100,11 +100,18 @@ def wrk_command() -> str:
     return found
 
 
-def load(url: str, script: str, seconds: int, threads: int, headers: dict[str, str]) -> dict:
+def load(
+    url: str,
+    script: str,
+    seconds: int,
+    threads: int,
+    headers: dict[str, str],
+    connections: int = CONNECTIONS,
+) -> dict:
     """One wrk run; its own figures, as the script's done() prints them."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as file:
         file.write(script + REPORT)
-    argv = [wrk_command(), f"-t{threads}", f"-c{CONNECTIONS}", f"-d{seconds}s", "-s", file.name]
+    argv = [wrk_command(), f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "-s", file.name]
     for name, value in headers.items():
         argv += ["-H", f"{name}: {value}"]
     done = subprocess.run([*argv, url], capture_output=True, text=True, check=True)

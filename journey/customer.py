@@ -137,6 +137,7 @@ def _request_summary(
         "name": request_name(req.data_types),
         "company": rel.name,
         "organization": org.name,
+        "accent": org.accent or None,
         "data_types": sorted(d.value for d in req.data_types),
         "date": req.created_at,
         "due": None,

@@ -65,6 +65,34 @@ def entity_view(tx: Tx, entity: LegalEntity) -> EntityView:
     )
 
 
+def has_shared_data(tx: Tx, entity: LegalEntity) -> bool:
+    """Whether the customer has shared anything for this entity: a file or a data pull."""
+    if tx.uploads_for_entity(entity.id):
+        return True
+    conn = tx.connection_for_entity(entity.id)
+    return conn is not None and bool(tx.pulls_for_connection(conn.id))
+
+
+def shown_entities(
+    tx: Tx, rel_id: str, latest: InformationRequest | None
+) -> list[tuple[LegalEntity, bool]]:
+    """The entities the company's page and reports show, each with whether it comes from
+    an earlier request: the latest request's, and, while none of those has data yet, the
+    ones of the newest earlier request that has, so data already shared stays visible
+    while a new request is open."""
+    entities = tx.entities_for_request(latest.id) if latest else []
+    shown = [(e, False) for e in entities]
+    if latest is None or any(has_shared_data(tx, e) for e in entities):
+        return shown
+    for req in tx.requests_for_relationship(rel_id):  # newest first
+        if req.id == latest.id or req.created_at > latest.created_at:
+            continue
+        earlier = [e for e in tx.entities_for_request(req.id) if has_shared_data(tx, e)]
+        if earlier:
+            return shown + [(e, True) for e in earlier]
+    return shown
+
+
 def request_facts(req: InformationRequest) -> RequestFacts:
     return RequestFacts(
         opened=req.opened_at is not None,

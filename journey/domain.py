@@ -138,3 +138,12 @@ class Action(StrEnum):
 
 
 ENTITY_NAME_MAX = 100
+
+# How long what an RM types may be, in characters: the service refuses longer, and the
+# portal's fields hold no more (a paste is cut to fit, with a notice).
+COMPANY_NAME_MAX = 200
+DESCRIPTION_MAX = 500
+CONTACT_NAME_MAX = 200
+EMAIL_MAX = 254  # the longest address SMTP carries (RFC 5321)
+USERS_MAX = 50
+SEARCH_MAX = 200  # a search of the company list (``q``)

@@ -1,13 +1,26 @@
 """The request email: subject and text differ by the data types requested.
 
-Pure composition; ``journey.mail`` delivers it (outbox folder or SMTP).
+Pure composition; ``journey.mail`` delivers it (outbox folder or SMTP) as
+multipart/alternative: the text, and the same words as HTML with the call to action
+as a button (``journey/templates/request_email.html``, autoescaped: every name in it
+is the organization's or the customer's own text).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, Template
 
 from journey.domain import DataType
+
+TEMPLATES = Path(__file__).parent / "templates"
+# The button's colour when the organization has none of its own: white text on it
+# is 7:1, readable in any client.
+DEFAULT_ACCENT = "#3d2bd4"
+LINK_WORDS = "If the button does not work, copy this link into your browser:"
 
 
 @dataclass(frozen=True)
@@ -19,6 +32,11 @@ class RequestEmail:
     text: str
     call_to_action: str
     link: str
+    # The text's parts, for the HTML part (the text above is made of them).
+    organization: str = ""
+    paragraphs: tuple[str, ...] = ()
+    footer: str = ""
+    accent: str = ""  # the organization's accent colour ("#RRGGBB"), if it set one
 
     def to_dict(self) -> dict[str, str]:
         return {
@@ -44,6 +62,7 @@ def compose_request_email(
     contact_email: str,
     data_types: frozenset[DataType],
     link: str = LINK_PLACEHOLDER,
+    accent: str = "",
 ) -> RequestEmail:
     """The email a company's contact receives for an information request.
 
@@ -96,4 +115,26 @@ def compose_request_email(
         text=text,
         call_to_action=cta,
         link=link,
+        organization=organization,
+        paragraphs=tuple(paragraphs),
+        footer=footer,
+        accent=accent,
+    )
+
+
+@cache
+def _html_template() -> Template:
+    environment = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=True,  # names are the organization's and customer's text, never markup
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return environment.get_template("request_email.html")
+
+
+def render_html(email: RequestEmail) -> str:
+    """The email's HTML part: the text's words, and its call to action as a button."""
+    return _html_template().render(
+        email=email, accent=email.accent or DEFAULT_ACCENT, link_words=LINK_WORDS
     )

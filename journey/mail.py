@@ -17,7 +17,7 @@ from email.utils import formataddr, make_msgid
 from pathlib import Path
 from typing import Any
 
-from journey.emails import RequestEmail
+from journey.emails import RequestEmail, render_html
 from journey.settings import ServiceSettings
 
 OUTBOX_SENDER = "relportal@localhost"
@@ -30,7 +30,10 @@ def build_message(email: RequestEmail, sender: str) -> EmailMessage:
     message["Subject"] = email.subject
     message["Message-ID"] = make_msgid(domain="relportal.local")
     message["Date"] = datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
+    # multipart/alternative: the text as it always was, then the HTML a mail client
+    # prefers (the same words, the link a button).
     message.set_content(email.text)
+    message.add_alternative(render_html(email), subtype="html")
     return message
 
 

@@ -34,6 +34,8 @@ class Platform:
         return user_ok and pass_ok
 
 
+# Every scope only reads: the request email promises that nothing in the customer's
+# accounting software is changed, and the consent they give must say the same.
 PLATFORMS: dict[str, Platform] = {
     p.key: p
     for p in (
@@ -51,10 +53,10 @@ PLATFORMS: dict[str, Platform] = {
             key="gbol",
             name="Xero",
             consent_scopes=(
-                "View and manage your organisation settings",
-                "View and manage your attachments",
-                "View and manage your business transactions",
-                "View and manage your contacts",
+                "View your organisation settings",
+                "View your attachments",
+                "View your business transactions",
+                "View your contacts",
                 "View your reports",
                 "View your general ledger",
             ),

@@ -27,6 +27,16 @@ from journey.machine import (
 from journey.records import User
 from journey.storage.base import RelationshipQuery, Tx
 
+# Steps only some journeys take (``journey_path``: the choice of method and the upload
+# with the manual upload switch; how many entities with several on offer; naming them
+# and the entity list with several chosen). Listed after the main path, so that the
+# funnel reads top-down instead of going up and down between branches.
+SIDE_STEPS = frozenset(
+    {Step.CHOOSE_METHOD, Step.MANUAL_UPLOAD, Step.ENTITY_COUNT, Step.ENTITY_NAME, Step.ENTITIES}
+)
+# The heading over them, where the funnel is shown.
+SIDE_STEPS_HEADING = "Steps only some journeys take"
+
 DATA_TYPE_NAMES = {
     ("financials",): "Financials",
     ("spend_analysis",): "Spend analysis",
@@ -110,11 +120,15 @@ def portfolio(
             "count": sum(1 for f in facts if f["opened_at"]),
         }
     )
+    side: list[dict[str, Any]] = []
     for step in IN_JOURNEY_STEPS:
         if reached[step.value]:
-            funnel.append(
-                {"stage": step.value, "title": STEP_TITLES[step], "count": reached[step.value]}
-            )
+            row: dict[str, Any] = {
+                "stage": step.value,
+                "title": STEP_TITLES[step],
+                "count": reached[step.value],
+            }
+            (side if step in SIDE_STEPS else funnel).append(row)
     funnel += [
         {
             "stage": "connected",
@@ -132,6 +146,11 @@ def portfolio(
             "count": sum(1 for f in facts if f["data_at"]),
         },
     ]
+    for row in funnel:
+        row["path"] = "main"
+    for row in side:
+        row["path"] = "side"
+    funnel += side
     for row in funnel:
         row["percent_of_sent"] = round(100 * row["count"] / sent, 1) if sent else 0.0
     stopped: Counter[str] = Counter(

@@ -17,11 +17,17 @@ from journey.machine import (
     allowed_actions,
     journey_path,
 )
-from journey.platforms import PLATFORMS, SHARED_DATA
+from journey.platforms import DEMO_PASSWORD, DEMO_USERNAME, PLATFORMS, SHARED_DATA
 
 EXIT_CONFIRMATION = (
     "Are you sure you want to exit? Your progress is saved: open the link again "
     "to carry on where you left off."
+)
+
+# The simulated platforms' sign-in, said on each one's sign-in page (TUI and web alike).
+SANDBOX_SIGNIN = (
+    "Sandbox credentials for this simulated platform: "
+    f"username {DEMO_USERNAME}, password {DEMO_PASSWORD}."
 )
 
 DATA_TYPE_LABELS = {
@@ -38,6 +44,14 @@ REQUEST_LINK_WORDS = {
     "Expired": ("expired", "expires_at"),
     "Cancelled": ("cancelled", "state_at"),
 }
+
+
+def consent_terms(organization: str) -> str:
+    """What the customer agrees to by continuing: reading only, as the email promised."""
+    return (
+        f"By continuing, you are permitting {organization} to read this information. "
+        "It is only read: nothing in your accounting software is changed."
+    )
 
 
 def request_name(data_types: frozenset[DataType]) -> str:
@@ -143,10 +157,7 @@ def describe(
             f"{organization} access to the following data:"
         ]
         view["shared_data"] = list(SHARED_DATA)
-        view["terms"] = (
-            f"By continuing, you are permitting {organization} to access this information. "
-            "Please refer to our Terms and Conditions and Privacy Policy."
-        )
+        view["terms"] = consent_terms(organization)
     elif step is Step.PLATFORM_SIGNIN:
         platform = PLATFORMS[state.platform or "mqjo"]
         entity = ctx.entity(state.current_entity)
@@ -156,6 +167,8 @@ def describe(
             {"name": "username", "label": "Username", "secret": False},
             {"name": "password", "label": "Password", "secret": True},
         ]
+        # Every simulated platform says which credentials it accepts, on its own page.
+        view["sandbox"] = SANDBOX_SIGNIN
         view["consent"] = {
             "heading": f"{organization} wants access to:",
             "organisation": entity.name if entity else company,
@@ -219,7 +232,7 @@ PAGE_WORDS: dict[str, str] = {
     "problem": "Problem",
     "already_taken": "This step was already taken, perhaps in another tab or window. "
     "This is where your request stands now.",
-    "sandbox": "Sandbox credentials for this simulated platform: username demo, password demo.",
+    "sandbox": SANDBOX_SIGNIN,
     "signin_to": "Sign in to {platform}",
     "wants_access": "{organization} wants access to:",
     "entity_state": "Status",

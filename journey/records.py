@@ -29,11 +29,13 @@ class Organization:
     simulated_failures: dict[str, str]
     created_at: str
     version: int
+    accent: str = ""  # "#rrggbb" on the customer's pages; "" for the default
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "name": self.name,
+            "accent": self.accent or None,
             "features": sorted(f.value for f in self.features),
             "platforms": list(self.platforms),
             "link_lifetime_days": self.link_lifetime_days,
@@ -98,6 +100,8 @@ class InformationRequest:
     # The feature switches this request's journey follows; None: the organization's,
     # as they are now. Customer simulations fix their own (every branch can be shown).
     features: frozenset[Feature] | None = None
+    # The request that replaced this one while it was open (its link then stopped).
+    superseded_by: str | None = None
 
 
 @dataclass(frozen=True)

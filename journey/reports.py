@@ -34,7 +34,8 @@ def _entities(tx: Tx, user: User, rel_id: str) -> list[LegalEntity]:
     rel = service.get_relationship(tx, user, rel_id)
     latest = tx.latest_live_request(rel.id)
     if latest is not None:
-        return tx.entities_for_request(latest.id)
+        # Data shared under an earlier request stays while a new one is open.
+        return [e for e, _ in derive.shown_entities(tx, rel.id, latest)]
     return tx.entities_for_relationship(rel.id)[-1:]
 
 
@@ -268,7 +269,12 @@ def report_data(tx: Tx, user: User, rel_id: str, kind_name: str) -> dict[str, An
     except ValueError:
         kinds = ", ".join(k.value for k in ReportKind)
         raise Invalid(f"kind must be one of: {kinds}.", "invalid_report_kind") from None
-    entities = _entities(tx, user, rel_id)
+    entities = []
+    for entity in _entities(tx, user, rel_id):
+        # An earlier request's entity feeds only the reports that request asked for.
+        req = tx.get_request(user.org_id, entity.request_id)
+        if req is not None and kind in report_kinds(req.data_types):
+            entities.append(entity)
     status = next(
         r for r in relationship_reports(tx, user, rel_id)["reports"] if r["kind"] == kind.value
     )

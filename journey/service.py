@@ -14,7 +14,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from journey import derive
+from journey.accent import clean_accent
 from journey.domain import (
+    COMPANY_NAME_MAX,
+    CONTACT_NAME_MAX,
+    DESCRIPTION_MAX,
+    EMAIL_MAX,
+    USERS_MAX,
     DataType,
     Delivery,
     Feature,
@@ -51,11 +57,7 @@ from journey.tokens import (
     token_expiry,
 )
 
-NAME_MAX = 200
-DESCRIPTION_MAX = 500
-CONTACT_NAME_MAX = 200
-EMAIL_MAX = 254
-USERS_MAX = 50
+NAME_MAX = COMPANY_NAME_MAX  # the name journey.simulation knows it by
 DEFAULT_ORG_NAME = "Larkspur Bank"
 ALL_FEATURES = frozenset(Feature)
 _EMAIL = re.compile(
@@ -241,7 +243,12 @@ def me(tx: Tx, user: User) -> dict[str, Any]:
     assert org is not None
     return {
         "user": user.to_dict(),
-        "organization": {"id": org.id, "name": org.name, "version": org.version},
+        "organization": {
+            "id": org.id,
+            "name": org.name,
+            "version": org.version,
+            "accent": org.accent or None,
+        },
         "features": sorted(f.value for f in org.features),
         "platforms": [{"key": k, "name": platform_name(k)} for k in org.platforms],
         "link_lifetime_days": org.link_lifetime_days,
@@ -252,7 +259,8 @@ def me(tx: Tx, user: User) -> dict[str, Any]:
 def update_organization(
     tx: Tx, user: User, changes: dict[str, Any], version: int | None
 ) -> dict[str, Any]:
-    """Admin: features, platforms, link lifetime and simulated platform failures."""
+    """Admin: features, platforms, link lifetime, simulated platform failures and the
+    accent colour of the customer's pages."""
     require_role(user, Role.ADMIN)
     org = tx.get_organization(user.org_id)
     assert org is not None
@@ -292,6 +300,8 @@ def update_organization(
                 "invalid_simulated_failures",
             )
         fields["simulated_failures"] = dict(failures)
+    if "accent" in changes:
+        fields["accent"] = clean_accent(changes["accent"])
     fields["version"] = org.version + 1
     tx.update_organization(org.id, fields)
     tx.append_event(
@@ -306,7 +316,7 @@ def update_organization(
 def clean_relationship(data: dict[str, Any], *, partial: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = {}
     specs = {
-        "name": (True, NAME_MAX),
+        "name": (True, COMPANY_NAME_MAX),
         "description": (False, DESCRIPTION_MAX),
         "contact_name": (True, CONTACT_NAME_MAX),
     }
@@ -460,6 +470,7 @@ def compose_email(
         contact_email=rel.contact_email,
         data_types=data_types,
         link=link,
+        accent=org.accent,
     )
 
 
@@ -516,13 +527,14 @@ def issue_request(
     org = tx.get_organization(user.org_id)
     assert org is not None
     now = _now()
+    new_request_id = new_id()
     # A new request supersedes any earlier one still open: its link stops working.
     for old in tx.requests_for_relationship(rel.id):
         if old.state in (RequestState.SENT, RequestState.OPENED):
-            _cancel(tx, old, actor_of(user), reason="superseded")
+            _cancel(tx, old, actor_of(user), reason="superseded", superseded_by=new_request_id)
     token = new_link_token()
     req = InformationRequest(
-        id=new_id(),
+        id=new_request_id,
         org_id=user.org_id,
         relationship_id=rel.id,
         data_types=types,
@@ -567,16 +579,21 @@ def get_request(tx: Tx, user: User, req_id: str) -> InformationRequest:
     return req
 
 
-def _cancel(tx: Tx, req: InformationRequest, actor: str, reason: str) -> None:
+def _cancel(
+    tx: Tx, req: InformationRequest, actor: str, reason: str, superseded_by: str | None = None
+) -> None:
     now = tx.now()
     tx.revoke_link(req.id, reason)
-    tx.update_request(
-        req.id,
-        {"state": RequestState.CANCELLED.value, "state_at": now, "version": req.version + 1},
-    )
-    tx.append_event(
-        req.org_id, actor, "request.cancelled", {"reason": reason}, req.relationship_id, req.id
-    )
+    fields: dict[str, Any] = {
+        "state": RequestState.CANCELLED.value,
+        "state_at": now,
+        "version": req.version + 1,
+    }
+    payload: dict[str, Any] = {"reason": reason}
+    if superseded_by is not None:
+        fields["superseded_by"] = payload["superseded_by"] = superseded_by
+    tx.update_request(req.id, fields)
+    tx.append_event(req.org_id, actor, "request.cancelled", payload, req.relationship_id, req.id)
     derive.recompute_for_request(tx, req, actor)
 
 

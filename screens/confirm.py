@@ -10,6 +10,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from widgets.keys_footer import KeysFooter
+
 
 class Confirm(ModalScreen[bool]):
     DEFAULT_CSS = """
@@ -25,17 +27,21 @@ class Confirm(ModalScreen[bool]):
         Binding("y", "answer(True)", "Yes", id="confirm.yes"),
     ]
 
-    def __init__(self, question: str, yes: str = "Yes") -> None:
+    def __init__(self, question: str, yes: str = "Yes", no: str = "Cancel") -> None:
         super().__init__()
         self.question = question
         self.yes = yes
+        # When the action itself is a cancelling, "Cancel" would read both ways: the
+        # caller names what staying put keeps ("Keep request").
+        self.no = no
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(Text(self.question))  # it names companies and entities
             with Horizontal():
-                yield Button("Cancel", id="no")
+                yield Button(self.no, id="no")
                 yield Button(self.yes, variant="error", id="yes")
+        yield KeysFooter()  # this dialog's own keys, not the screen's behind
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()

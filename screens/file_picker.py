@@ -20,6 +20,7 @@ from textual.widgets.option_list import Option
 
 from tui.files import Sample
 from tui.session_folder import FolderEntry, size_text
+from widgets.keys_footer import KeysFooter
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ class FilePicker(ModalScreen[Picked | None]):
                 yield Button("Cancel", id="cancel")
                 if options:
                     yield Button("Open", variant="primary", id="open")
+        yield KeysFooter()  # this dialog's own keys, not the screen's behind
 
     def _empty_note(self) -> str:
         kinds = " or ".join(self.suffixes) + " files" if self.suffixes else "files"

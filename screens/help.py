@@ -15,6 +15,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
+from widgets.keys_footer import KeysFooter
 from widgets.plain import plain_cells
 from widgets.status_badge import STATUS_STYLES, status_text
 
@@ -93,6 +94,7 @@ class HelpScreen(ModalScreen[None]):
             legend.add_row(Text("—", style="dim"), "nothing asked of this company yet")
             yield Static(legend)
             yield Static(Text("\nEsc or ? closes this.", style="dim"))
+        yield KeysFooter()  # this dialog's own keys, not the screen's behind
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(result)

@@ -8,6 +8,8 @@ no folders), and offers the clipboard for short text over SSH.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -18,6 +20,7 @@ from textual.widgets import Button, Input, Static
 
 from tui.files import SaveTarget
 from tui.session_folder import FileRefused, check_name
+from widgets.keys_footer import KeysFooter
 
 _PROMPT_CSS = """
 {name} {{ align: center middle; }}
@@ -30,18 +33,32 @@ _PROMPT_CSS = """
 """
 
 
+# What a prompt asks of the answer before it closes: None when it will do, else why
+# not, said in the prompt (which stays open with what was typed).
+Check = Callable[[str], str | None]
+
+
 class PathPrompt(ModalScreen[str | None]):
-    """A path (or, with ``paths=False``, any one line of text, such as a link)."""
+    """A path (or, with ``paths=False``, any one line of text, such as a link); with
+    ``check``, an answer it refuses is explained in the prompt, which stays open."""
 
     DEFAULT_CSS = _PROMPT_CSS.format(name="PathPrompt")
     BINDINGS = [Binding("escape", "dismiss_none", "Cancel", id="path.cancel")]
 
-    def __init__(self, question: str, value: str = "", ok: str = "OK", paths: bool = True) -> None:
+    def __init__(
+        self,
+        question: str,
+        value: str = "",
+        ok: str = "OK",
+        paths: bool = True,
+        check: Check | None = None,
+    ) -> None:
         super().__init__()
         self.question = question
         self.value = value
         self.ok = ok
         self.paths = paths
+        self.check = check
 
     def compose(self) -> ComposeResult:
         # A hosted viewer never gets completion from the host's disk, even if a caller
@@ -56,16 +73,24 @@ class PathPrompt(ModalScreen[str | None]):
         with Vertical():
             yield Static(self.question)
             yield Input(self.value, id="path", suggester=suggester)
+            yield Static("", id="path-problem", classes="problem")
             with Horizontal():
                 yield Button("Cancel", id="cancel")
                 yield Button(self.ok, variant="primary", id="ok")
+        yield KeysFooter()  # this dialog's own keys, not the screen's behind
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")
     def _ok(self) -> None:
         value = self.query_one("#path", Input).value.strip()
-        if value:
-            self.dismiss(value)
+        if not value:
+            return
+        problem = self.check(value) if self.check else None
+        if problem:
+            self.query_one("#path-problem", Static).update(Text(problem))
+            self.query_one("#path", Input).focus()
+            return
+        self.dismiss(value)
 
     @on(Button.Pressed, "#cancel")
     def action_dismiss_none(self) -> None:
@@ -80,12 +105,20 @@ class NamePrompt(ModalScreen[SaveTarget | None]):
     DEFAULT_CSS = _PROMPT_CSS.format(name="NamePrompt")
     BINDINGS = [Binding("escape", "dismiss_none", "Cancel", id="name.cancel")]
 
-    def __init__(self, question: str, name: str, ok: str = "Save", copyable: bool = False) -> None:
+    def __init__(
+        self,
+        question: str,
+        name: str,
+        ok: str = "Save",
+        copyable: bool = False,
+        check: Check | None = None,
+    ) -> None:
         super().__init__()
         self.question = question
         self.name_value = name
         self.ok = ok
         self.copyable = copyable
+        self.check = check
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -97,6 +130,7 @@ class NamePrompt(ModalScreen[SaveTarget | None]):
                 if self.copyable:
                     yield Button("Copy to clipboard", id="copy")
                 yield Button(self.ok, variant="primary", id="ok")
+        yield KeysFooter()  # this dialog's own keys, not the screen's behind
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")
@@ -105,6 +139,10 @@ class NamePrompt(ModalScreen[SaveTarget | None]):
             name = check_name(self.query_one("#name", Input).value)
         except FileRefused as exc:
             self.query_one("#name-problem", Static).update(Text(str(exc)))
+            return
+        problem = self.check(name) if self.check else None
+        if problem:
+            self.query_one("#name-problem", Static).update(Text(problem))
             return
         self.dismiss(SaveTarget(name))
 

@@ -16,15 +16,19 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
+from journey.domain import SEARCH_MAX
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
 from tui.listing import PAGE_SIZE, Criteria
+from widgets.keys_footer import KeysFooter
+from widgets.limited_input import LimitedInput
 from widgets.relationship_table import SORT_OF_COLUMN, RelationshipTable
 from widgets.status_badge import STATUS_STYLES
 
 STATUSES = [None, *STATUS_STYLES, "None"]
-SORTS = [("name", "Company"), ("created", "Created"), ("updated", "Last updated")]
+# The sort's name, as the title and the sorted column's header both say it.
+SORTS = [("name", "Company"), ("created", "Created"), ("updated", "Status date")]
 # Events that can change what a row shows.
 COUNTS_DELAY = 0.25  # seconds of quiet typing before a search's counts are asked for
 ROW_EVENTS = ("relationship.", "request.", "connection.", "pull.", "upload.", "entity.")
@@ -38,18 +42,39 @@ class SummaryBar(Static):
     """
 
     def show(self, counts: dict[str, int], total: int, status: str | None) -> None:
-        text = Text(no_wrap=False)
         everyone = sum(counts.values())
-        text.append(f" All {everyone:,} ", style="reverse bold" if status is None else "bold")
+        items = [(f" All {everyone:,} ", "reverse bold" if status is None else "bold")]
         for name in [*STATUS_STYLES, "None"]:
             n = counts.get(name, 0)
             label = "—" if name == "None" else name
             chosen = status == name
             style = "reverse bold" if chosen else (STATUS_STYLES.get(name, ("", "dim"))[1])
             if n or chosen:
-                text.append("  ")
-                text.append(f" {label} {n:,} ", style=style)
-        self.update(text)
+                items.append((f" {label} {n:,} ", style))
+        self._items = items
+        self.update(self._lines())
+
+    def _lines(self) -> Text:
+        """The items on as many lines as the width needs, each item whole: a line never
+        breaks between a status and its count."""
+        width = max(1, self.content_size.width or self.size.width - 2)
+        text = Text(no_wrap=True)
+        used = 0
+        for number, (item, style) in enumerate(getattr(self, "_items", [])):
+            if number:
+                if used + 2 + len(item) > width:
+                    text.append("\n")
+                    used = 0
+                else:
+                    text.append("  ")
+                    used += 2
+            text.append(item, style=style)
+            used += len(item)
+        return text
+
+    def on_resize(self) -> None:
+        if getattr(self, "_items", None):
+            self.update(self._lines())
 
 
 def portal_title(
@@ -105,24 +130,39 @@ class PortalScreen(Screen[None]):
     #title { height: 1; padding: 0 1; background: $panel; }
     #search { height: 3; margin: 0 1; display: none; }
     #search.shown { display: block; }
+    #search { border-subtitle-color: $text-muted; border-subtitle-background: $surface; }
     #columns { height: 1; padding: 0 1; background: $boost; }
     #banner { height: auto; padding: 0 1; background: $error; color: $text; display: none; }
     #banner.shown { display: block; }
     """
 
+    # In order of use: the footer shows as many as fit, in this order (`?` lists all).
     BINDINGS = [
         Binding("slash", "search", "Search", id="portal.search"),
-        Binding("escape", "back_out", "Back out", show=False, id="portal.back_out"),
-        Binding("u", "toggle_users", "Mine/all", id="portal.users"),
-        Binding("U", "pick_users", "Users…", show=False, id="portal.pick_users"),
-        Binding("s", "cycle_status(1)", "Status", id="portal.status"),
-        Binding("S", "cycle_status(-1)", "Status back", show=False, id="portal.status_back"),
-        Binding("o", "cycle_sort", "Sort", id="portal.sort"),
-        Binding("O", "reverse_sort", "Reverse", show=False, id="portal.reverse"),
-        Binding("a", "add_company", "Add company", id="portal.add_company"),
         Binding("r", "request", "Request info", id="portal.request"),
+        Binding("a", "add_company", "Add company", id="portal.add_company"),
+        Binding("u", "toggle_users", "Mine/all", id="portal.users"),
+        Binding("s", "cycle_status(1)", "Status", id="portal.status"),
+        Binding("o", "cycle_sort", "Sort", id="portal.sort"),
         Binding("P", "portfolio", "Portfolio", id="portal.portfolio"),
+        Binding("escape", "back_out", "Back out", show=False, id="portal.back_out"),
+        Binding("U", "pick_users", "Users…", show=False, id="portal.pick_users"),
+        Binding("S", "cycle_status(-1)", "Status back", show=False, id="portal.status_back"),
+        Binding("O", "reverse_sort", "Reverse", show=False, id="portal.reverse"),
     ]
+    # The command palette offers these bindings by name (tui.commands).
+    PALETTE_PREFIX = "portal"
+    PALETTE_NAMES = {
+        "add_company": "company: add",
+        "request": "company: request information (highlighted row)",
+        "portfolio": "portfolio: statuses and journey funnel",
+        "toggle_users": "mine or all companies",
+        "pick_users": "users filter",
+        "cycle_status(1)": "next status filter",
+        "cycle_status(-1)": "previous status filter",
+        "cycle_sort": "next sort",
+        "reverse_sort": "reverse sort",
+    }
 
     criteria: reactive[Criteria] = reactive(Criteria, init=False, always_update=True)
 
@@ -175,11 +215,18 @@ class PortalScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(id="title")
         yield SummaryBar(id="summary")
-        yield Input(placeholder="Search companies and contacts…", id="search")
+        # As long as the service's limit: a longer paste is cut, with a notice, never
+        # sent whole to be refused (the list would then quietly stay unfiltered).
+        yield LimitedInput(
+            placeholder="Search companies and contacts…",
+            id="search",
+            max_length=SEARCH_MAX,
+            what="A search",
+        )
         yield Static(id="banner")
         yield Static(id="columns")
         yield RelationshipTable(id="table")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(RelationshipTable)
@@ -229,6 +276,15 @@ class PortalScreen(Screen[None]):
 
     @work(exclusive=True, group="load", exit_on_error=False)
     async def load(self, query: Criteria) -> None:
+        try:
+            await self._load(query)
+        except ServiceProblem as exc:
+            # Refused (a search with control characters, say): said, never a list that
+            # quietly stays as it was. (An unreachable service is the banner's to say.)
+            self._load_pending = False
+            self.notify(exc.detail, title="The list was not updated", severity="error")
+
+    async def _load(self, query: Criteria) -> None:
         self._load_pending = True
         if not query.q:
             body = await self.client.get("/v1/relationships", **query.first_page())
@@ -294,9 +350,20 @@ class PortalScreen(Screen[None]):
         self._show_columns()
         self._show_title()  # what gives way depends on the width
 
+    @on(RelationshipTable.Resized)
+    @on(RelationshipTable.ColumnsShifted)
+    def _columns_moved(self) -> None:
+        # The search box opening or closing, or a scrollbar coming and going, moves the
+        # table's columns without a resize of the screen; left/right scroll them. (Not
+        # while the screen is taken down: its titles may be gone before the table's
+        # last resize arrives.)
+        if self.query("#columns") and self.query(RelationshipTable):
+            self._show_columns()
+
     def _show_columns(self) -> None:
         table = self.query_one(RelationshipTable)
-        header = table.header_text(self.criteria.sort, self.criteria.descending)
+        sort = self.criteria.sort
+        header = table.header_text(sort, self.criteria.descending, dict(SORTS).get(sort, ""))
         self.query_one("#columns", Static).update(header)
 
     def on_click(self, event: events.Click) -> None:
@@ -370,6 +437,13 @@ class PortalScreen(Screen[None]):
             if isinstance(screen, RelationshipScreen) and screen.rel_id in touched:
                 screen.post_message(RelationshipScreen.Touched())
 
+    def _tell_open_companies_it_is_back(self) -> None:
+        from screens.relationship import RelationshipScreen
+
+        for screen in self.app.screen_stack:
+            if isinstance(screen, RelationshipScreen):
+                screen.service_back()
+
     async def _maybe_toast(self, event: dict[str, Any]) -> None:
         rel_id = event.get("relationship_id")
         if not rel_id:
@@ -399,6 +473,7 @@ class PortalScreen(Screen[None]):
             if banner.has_class("shown"):
                 banner.remove_class("shown")
                 self.load(self.criteria)  # what was asked while it was away
+                self._tell_open_companies_it_is_back()
         else:
             banner.update(Text(f"The service is unreachable ({message.detail}); retrying…"))
             banner.add_class("shown")
@@ -420,6 +495,8 @@ class PortalScreen(Screen[None]):
 
     @on(Input.Changed, "#search")
     def _search_changed(self, event: Input.Changed) -> None:
+        # While a search filters the list, its box stays up, saying how to clear it.
+        event.input.border_subtitle = "esc clears" if event.value else ""
         self.criteria = Criteria(
             event.value.strip(),
             self.criteria.status,
@@ -433,14 +510,22 @@ class PortalScreen(Screen[None]):
         self.query_one(RelationshipTable).focus()
 
     def action_back_out(self) -> None:
+        """esc backs out one thing at a time: the search's text while typing it, a
+        search in force (its box stays shown while it filters), then the box, then the
+        status filter."""
         search = self.query_one("#search", Input)
-        if search.has_focus and search.value:
+        if search.value:
             search.value = ""
+            if not search.has_focus:
+                self._close_search()
         elif search.has_class("shown"):
-            search.remove_class("shown")
-            self.query_one(RelationshipTable).focus()
+            self._close_search()
         elif self.criteria.status is not None:
             self._set(status=None)
+
+    def _close_search(self) -> None:
+        self.query_one("#search", Input).remove_class("shown")
+        self.query_one(RelationshipTable).focus()
 
     def _set(self, **changes: Any) -> None:
         current = self.criteria

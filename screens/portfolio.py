@@ -20,9 +20,11 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
+from journey.portfolio import SIDE_STEPS_HEADING
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
+from widgets.keys_footer import KeysFooter
 from widgets.plain import plain_cells
 from widgets.status_badge import STATUS_STYLES, status_text
 
@@ -30,8 +32,9 @@ PERIODS = ((7, "7 days"), (30, "30 days"), (90, "90 days"), (365, "year"))
 BAR = 30
 
 
-# Beside a funnel bar: the step's title (34), the count, "100.0%", the gaps, the margin.
-FUNNEL_BESIDE_BAR = 34 + 6 + 6 + 3 + 4
+TITLE_WIDTH = 34  # a step's title beside its bar; longer ones end in "…"
+# Beside a funnel bar: the step's title, the count, "100.0%", the gaps, the margin.
+FUNNEL_BESIDE_BAR = TITLE_WIDTH + 6 + 6 + 3 + 4
 
 
 def funnel_bar_width(columns: int) -> int:
@@ -40,19 +43,32 @@ def funnel_bar_width(columns: int) -> int:
     return max(10, min(BAR, columns - FUNNEL_BESIDE_BAR))
 
 
+def step_title(title: str, width: int = TITLE_WIDTH) -> str:
+    """A step's title in ``width`` columns, ending in an ellipsis when cut."""
+    return title if len(title) <= width else title[: width - 1] + "…"
+
+
 def funnel_bars(rows: list[dict[str, Any]], width: int = BAR) -> Table:
+    """The funnel top-down: the main path, then (under a heading) the steps only some
+    journeys take, as the service orders them."""
     table = Table.grid(padding=(0, 1))
     table.add_column(no_wrap=True)
     table.add_column(no_wrap=True)
     table.add_column(justify="right", no_wrap=True)
     table.add_column(justify="right", style="dim", no_wrap=True)
     top = max((r["count"] for r in rows), default=0) or 1
+    side = False
     for row in rows:
+        if row.get("path") == "side" and not side:
+            side = True
+            table.add_row(Text(SIDE_STEPS_HEADING, style="dim italic"), "", "", "")
         filled = round(row["count"] / top * width)
         bar = Text("█" * filled, style="#5b8def")
         bar.append("░" * (width - filled), style="dim")
         table.add_row(
-            *plain_cells(row["title"][:34], bar, f"{row['count']:,}", f"{row['percent_of_sent']}%")
+            *plain_cells(
+                step_title(row["title"]), bar, f"{row['count']:,}", f"{row['percent_of_sent']}%"
+            )
         )
     return table
 
@@ -72,6 +88,7 @@ class PortfolioScreen(Screen[None]):
         Binding("3", "period(90)", "90 days", id="portfolio.quarter"),
         Binding("4", "period(365)", "Year", id="portfolio.year"),
     ]
+    PALETTE_PREFIX = "portfolio"  # the command palette names these bindings "portfolio: …"
 
     class Loaded(Message):
         def __init__(self, body: dict[str, Any] | None, problem: str = "") -> None:
@@ -100,7 +117,7 @@ class PortfolioScreen(Screen[None]):
             yield Static(id="statuses")
             yield Static(id="funnel")
             yield Static(id="stopped")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.load()

@@ -13,12 +13,26 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.timer import Timer
+from textual.widgets import Static
 
+from journey.labels import (
+    DATA_TYPE_LABELS,
+    REPORT_KIND_LABELS,
+    action_label,
+    connection_status_label,
+    pull_status_label,
+    request_state_label,
+    status_change,
+    step_label,
+)
 from journey.prompts import REQUEST_LINK_WORDS
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
+from widgets.keys_footer import KeysFooter
 from widgets.plain import plain_cells
 from widgets.status_badge import status_text, when
+
+RETRY_SECONDS = (1.0, 2.0, 4.0, 8.0)  # waits between reads while the service is away
 
 EVENT_WORDS = {
     "relationship.created": "Company added",
@@ -51,18 +65,21 @@ def describe_event(event: dict[str, Any]) -> str:
     payload = event.get("payload", {})
     words = EVENT_WORDS.get(event["kind"], event["kind"])
     if event["kind"] == "relationship.status_changed":
-        return f"{words}: {payload.get('from')} → {payload.get('to')}"
+        return status_change(payload.get("from"), payload.get("to"))
     if event["kind"] == "pull.status":
-        return f"{words}: {payload.get('status')}"
+        return f"{words}: {pull_status_label(payload.get('status'))}"
     if event["kind"] == "journey.action":
         answer = payload.get("answer") or {}
         shown = ", ".join(f"{k} {v}" for k, v in answer.items())
         failed = f" — failed: {payload['error']}" if payload.get("error") else ""
         return (
-            f"{words}: {payload.get('action')} ({payload.get('from')} → {payload.get('to')})"
+            f"{words}: {action_label(payload.get('action'))}"
+            f" ({step_label(payload.get('from'))} → {step_label(payload.get('to'))})"
             + (f" — {shown}" if shown else "")
             + failed
         )
+    if event["kind"] == "request.cancelled" and payload.get("superseded_by"):
+        return "Request replaced by a new one: its link stopped working"
     if "platform_name" in payload:
         return f"{words} via {payload['platform_name']}"
     if payload.get("entity"):
@@ -102,11 +119,26 @@ class RelationshipScreen(Screen[None]):
         Binding("t", "transcript", "Transcript", id="company.transcript"),
         Binding("R", "reload", "Reload", show=False, id="company.reload"),
     ]
+    # The command palette offers these bindings by name, for this company (tui.commands).
+    PALETTE_PREFIX = "company"
+    PALETTE_NAMES = {
+        "request": "request information",
+        "copy_contact": "copy contact email",
+        "simulate": "simulate the customer",
+        "app.pop_screen": "back to the list",
+    }
 
     class Loaded(Message):
         def __init__(self, body: dict[str, Any]) -> None:
             super().__init__()
             self.body = body
+
+    class Unreachable(Message):
+        """The company could not be read because the service is away (or failing)."""
+
+        def __init__(self, detail: str) -> None:
+            super().__init__()
+            self.detail = detail
 
     class Touched(Message):
         """The service recorded events about this company (the portal's event
@@ -118,6 +150,10 @@ class RelationshipScreen(Screen[None]):
         self.session = session
         self.rel_id = rel_id
         self.body: dict[str, Any] | None = None
+        # While the service is away the company is asked for again by itself, each wait
+        # longer than the last (one timer, re-armed only after an answer).
+        self._retry_timer: Timer | None = None
+        self._retries = 0
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
@@ -125,19 +161,57 @@ class RelationshipScreen(Screen[None]):
             yield Static(id="requests", classes="section")
             yield Static(id="entities", classes="section")
             yield Static(id="timeline", classes="section")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.load()
+
+    def palette_subject(self) -> str:
+        """What this screen's palette commands act on: this company."""
+        return self.body["name"] if self.body else ""
 
     @work(exclusive=True, group="company", exit_on_error=False)
     async def load(self) -> None:
         try:
             body = await self.client.get(f"/v1/relationships/{self.rel_id}")
-        except (ServiceProblem, ServiceUnavailable) as exc:
-            self.notify(str(exc), title="Cannot load the company", severity="error")
+        except ServiceUnavailable as exc:
+            self.post_message(self.Unreachable(str(exc)))
+            return
+        except ServiceProblem as exc:
+            if exc.status >= 500:  # a service starting up or failing: try again
+                self.post_message(self.Unreachable(str(exc)))
+            else:
+                self.notify(str(exc), title="Cannot load the company", severity="error")
             return
         self.post_message(self.Loaded(body))
+
+    @on(Unreachable)
+    def _unreachable(self, message: Unreachable) -> None:
+        if self._retries == 0:
+            self.notify(
+                f"{message.detail}. Trying again by itself.",
+                title="Cannot load the company",
+                severity="error",
+            )
+        if self.body is None:
+            self.query_one("#info", Static).update(
+                Text(f"Loading… the service is unreachable ({message.detail}); retrying…")
+            )
+        if self._retry_timer is None:
+            wait = RETRY_SECONDS[min(self._retries, len(RETRY_SECONDS) - 1)]
+            self._retry_timer = self.set_timer(wait, self._retry)
+        self._retries += 1
+
+    def _retry(self) -> None:
+        self._retry_timer = None
+        self.load()
+
+    def service_back(self) -> None:
+        """The portal saw the service answer again: ask at once, not at the next retry."""
+        if self._retry_timer is not None:
+            self._retry_timer.stop()
+            self._retry_timer = None
+            self.load()
 
     def action_reload(self) -> None:
         self.load()
@@ -221,7 +295,11 @@ class RelationshipScreen(Screen[None]):
                 )
 
         self.app.push_screen(
-            Confirm("Cancel the open request? Its link stops working.", "Cancel request"),
+            Confirm(
+                "Cancel the open request? Its link stops working.",
+                yes="Cancel request",
+                no="Keep request",
+            ),
             answered,
         )
 
@@ -284,6 +362,8 @@ class RelationshipScreen(Screen[None]):
             self.app.copy_to_clipboard(result["link"])
             done += " (new link copied)"
         self.notify(done)
+        if result and result.get("notice"):  # an emailed link only this computer opens
+            self.notify(result["notice"], title="Link unreachable", severity="warning", timeout=20)
         if leave:
             self.app.pop_screen()
         else:
@@ -339,6 +419,7 @@ class RelationshipScreen(Screen[None]):
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:
         body = self.body = message.body
+        self._retries = 0
         info = Table.grid(padding=(0, 2))
         info.add_column(style="dim", no_wrap=True)
         info.add_column()
@@ -349,7 +430,7 @@ class RelationshipScreen(Screen[None]):
         users = ", ".join(self.session.user_name(u) for u in body["users"]) or "—"
         info.add_row(*plain_cells("Users", users))
         info.add_row("Created", when(body["created_at"], with_year=True))
-        requested = {"financials": "Financials", "spend_analysis": "Spend analysis"}
+        requested = {str(k): v for k, v in DATA_TYPE_LABELS.items()}
         info.add_row("Requested", " + ".join(requested[r] for r in body["requested"]) or "—")
         if body["subsidiaries"]:
             info.add_row(
@@ -371,8 +452,10 @@ class RelationshipScreen(Screen[None]):
                 *plain_cells(
                     " + ".join(requested.get(d, d) for d in req["data_types"]),
                     when(req["created_at"], with_year=True),
-                    req["state"],
-                    req["step"].replace("_", " "),
+                    request_state_label(
+                        req["state"], req.get("delivery", "email"), req.get("superseded_by")
+                    ),
+                    step_label(req["step"]),
                     link_note(req),
                 )
             )
@@ -391,13 +474,18 @@ class RelationshipScreen(Screen[None]):
             uploads = entity["uploads"]
             entities.add_row(
                 *plain_cells(
-                    entity["name"],
-                    conn.get("status", "Uploaded" if uploads else "—"),
+                    entity["name"] + (" (earlier request)" if entity.get("earlier") else ""),
+                    connection_status_label(conn["status"])
+                    if conn
+                    else ("Uploaded" if uploads else "—"),
                     (conn.get("platform") or {}).get("name", "Manual upload" if uploads else "—"),
                     when(conn.get("last_sync_at")) or "—",
-                    pulls[0]["status"] if pulls else (uploads[0]["status"] if uploads else "—"),
+                    pull_status_label(pulls[0]["status"])
+                    if pulls
+                    else (uploads[0]["status"] if uploads else "—"),
                     ", ".join(
-                        f"{r['kind'].replace('_', ' ')}: {r['status']}" for r in entity["reports"]
+                        f"{REPORT_KIND_LABELS.get(r['kind'], r['kind'])}: {r['status']}"
+                        for r in entity["reports"]
                     ),
                 )
             )

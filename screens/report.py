@@ -19,11 +19,15 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Footer, Sparkline, Static
+from textual.widgets import Static
 
+from journey.labels import payment_method_label
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
-from tui.files import SaveTarget, desk_of
+from tui.files import SaveTarget, desk_of, readable_file_name
+from widgets.keys_footer import KeysFooter
+from widgets.month_chart import month_chart
 from widgets.plain import plain_cells
 from widgets.status_badge import when
 
@@ -40,6 +44,10 @@ REPORT_MARKS = {
 }
 TOP_SUPPLIERS = 10
 BAR_WIDTH = 28
+# While a report is generating the screen asks again this often (one timer, re-armed
+# after each answer, so asks never overlap), and shows the new report once it is in.
+GENERATING_POLL_SECONDS = 1.0
+REFRESHING = "Refreshing: the data is being fetched again. This is the report as it was."
 
 
 def amount(value: str | Decimal, currency: str = "") -> str:
@@ -67,7 +75,7 @@ class ReportScreen(Screen[None]):
     #report-head { height: auto; padding: 0 1; background: $panel; }
     #report-body { height: 1fr; padding: 0 1; }
     #report-body .section { margin-top: 1; height: auto; }
-    #report-body Sparkline { height: 3; margin: 0 0 0 0; }
+    #report-body .chart { height: auto; }
     """
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="report.back"),
@@ -78,15 +86,21 @@ class ReportScreen(Screen[None]):
         Binding("d", "download", "Download", id="report.download"),
         Binding("f", "refresh_data", "Refresh data", id="report.refresh"),
     ]
+    PALETTE_PREFIX = "report"  # the command palette names these bindings "report: …"
 
     class Loaded(Message):
         def __init__(
-            self, statuses: dict[str, Any], report: dict[str, Any] | None, note: str
+            self,
+            statuses: dict[str, Any],
+            report: dict[str, Any] | None,
+            note: str,
+            refreshing: bool = False,
         ) -> None:
             super().__init__()
             self.statuses = statuses
             self.report = report
             self.note = note
+            self.refreshing = refreshing  # ``report`` is the last one seen, being remade
 
     def __init__(
         self, client: ServiceClient, session: Session | None, rel_id: str, company: str
@@ -99,12 +113,21 @@ class ReportScreen(Screen[None]):
         self.kind = "spend_analysis"
         self.statuses: dict[str, Any] = {}
         self.report: dict[str, Any] | None = None
+        self.refreshing = False
+        # The last report seen of each kind: shown, marked, while a new one is made.
+        self.last_reports: dict[str, dict[str, Any]] = {}
         self.entity_index = 0
+        self._poll_timer: Timer | None = None
+        self._shown_kind = ""
+
+    def palette_subject(self) -> str:
+        """What this screen's palette commands act on: this company's reports."""
+        return self.company
 
     def compose(self) -> ComposeResult:
         yield Static(id="report-head")
         yield VerticalScroll(id="report-body")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.load(first=True)
@@ -127,30 +150,56 @@ class ReportScreen(Screen[None]):
                 (k for k, _ in KINDS if by_kind.get(k, {}).get("status") == "Available"), self.kind
             )
         report, note = None, ""
-        if by_kind.get(self.kind, {}).get("status") == "Available":
+        status = by_kind.get(self.kind, {}).get("status", "Unavailable")
+        if status == "Available":
             try:
                 report = await self.client.get(f"{self.base}/{self.kind}")
             except ServiceProblem as exc:
                 note = exc.detail
+            else:
+                self.last_reports[self.kind] = report
+        elif status == "Generating" and self.kind in self.last_reports:
+            self.post_message(self.Loaded(by_kind, self.last_reports[self.kind], REFRESHING, True))
+            return
         else:
-            status = by_kind.get(self.kind, {}).get("status", "Unavailable")
             note = {
                 "Generating": "The data is being fetched; the report appears when it is in.",
                 "Failed": "The last data pull failed. Refresh data (f) to try again.",
             }.get(status, "This report needs data the company has not shared yet.")
         self.post_message(self.Loaded(by_kind, report, note))
 
+    def _poll_while_generating(self) -> None:
+        """Ask again later while any report is generating, so the screen shows the new
+        report by itself once it is in (the timer is re-armed only after an answer)."""
+        generating = any(r.get("status") == "Generating" for r in self.statuses.values())
+        if generating and self._poll_timer is None:
+            self._poll_timer = self.set_timer(GENERATING_POLL_SECONDS, self._poll)
+
+    def _poll(self) -> None:
+        self._poll_timer = None
+        self.load()
+
     @on(Loaded)
     async def _loaded(self, message: Loaded) -> None:
         self.statuses, self.report = message.statuses, message.report
+        self.refreshing = message.refreshing
         self.entity_index = min(self.entity_index, max(len(self._views()) - 1, 0))
         self._show_head()
+        self._poll_while_generating()
         body = self.query_one("#report-body", VerticalScroll)
+        # The same report drawn again (new data, the next poll) stays where it was read.
+        scrolled = body.scroll_y if self._shown_kind == self.kind else 0.0
+        self._shown_kind = self.kind
         await body.remove_children()
         if self.report is None:
             await body.mount(Static(Text(message.note, style="dim"), classes="section"))
             return
-        await body.mount_all(self._widgets())
+        widgets = self._widgets()
+        if message.refreshing:
+            widgets.insert(0, Static(Text(f"◔ {message.note}", style="cyan"), id="refreshing"))
+        await body.mount_all(widgets)
+        if scrolled:
+            self.call_after_refresh(body.scroll_to, y=scrolled, animate=False)
 
     # What is shown
 
@@ -258,7 +307,8 @@ class ReportScreen(Screen[None]):
                     classes="section",
                 )
             )
-            out.append(Sparkline(values, summary_function=max))
+            months = [m["month"] for m in data["monthly"]]
+            out.append(Static(month_chart(values, months), classes="chart"))
         methods = Table(
             "Payment method", "Suppliers", "Share of spend", box=None, header_style="bold"
         )
@@ -266,7 +316,9 @@ class ReportScreen(Screen[None]):
             share = row.get("percentage_bills_by_amount") or row.get("percentage_spend") or "0"
             methods.add_row(
                 *plain_cells(
-                    row["payment_method"], str(row.get("suppliers_count", "")), f"{share}%"
+                    payment_method_label(row["payment_method"], currency),
+                    str(row.get("suppliers_count", "")),
+                    f"{share}%",
                 )
             )
         out.append(Static(methods, classes="section"))
@@ -279,7 +331,7 @@ class ReportScreen(Screen[None]):
                     s["supplier_name"],
                     amount(s[key], currency),
                     f"{s.get('payment_terms_days', '')} d",
-                    str(s.get("preferred_payment_method") or ""),
+                    payment_method_label(s.get("preferred_payment_method"), currency),
                     str(s.get("bills_paid_late_count", "—")),
                 )
             )
@@ -306,7 +358,14 @@ class ReportScreen(Screen[None]):
         out: list[Widget] = [
             Static(Text(f"Net profit per month ({currency})", style="bold"), classes="section")
         ]
-        out.append(Sparkline([float(p["net_profit"]) for p in periods], summary_function=max))
+        out.append(
+            Static(
+                month_chart(
+                    [float(p["net_profit"]) for p in periods], [p["start"][:7] for p in periods]
+                ),
+                classes="chart",
+            )
+        )
         months = Table("Month", "Income", "Expenses", "Net profit", box=None, header_style="bold")
         for p in periods:
             net = Decimal(p["net_profit"])
@@ -364,7 +423,12 @@ class ReportScreen(Screen[None]):
         views = self._views()
         if len(views) > 1:
             self.entity_index = (self.entity_index + 1) % len(views)
-            self.post_message(self.Loaded(self.statuses, self.report, ""))
+            note = REFRESHING if self.refreshing else ""
+            self.post_message(self.Loaded(self.statuses, self.report, note, self.refreshing))
+        elif views:
+            self.notify(f"This report has one legal entity: {views[0][0]}.", title="Entity")
+        else:
+            self.notify("This report has no legal entities to switch between.", title="Entity")
 
     def action_refresh_data(self) -> None:
         self.refresh_data()
@@ -383,8 +447,7 @@ class ReportScreen(Screen[None]):
         if self.report is None:
             self.notify("This report is not available to download yet.", severity="warning")
             return
-        safe = "".join(c if c.isalnum() or c in " -_" else "-" for c in self.company).strip()
-        name = f"{safe or 'report'} - {self.kind.replace('_', ' ')}.xlsx"
+        name = readable_file_name(self.company, self.kind.replace("_", " "), ".xlsx")
 
         def chosen(target: SaveTarget) -> None:
             self.download(target)
@@ -396,6 +459,7 @@ class ReportScreen(Screen[None]):
             chosen,
             ok="Download",
             ask_name_in_browser=True,
+            suffixes=(".xlsx", ".csv", ".json"),
         )
 
     @work(group="report-download", exit_on_error=False)

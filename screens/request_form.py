@@ -12,7 +12,10 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Static
 
+from journey.labels import REPLACES_OPEN_REQUEST
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
+from widgets.keys_footer import KeysFooter
+from widgets.tick_box import TickBox
 
 
 class RequestForm(ModalScreen[dict[str, Any] | None]):
@@ -50,14 +53,22 @@ class RequestForm(ModalScreen[dict[str, Any] | None]):
                 Text(f"To {self.company['contact_name']} <{self.company['contact_email']}>"),
                 classes="dim",
             )
-            yield Checkbox(
-                "Financials — profit and loss, balance sheet", True, id="financials", compact=True
+            # Ticked as the company's last request asked (Financials when never asked).
+            asked = set(self.company.get("requested") or ["financials"])
+            yield TickBox(
+                "Financials — profit and loss, balance sheet",
+                "financials" in asked,
+                id="financials",
             )
-            yield Checkbox(
-                "Spend analysis — suppliers, bills, payments", id="spend_analysis", compact=True
+            yield TickBox(
+                "Spend analysis — suppliers, bills, payments",
+                "spend_analysis" in asked,
+                id="spend_analysis",
             )
             with VerticalScroll(id="preview"):
                 yield Static(id="preview-text")
+            if self._open_request():
+                yield Static(Text(REPLACES_OPEN_REQUEST), id="replaces")
             yield Static(id="link")
             yield Static(id="error")
             with Horizontal():
@@ -65,6 +76,11 @@ class RequestForm(ModalScreen[dict[str, Any] | None]):
                 if "copy_link" in self.session.features:
                     yield Button("Copy link", id="copy")
                 yield Button("Request by email", variant="primary", id="email")
+        yield KeysFooter()  # this dialog's own keys, not the screen's behind
+
+    def _open_request(self) -> bool:
+        requests = self.company.get("requests") or []
+        return bool(requests) and requests[0]["state"] in ("Sent", "Opened")
 
     def _types(self) -> list[str]:
         return [
@@ -75,6 +91,7 @@ class RequestForm(ModalScreen[dict[str, Any] | None]):
     def _changed(self) -> None:
         # Another choice is another email: preview again before sending.
         self.previewed = False
+        self.query_one("#error", Static).update("")
         self.query_one("#preview").remove_class("shown")
         self.query_one("#email", Button).label = "Request by email"
 
@@ -130,6 +147,7 @@ class RequestForm(ModalScreen[dict[str, Any] | None]):
             self.query_one("#error", Static).update(Text(str(exc)))
             return
         self.result = body
+        self.query_one("#error", Static).update("")  # a request was made: nothing is wrong
         if delivery == "link":
             self.app.copy_to_clipboard(body["link"])
             self.query_one("#link", Static).update(
@@ -146,4 +164,6 @@ class RequestForm(ModalScreen[dict[str, Any] | None]):
             title="Request by email",
             severity="information" if sent else "error",
         )
+        if body.get("notice"):  # the emailed link opens only on this computer
+            self.notify(body["notice"], title="Link unreachable", severity="warning", timeout=20)
         self.dismiss(body)

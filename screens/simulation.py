@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from rich.console import RenderableType
+from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -25,12 +26,14 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Button, DataTable, Footer, Input, Label, OptionList, Static
+from textual.widgets import Button, DataTable, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from journey.labels import ENTITY_STATE_LABELS
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
 from tui.files import Sample, SaveTarget, desk_of
 from widgets.journey_map import JourneyMap
+from widgets.keys_footer import KeysFooter
 from widgets.path_suggester import PathSuggester
 from widgets.plain import plain_cells
 from widgets.rm_panel import RmPanel
@@ -83,8 +86,13 @@ class SimulationScreen(Screen[None]):
     #replay.shown { display: block; }
     """
 
+    # The footer shows as many as fit, in this order: the way out comes early.
     BINDINGS = [
         Binding("escape", "back", "Back", id="simulation.back"),
+        # Where the journey has no step to go back to (its first step, the final
+        # requests summary), esc backs out of the simulation, as the footer says.
+        Binding("escape", "back_out", "Leave", id="simulation.back_out"),
+        Binding("q", "leave", "Leave", id="simulation.leave"),
         Binding("x", "close", "Close ×", id="simulation.close"),
         Binding("ctrl+r", "reload", "Reload", id="simulation.reload"),
         Binding("m", "toggle_side", "Map", id="simulation.map"),
@@ -93,8 +101,8 @@ class SimulationScreen(Screen[None]):
         Binding("ctrl+n", "replay_next", "Replay step", show=False, id="simulation.replay_next"),
         Binding("ctrl+o", "replay_all", "Replay all", show=False, id="simulation.replay_all"),
         Binding("E", "expire", "Expire link", show=False, id="simulation.expire"),
-        Binding("q", "leave", "Leave", id="simulation.leave"),
     ]
+    PALETTE_PREFIX = "simulation"  # the command palette names these bindings "simulation: …"
 
     class Showed(Message):
         """A journey answer (or a link that no longer opens) to draw."""
@@ -137,6 +145,7 @@ class SimulationScreen(Screen[None]):
         self.journey: dict[str, Any] | None = None
         self.gone: str | None = None
         self.refusal: tuple[str, list[dict[str, Any]]] | None = None
+        self._refused_upload = ""  # the upload path a refusal was about
         self.busy = False
         self._action_buttons: list[Button] = []  # the foot's buttons for the step drawn
         # Replay: the planned steps (journey.simulation.ReplayStep) and where we are.
@@ -157,7 +166,7 @@ class SimulationScreen(Screen[None]):
             with VerticalScroll(id="side"):
                 yield JourneyMap(id="map")
                 yield RmPanel(id="rm")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         title = Text()
@@ -261,12 +270,20 @@ class SimulationScreen(Screen[None]):
             ok="Upload",
         )
 
-    @work(group="journey-action", exit_on_error=False)
-    async def send_upload(self, filename: str, data: bytes) -> None:
-        await self._upload(filename, data)
+    def send_upload(self, filename: str, data: bytes) -> None:
+        self._clear_refusal()
+        self._send_upload(filename, data)
 
     @work(group="journey-action", exit_on_error=False)
-    async def upload_sample(self, valid: bool) -> None:
+    async def _send_upload(self, filename: str, data: bytes) -> None:
+        await self._upload(filename, data)
+
+    def upload_sample(self, valid: bool) -> None:
+        self._clear_refusal()
+        self._upload_sample(valid)
+
+    @work(group="journey-action", exit_on_error=False)
+    async def _upload_sample(self, valid: bool) -> None:
         """A built-in sample (fictional suppliers), made in memory and uploaded as is:
         no file is written anywhere."""
         sample = SAMPLES[0] if valid else SAMPLES[1]
@@ -303,6 +320,7 @@ class SimulationScreen(Screen[None]):
         self.query_one(JourneyMap).show(self.journey, self.gone)
         # Still on the same step (a wrong password, say): what was typed stays.
         await self._draw(keep_inputs=before == (self.journey or {}).get("step"))
+        self.refresh_bindings()  # esc is Back or Leave, by what this step allows
         if self.journey is not None and self.request_id is None:
             self.request_id = self.journey["request"]["id"]
             self.follow_company()
@@ -310,9 +328,18 @@ class SimulationScreen(Screen[None]):
     @on(Refused)
     async def _refused(self, message: Refused) -> None:
         self.refusal = (message.detail, message.errors)
-        await self._draw(keep_inputs=True)
+        await self._draw(keep_inputs=True, refused=True)
 
-    async def _draw(self, keep_inputs: bool = False) -> None:
+    def _clear_refusal(self) -> None:
+        """A new file picked (or typed) for the upload: the last one's refusal no longer
+        applies, so it goes, leaving the fields and focus where they are."""
+        if self.refusal is None:
+            return
+        self.refusal = None
+        for widget in self.query(".refusal"):
+            widget.remove()
+
+    async def _draw(self, keep_inputs: bool = False, refused: bool = False) -> None:
         pane = self.query_one("#customer", VerticalScroll)
         kept = (
             {i.id: i.value for i in pane.query(Input) if i.id and not i.password}
@@ -329,7 +356,18 @@ class SimulationScreen(Screen[None]):
             for found in pane.query(f"#{input_id}"):
                 if isinstance(found, Input):
                     found.value = value
-        self.call_after_refresh(self._focus_first)
+        if refused and self.query("#upload-path"):
+            # A refused upload is fixed in the path field: focus stays there, not on the
+            # template's path at the top.
+            self._refused_upload = self.query_one("#upload-path", Input).value
+            self.call_after_refresh(self._focus_upload_path)
+        else:
+            self.call_after_refresh(self._focus_first)
+
+    def _focus_upload_path(self) -> None:
+        field = self.query_one("#upload-path", Input)
+        field.focus()
+        field.cursor_position = len(field.value)
 
     def _focus_first(self) -> None:
         """Focus the step's first control, showing the step from its top (what went
@@ -375,9 +413,11 @@ class SimulationScreen(Screen[None]):
             detail, errors = self.refusal
             # With row errors the table says them; the detail's first line says what happened.
             shown = detail.splitlines()[0] if errors else detail
-            out.append(Static(Text(f"✖ {shown}"), classes="error"))
+            out.append(Static(Text(f"✖ {shown}"), classes="error refusal"))
             if errors:
-                out.append(_errors_table(errors))
+                table = _errors_table(errors)
+                table.add_class("refusal")
+                out.append(table)
         view = journey.get("view") or {}
         actions = {spec["action"]: spec for spec in journey.get("actions") or []}
         handled: set[str] = set()
@@ -413,7 +453,8 @@ class SimulationScreen(Screen[None]):
                 out.append(Static(Text(f"Legal entity: {view['entity']}"), classes="para"))
         if "platforms" in view and "select_platform" in actions:
             out.append(
-                Input(placeholder=view.get("search", "Search"), id="platform-search", compact=True)
+                # With its border: a compact input did not look like one.
+                Input(placeholder=view.get("search", "Search"), id="platform-search")
             )
             out.append(
                 OptionList(
@@ -440,6 +481,8 @@ class SimulationScreen(Screen[None]):
                 )
             )
         if "fields" in view and "authorize" in actions:
+            if view.get("sandbox"):
+                out.append(Static(Text(view["sandbox"]), id="sandbox", classes="para"))
             for field in view["fields"]:
                 out.append(Label(Text(field["label"])))
                 out.append(
@@ -451,7 +494,9 @@ class SimulationScreen(Screen[None]):
                 )
         if step == "entities" and journey.get("entities"):
             lines = [
-                f"✔ {e['name']}" if e["state"] == "linked" else f"◔ {e['name']} ({e['state']})"
+                f"✔ {e['name']}"
+                if e["state"] == "linked"
+                else f"◔ {e['name']} ({ENTITY_STATE_LABELS.get(e['state'], e['state'])})"
                 for e in journey["entities"]
             ]
             out.append(Static(Text("\n".join(lines)), classes="box"))
@@ -585,6 +630,11 @@ class SimulationScreen(Screen[None]):
     def _upload_submitted(self, event: Input.Submitted) -> None:
         self.upload_file(event.value)
 
+    @on(Input.Changed, "#upload-path")
+    def _upload_path_changed(self, event: Input.Changed) -> None:
+        if event.value != self._refused_upload:
+            self._clear_refusal()
+
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
         name = event.button.name or ""
@@ -634,9 +684,19 @@ class SimulationScreen(Screen[None]):
     def _allowed(self, action: str) -> bool:
         return any(a["action"] == action for a in (self.journey or {}).get("actions", []))
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "back":
+            return self._allowed("back")
+        if action == "back_out":
+            return not self._allowed("back")
+        return True
+
     def action_back(self) -> None:
         if self._allowed("back"):
             self.take("back", {})
+
+    def action_back_out(self) -> None:
+        self.action_leave()
 
     def action_close(self) -> None:
         if self._allowed("close"):
@@ -814,10 +874,14 @@ def _requests_table(requests: list[dict[str, Any]]) -> Widget:
 
 
 def _errors_table(errors: list[dict[str, Any]]) -> Widget:
-    table: DataTable[RenderableType] = DataTable(show_cursor=False, id="upload-errors")
-    table.add_columns("Row", "Column", "Problem")
+    """The upload's row errors, each problem wrapped to the width there is: a problem
+    names the values allowed ("use one of …"), which a one-line cell cut off."""
+    table = Table("Row", "Column", "Problem", box=None, header_style="bold", expand=True)
+    table.columns[0].no_wrap = True
+    table.columns[2].ratio = 1
+    table.columns[2].overflow = "fold"
     for error in errors:
         table.add_row(
             *plain_cells(str(error.get("row") or "—"), error.get("column") or "—", error["message"])
         )
-    return table
+    return Static(table, id="upload-errors", classes="para")

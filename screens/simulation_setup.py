@@ -13,6 +13,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from tui.client import Session
+from widgets.keys_footer import KeysFooter
+from widgets.tick_box import TickBox
 
 SWITCHES = (
     ("manual_upload", "Manual file upload (spend analysis: upload or connect)"),
@@ -29,7 +31,6 @@ class SimulationSetup(ModalScreen[dict[str, Any] | None]):
     }
     SimulationSetup #error { color: $error; height: auto; }
     SimulationSetup Horizontal { height: auto; align-horizontal: right; }
-    SimulationSetup Checkbox { border: none; padding: 0; }
     """
     BINDINGS = [
         Binding("escape", "dismiss_none", "Cancel", id="setup.cancel"),
@@ -45,19 +46,21 @@ class SimulationSetup(ModalScreen[dict[str, Any] | None]):
         with Vertical():
             yield Static("[b]Simulate a customer journey[/b]")
             yield Label("Requested information")
-            yield Checkbox("Financials", id="financials")
-            yield Checkbox("Spend analysis", True, id="spend_analysis")
+            yield TickBox("Financials", id="financials")
+            yield TickBox("Spend analysis", True, id="spend_analysis")
             yield Label("Feature switches for this journey")
             for key, label in SWITCHES:
-                yield Checkbox(label, key in self.session.features, id=key)
+                yield TickBox(label, key in self.session.features, id=key)
             yield Label("Company name (blank: a made-up one)")
             yield Input(self.company_name, id="company_name", max_length=200)
             yield Static(id="error")
             with Horizontal():
                 yield Button("Cancel", id="cancel")
                 yield Button("Start", variant="primary", id="start")
+        yield KeysFooter()  # this dialog's own keys, not the screen's behind
 
     @on(Button.Pressed, "#start")
+    @on(Input.Submitted, "#company_name")  # enter in the name starts, as ctrl+s does
     def action_create(self) -> None:
         types = [
             t for t in ("financials", "spend_analysis") if self.query_one(f"#{t}", Checkbox).value

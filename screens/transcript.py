@@ -8,6 +8,7 @@ exports it to JSON, or imports one someone else exported.
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
 from rich.text import Text
@@ -15,11 +16,13 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
+from journey.labels import action_label, step_label
 from journey.text import clean_answer
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
-from tui.files import SaveTarget, desk_of
+from tui.files import SaveTarget, desk_of, readable_file_name
+from widgets.keys_footer import KeysFooter
 from widgets.plain import plain_cells
 from widgets.status_badge import when
 
@@ -71,6 +74,7 @@ class TranscriptScreen(Screen[None]):
         Binding("e", "export", "Export JSON", id="transcript.export"),
         Binding("i", "import_file", "Import JSON", id="transcript.import"),
     ]
+    PALETTE_PREFIX = "transcript"  # the command palette names these bindings "transcript: …"
 
     def __init__(
         self,
@@ -91,7 +95,7 @@ class TranscriptScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static("Loading…", id="transcript-head")
         yield DataTable(id="steps", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         table = self.query_one("#steps", DataTable)
@@ -135,13 +139,15 @@ class TranscriptScreen(Screen[None]):
             if step.get("error"):
                 result = Text(f"✖ {step['error']}", style="red")
             else:
-                result = Text(f"→ {step.get('to')}" + (" (closed)" if step.get("closed") else ""))
+                result = Text(
+                    f"→ {step_label(step.get('to'))}" + (" (closed)" if step.get("closed") else "")
+                )
             table.add_row(
                 *plain_cells(
                     str(number),
                     when(step.get("at")),
-                    str(step.get("from")),
-                    str(step.get("action")),
+                    step_label(step.get("from")),
+                    action_label(step.get("action")),
                     answer or "—",
                     result,
                 )
@@ -151,14 +157,23 @@ class TranscriptScreen(Screen[None]):
         if self.transcript is None:
             return
         transcript = self.transcript
-        name = f"transcript-{transcript['request'].get('id', 'request')}.json"
+        # Named for people: the company and the day its request was made; saved where
+        # reports go (the downloads folder).
+        request = transcript["request"]
+        day = str(request.get("created_at") or "")[:10] or date.today().isoformat()
+        name = readable_file_name(str(request.get("company") or ""), f"transcript {day}", ".json")
         data = json.dumps(transcript, indent=2, ensure_ascii=False).encode() + b"\n"
 
         def chosen(target: SaveTarget) -> None:
             desk_of(self.app).save(target, data, what="the transcript", title="Transcript exported")
 
         desk_of(self.app).ask_where(
-            "Export the transcript (JSON) as:", name, chosen, ok="Export", text=True
+            "Export the transcript (JSON) as:",
+            name,
+            chosen,
+            ok="Export",
+            text=True,
+            suffixes=(".json",),
         )
 
     def action_import_file(self) -> None:

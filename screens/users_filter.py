@@ -12,6 +12,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui.client import Session
+from widgets.keys_footer import KeysFooter
 
 
 class UsersFilter(ModalScreen[str | None]):
@@ -42,6 +43,7 @@ class UsersFilter(ModalScreen[str | None]):
         with Vertical():
             yield Static("[b]Users[/b] — whose companies to show")
             yield OptionList(*options, id="users")
+        yield KeysFooter()  # this dialog's own keys, not the screen's behind
 
     def on_mount(self) -> None:
         users = self.query_one(OptionList)

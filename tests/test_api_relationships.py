@@ -258,6 +258,35 @@ async def test_a_200_char_name_is_accepted_and_whitespace_is_tidied(svc: Service
     assert tidy["name"] == "Acme Widgets"
 
 
+@pytest.mark.parametrize("field", ["name", "description", "contact_name", "contact_email"])
+async def test_each_field_takes_exactly_the_limit_the_portal_holds(
+    svc: Service, field: str
+) -> None:
+    """Finding 24: the service's limits are journey/domain.py's, which the portal's
+    company form holds its fields to: the limit is accepted, one more is refused."""
+    from journey.domain import COMPANY_NAME_MAX, CONTACT_NAME_MAX, DESCRIPTION_MAX, EMAIL_MAX
+
+    limit = {
+        "name": COMPANY_NAME_MAX,
+        "description": DESCRIPTION_MAX,
+        "contact_name": CONTACT_NAME_MAX,
+        "contact_email": EMAIL_MAX,
+    }[field]
+
+    def text(length: int) -> str:
+        if field != "contact_email":
+            return "n" * length
+        # 64 characters before the @ (the most a mailbox name has), labels of 50 after.
+        host = length - 64 - 1 - len(".example")
+        return "l" * 64 + "@" + ("a" * 50 + ".") * (host // 51) + "b" * (host % 51) + ".example"
+
+    fits = await svc.post("/v1/relationships", json=company_body(svc, **{field: text(limit)}))
+    assert fits.status_code == 201, fits.text
+    assert len(fits.json()[field]) == limit
+    over = await svc.post("/v1/relationships", json=company_body(svc, **{field: text(limit + 1)}))
+    assert field in fields_named(assert_problem(over, 422)) or field in over.json()["detail"]
+
+
 async def test_unknown_user_id_is_refused(svc: Service) -> None:
     before = await snapshot(svc)
     for users in ([str(uuid.uuid4())], [svc.users["other"]["id"]]):

@@ -328,6 +328,7 @@ def test_deny_then_retry_with_a_wrong_password_first(
     assert "incorrect" in page.get_by_role("alert").inner_text()
     customer.shot("platform_signin-wrong-password")
     assert page.get_by_label("Password").input_value() == ""
+    assert page.get_by_label("Username").input_value() == "demo"  # kept across the 303
     sign_in(customer)
     finish(customer)
 

@@ -205,6 +205,24 @@ async def test_a_missing_choice_and_a_long_name_are_shown_beside_their_fields(
     assert "Abra Kebabra Brighton" in page.text
 
 
+@pytest.mark.parametrize("platform", list(PLATFORMS))
+async def test_every_simulated_platform_says_its_sandbox_sign_in(
+    svc: Service, platform: str
+) -> None:
+    """Finding 20: demo / demo is said on each simulated platform's sign-in page."""
+    _, _, token = await start(svc, ["financials"])
+    page = await walk(
+        svc,
+        token,
+        {"action": "view_request"},
+        {"action": "connect"},
+        {"action": "select_platform", "platform": platform},
+        {"action": "consent"},
+    )
+    assert h1(page) == f"Sign in to {PLATFORMS[platform].name}"
+    assert "username demo, password demo" in unescape(page.text)
+
+
 async def test_a_wrong_platform_password_is_shown_on_the_platforms_page_and_never_kept(
     svc: Service,
 ) -> None:
@@ -547,9 +565,9 @@ def test_public_url_falls_back_to_the_listening_address(
         "https://portal.example"
     )
     # The workers of `serve --workers N` are handed the same address.
-    import journey.api
-
     from fastapi import FastAPI
+
+    import journey.api
 
     built: list[Any] = []
 

@@ -552,3 +552,56 @@ def _running(pid: int, command: bytes) -> bool:
     except FileNotFoundError:
         return False
     return alive and _command(pid) == command
+
+
+async def test_an_open_company_recovers_by_itself_after_a_service_restart(deployment) -> None:  # type: ignore[no-untyped-def]
+    """Finding 15: a company opened while the service is away says it is retrying, and
+    shows itself once the service is back, with no key pressed."""
+    from screens.portal import PortalScreen
+    from screens.relationship import RelationshipScreen
+    from tui.app import RelportalApp
+    from tui.client import remote_client
+    from widgets.relationship_table import RelationshipTable
+
+    (server, _), token, _ = deployment
+    rm = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=15)
+    me = rm.get("/v1/me").json()["user"]["id"]
+    body = {"name": "Wok This Way", "contact_name": "Ann Lee", "contact_email": "ann@co.example"}
+    rm.post("/v1/relationships", json={**body, "users": [me]})
+
+    app = RelportalApp(lambda: remote_client(server.url, token))
+    async with app.run_test(size=(100, 30)) as pilot:
+        deadline = time.monotonic() + 15
+        while not isinstance(app.screen, PortalScreen):
+            assert time.monotonic() < deadline
+            await pilot.pause(0.05)
+        portal = app.screen
+        table = portal.query_one(RelationshipTable)
+        while table.row(0) is None:
+            assert time.monotonic() < deadline
+            await pilot.pause(0.05)
+        server.stop()
+        banner = portal.query_one("#banner")
+        gone = time.monotonic()
+        while not banner.has_class("shown"):
+            assert time.monotonic() - gone < 30, "no banner while the service is away"
+            await pilot.pause(0.1)
+        await pilot.press("enter")  # open the company while the service is away
+        while not isinstance(app.screen, RelationshipScreen):
+            assert time.monotonic() - gone < 30
+            await pilot.pause(0.05)
+        company = app.screen
+        info = company.query_one("#info")
+        while "retrying" not in str(info.render()):
+            assert time.monotonic() - gone < 30, str(info.render())
+            await pilot.pause(0.1)
+        server.start()
+        back = time.monotonic()
+        while company.body is None:
+            assert time.monotonic() - back < 20, "the company never loaded by itself"
+            await pilot.pause(0.1)
+        await pilot.pause(0.1)
+        from tests.test_portal import text_of
+
+        shown = text_of(info)
+        assert app.screen is company and "Wok This Way" in shown and "retrying" not in shown

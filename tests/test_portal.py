@@ -49,6 +49,15 @@ def table_of(app: RelportalApp) -> RelationshipTable:
     return app.screen.query_one(RelationshipTable)
 
 
+def not_yet_requested(table: RelationshipTable) -> tuple[int, dict[str, Any]]:
+    """The first company on screen whose status a new request would change, and its row."""
+    for number in range(20):
+        row = table.row(number)
+        if row is not None and row["status"] != "Requested":
+            return number, row
+    raise AssertionError("every company on screen is already Requested")
+
+
 async def started(pilot: Any) -> RelationshipTable:
     app = pilot.app
     await until(pilot, lambda: isinstance(app.screen, PortalScreen))
@@ -68,7 +77,8 @@ async def test_the_portal_shows_my_companies_with_status_counts(demo_settings) -
         bar = text_of(screen.query_one(SummaryBar))
         assert f"All {table.total}" in bar
         lines = [table.render_line(y).text for y in range(4)]
-        assert first["name"] in lines[0]
+        # A long name ends in an ellipsis where columns need the room.
+        assert first["name"][:20] in lines[0]
         assert first["contact_email"][:10] in lines[1]
         # Mine/all widens the list.
         mine = table.total
@@ -93,6 +103,64 @@ async def test_search_as_you_type_and_escape_back_out(demo_settings) -> None:  #
         await until(pilot, lambda: table.total >= 120)
         await pilot.press("escape")  # hides the search box
         assert table.has_focus
+
+
+async def test_a_search_in_force_stays_shown_until_esc_clears_it(demo_settings) -> None:  # type: ignore[no-untyped-def]
+    """Findings 19 and 8: after enter the search box stays up, saying "esc clears"; esc
+    clears it; the column titles stay over their columns; an over-long paste is cut to
+    the service's limit with a notice, never sent whole to be refused."""
+    from textual import events
+
+    from journey.domain import SEARCH_MAX
+
+    app = RelportalApp(lambda: embedded_client(demo_settings))
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = await started(pilot)
+        await pilot.press("u")
+        await until(pilot, lambda: table.total >= 120)
+        everyone = table.total
+        screen = app.screen
+        search = screen.query_one("#search")
+        columns = screen.query_one("#columns")
+
+        def header_in_line() -> bool:
+            drawn = text_of(columns).strip()
+            return drawn == table.header_text(screen.criteria.sort).plain.strip()
+
+        # Opening and closing the box moves the table's columns: their titles follow.
+        await pilot.press("slash")
+        await pilot.pause(0.1)
+        assert header_in_line()
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        assert not search.display and header_in_line()
+
+        await pilot.press("slash", *"bakery", "enter")
+        await until(pilot, lambda: 0 < table.total < everyone)
+        assert table.has_focus and search.display
+        assert search.border_subtitle == "esc clears"
+        await pilot.pause(0.1)
+        assert header_in_line()
+        await pilot.press("escape")  # clears the search in force, and closes its box
+        await until(pilot, lambda: table.total == everyone)
+        await pilot.pause(0.1)
+        assert not search.display and screen.criteria.q == ""
+        assert header_in_line()
+
+        # A paste over the limit: cut to fit, said, and the list filtered by what fits.
+        await pilot.press("slash")
+        search.post_message(events.Paste("zq" * 2_500))
+        await until(pilot, lambda: screen.criteria.q != "")
+        assert len(search.value) == SEARCH_MAX
+        assert any((n.title or "") == "Cut to fit" for n in app._notifications)
+        await until(pilot, lambda: table.total == 0)
+        await until(pilot, lambda: "All 0" in text_of(screen.query_one(SummaryBar)))
+        # A search the service refuses (a control character) is said, not swallowed.
+        search.value = "bak\x07ery"
+        await until(
+            pilot,
+            lambda: any("printable" in str(n.message) for n in app._notifications),
+        )
 
 
 async def test_status_filter_cycles_and_counts_follow(demo_settings) -> None:  # type: ignore[no-untyped-def]
@@ -187,14 +255,15 @@ async def test_a_change_between_the_first_rows_and_the_event_head_still_shows(
     app = RelportalApp(head_comes_late)
     async with app.run_test(size=(120, 40)) as pilot:
         table = await started(pilot)
-        first = table.row(0)
-        assert first is not None and first["status"] != "Requested"
+        number, first = not_yet_requested(table)
         await app.screen.client.post(  # type: ignore[attr-defined]
             f"/v1/relationships/{first['id']}/requests",
             {"data_types": ["financials"], "delivery": "link"},
         )
         gate.set()
-        await until(pilot, lambda: (table.row(0) or {}).get("status") == "Requested", timeout=5)
+        await until(
+            pilot, lambda: (table.row(number) or {}).get("status") == "Requested", timeout=5
+        )
 
 
 @pytest.mark.parametrize("failure", [RuntimeError("boom"), asyncio.CancelledError()])
@@ -221,13 +290,14 @@ async def test_the_event_follower_outlives_a_failed_poll(demo_settings, failure)
     async with app.run_test(size=(120, 40)) as pilot:
         table = await started(pilot)
         await until(pilot, failed.is_set)
-        first = table.row(0)
-        assert first is not None and first["status"] != "Requested"
+        number, first = not_yet_requested(table)
         await app.screen.client.post(  # type: ignore[attr-defined]
             f"/v1/relationships/{first['id']}/requests",
             {"data_types": ["financials"], "delivery": "link"},
         )
-        await until(pilot, lambda: (table.row(0) or {}).get("status") == "Requested", timeout=5)
+        await until(
+            pilot, lambda: (table.row(number) or {}).get("status") == "Requested", timeout=5
+        )
 
 
 async def test_add_a_company_with_validation(demo_settings) -> None:  # type: ignore[no-untyped-def]
@@ -257,6 +327,41 @@ async def test_add_a_company_with_validation(demo_settings) -> None:  # type: ig
         assert "Tea Rex Ltd" in names
 
 
+async def test_the_company_form_cuts_a_long_paste_to_the_services_limit(demo_settings) -> None:  # type: ignore[no-untyped-def]
+    """Finding 24: a paste over the limit is cut to fit with a notice, a counter shows
+    what is left, and what the form holds the service accepts (their limits are one)."""
+    from textual import events
+
+    from journey.domain import COMPANY_NAME_MAX, DESCRIPTION_MAX
+    from screens.company_form import CompanyForm
+
+    app = RelportalApp(lambda: embedded_client(demo_settings))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, CompanyForm))
+        form = app.screen
+        name = form.query_one("#name")
+        assert "Company name: 200/200 characters remaining" in text_of(form.query_one("#counter"))
+        name.post_message(events.Paste("Tea Rex " * 1_250))  # 10,000 characters
+        await until(pilot, lambda: len(name.value) == COMPANY_NAME_MAX)
+        assert name.value.startswith("Tea Rex Tea Rex")
+        assert "Company name: 0/200 characters remaining" in text_of(form.query_one("#counter"))
+        assert any((n.title or "") == "Cut to fit" for n in app._notifications)
+        description = form.query_one("#description")
+        description.focus()
+        await pilot.pause()
+        assert "Description: 500/500" in text_of(form.query_one("#counter"))
+        description.post_message(events.Paste("d" * 10_000))
+        await until(pilot, lambda: len(description.value) == DESCRIPTION_MAX)
+        form.query_one("#contact_name").value = "Rex Tyler"
+        form.query_one("#contact_email").value = "rex@tearex.example"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, PortalScreen))
+        found = await app.client.get("/v1/relationships", q="Tea Rex Tea", user="all")
+        assert [len(c["name"]) for c in found["items"]] == [COMPANY_NAME_MAX - 1]  # tidied
+
+
 async def test_request_by_email_previews_then_sends(demo_settings) -> None:  # type: ignore[no-untyped-def]
     from screens.request_form import RequestForm
 
@@ -268,8 +373,11 @@ async def test_request_by_email_previews_then_sends(demo_settings) -> None:  # t
         await pilot.press("r")
         await until(pilot, lambda: isinstance(app.screen, RequestForm))
         form = app.screen
-        await pilot.click("#spend_analysis")
-        await pilot.click("#financials")  # spend analysis only
+        # Spend analysis only, whatever the last request asked (it is ticked as that was).
+        for box, wanted in (("#spend_analysis", True), ("#financials", False)):
+            if form.query_one(box).value != wanted:
+                await pilot.click(box)
+        assert form._types() == ["spend_analysis"]
         await pilot.click("#email")
         await until(pilot, lambda: form.previewed)
         preview = text_of(form.query_one("#preview-text"))
@@ -666,9 +774,9 @@ async def test_an_open_company_follows_its_customer_live(demo_settings) -> None:
 
         await until(pilot, lambda: "Requested" in timeline())
         for action, params, shown in (
-            ("view_request", {}, "view_request"),
-            ("connect", {}, "(share_accounting → select_platform)"),
-            ("select_platform", {"platform": "gbol"}, "(select_platform → consent)"),
+            ("view_request", {}, "View request"),
+            ("connect", {}, "(Sharing accounting data → Choosing software)"),
+            ("select_platform", {"platform": "gbol"}, "(Choosing software → Giving consent)"),
         ):
             await client.post(f"/v1/journeys/{token}/actions", {"action": action, **params})
             try:
@@ -677,3 +785,172 @@ async def test_an_open_company_follows_its_customer_live(demo_settings) -> None:
                 seen = timeline()
                 raise AssertionError(f"{shown!r} never reached the timeline:\n{seen}") from None
         assert isinstance(app.screen, RelationshipScreen)
+
+
+async def palette_shows(pilot: Any, query: str) -> str:
+    """Open the command palette, type ``query`` and answer the commands it lists."""
+    from textual.command import CommandList, CommandPalette
+
+    app = pilot.app
+    await pilot.press("ctrl+p")
+    await until(pilot, lambda: isinstance(app.screen, CommandPalette))
+    await pilot.press(*query)
+    results = app.screen.query_one(CommandList)
+    await until(pilot, lambda: results.option_count > 0)
+    await pilot.pause(0.3)
+    return "\n".join(
+        str(results.get_option_at_index(i).prompt) for i in range(results.option_count)
+    )
+
+
+async def test_the_palette_acts_on_the_company_on_screen_not_the_row_behind(demo_settings) -> None:  # type: ignore[no-untyped-def]
+    """Finding 5: "request information" from a company's screen asks that company,
+    although the list underneath highlights another; its own actions are offered."""
+    from screens.request_form import RequestForm
+
+    app = RelportalApp(lambda: embedded_client(demo_settings))
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = await started(pilot)
+        await until(pilot, lambda: table.row(1) is not None)
+        shown, behind = table.row(0), table.row(1)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, RelationshipScreen))
+        detail = app.screen
+        await until(pilot, lambda: detail.body is not None)
+        table.action_move(1)  # the list behind now highlights another company
+        assert table.current is not None and table.current["id"] == behind["id"]
+
+        for words in ("edit", "reports"):
+            listed = await palette_shows(pilot, words)
+            assert f"company: {words}" in listed, listed
+            assert shown["name"] in listed  # says which company it acts on
+            await pilot.press("escape")
+            await until(pilot, lambda: app.screen is detail)
+
+        listed = await palette_shows(pilot, "request information")
+        assert "highlighted row" not in listed  # the portal's own command is not offered
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, RequestForm))
+        assert app.screen.company["id"] == shown["id"]
+        assert shown["name"] in text_of(app.screen.query("Static").first())
+        assert behind["name"] not in text_of(app.screen.query("Static").first())
+
+
+def footer_keys(screen: Any) -> list[str]:
+    """The keys a screen's footer shows whole, as "key description"."""
+    from textual.widgets._footer import FooterKey
+
+    return [
+        f"{key.key_display} {key.description}".strip()
+        for key in screen.query(FooterKey)
+        if key.display and key.region.right <= screen.size.width
+    ]
+
+
+async def test_footers_keep_the_keys_hint_at_80_columns_and_dialogs_show_their_own(
+    demo_settings,
+) -> None:  # type: ignore[no-untyped-def]
+    """Findings 11, 12: `? Keys` stays on the portal's and a company's footer at 80
+    columns, with no key cut mid-word; a dialog's footer lists the dialog's keys."""
+    from screens.company_form import CompanyForm
+
+    app = RelportalApp(lambda: embedded_client(demo_settings))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
+        await pilot.pause(0.2)
+        portal = app.screen
+        shown = footer_keys(portal)
+        assert "? Keys" in shown and "r Request info" in shown, shown
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, RelationshipScreen))
+        await pilot.pause(0.2)
+        shown = footer_keys(app.screen)
+        assert "? Keys" in shown and "r Request info" in shown, shown
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is portal)
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, CompanyForm))
+        await pilot.pause(0.2)
+        shown = footer_keys(app.screen)
+        assert "^s Save" in shown, shown
+        assert not any("Request" in key for key in shown), shown
+
+
+async def test_hidden_columns_are_signed_and_arrows_scroll_to_them(demo_settings) -> None:  # type: ignore[no-untyped-def]
+    """Findings 11, 29: at 80 columns the header says how many columns are hidden and
+    ←/→ show them; the title and the sorted column name the same sort."""
+    app = RelportalApp(lambda: embedded_client(demo_settings))
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = await started(pilot)
+        screen = app.screen
+        header = screen.query_one("#columns")
+        await until(pilot, lambda: "+5▸" in text_of(header))
+        assert "Entities" not in text_of(header)
+        await pilot.press("right")
+        await until(pilot, lambda: "◂1" in text_of(header))
+        assert "Entities" in text_of(header) and "Status" not in text_of(header)
+        row = table.row(table.cursor)
+        assert row is not None
+        linked = f"{row['entities_linked']}/{row['entities_total']}"
+        assert linked in text_of(table).splitlines()[0] or not row["entities_total"]
+        for _ in range(8):
+            await pilot.press("right")
+        assert "+" not in text_of(header).split("◂")[-1]  # the last column reached
+        assert "Created" in text_of(header)
+        for _ in range(8):
+            await pilot.press("left")
+        await until(pilot, lambda: "+5▸" in text_of(header) and "◂" not in text_of(header))
+
+        while screen.criteria.sort != "updated":
+            await pilot.press("o")
+        await until(pilot, lambda: "Status date ↑" in text_of(header))
+        assert "sorted by Status date ↑" in text_of(screen.query_one("#title"))
+
+
+async def test_checkboxes_read_without_colour_and_follow_the_last_request(demo_settings) -> None:  # type: ignore[no-untyped-def]
+    """Finding 23: ticked reads `[x]`, not ticked `[ ]`; the request dialog ticks what
+    the company's last request asked for."""
+    from screens.request_form import RequestForm
+
+    app = RelportalApp(lambda: embedded_client(demo_settings))
+    async with app.run_test(size=(100, 40)) as pilot:
+        table = await started(pilot)
+        await pilot.press("u")  # everyone's companies: more requests to choose from
+        await until(pilot, lambda: app.screen.criteria.user == "all")
+        await until(pilot, lambda: table.row(0) is not None and table.total > 120)
+        index = 0
+        while (row := table.row(index)) is None or row["requested"] != ["spend_analysis"]:
+            index += 1
+            await until(pilot, lambda i=index: table.row(i) is not None)
+        table.action_move(index - table.cursor)
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, RequestForm))
+        form = app.screen
+        await pilot.pause(0.1)
+        assert text_of(form.query_one("#financials")).startswith("[ ] Financials")
+        assert text_of(form.query_one("#spend_analysis")).startswith("[x] Spend analysis")
+
+
+async def test_the_demo_dialog_holds_still_on_focus_and_enter_starts(demo_settings) -> None:  # type: ignore[no-untyped-def]
+    """Findings 23, 27: focusing a checkbox does not move the dialog; enter in the
+    company name starts the simulation."""
+    from screens.simulation import SimulationScreen
+    from screens.simulation_setup import SimulationSetup
+
+    app = RelportalApp(lambda: embedded_client(demo_settings))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await started(pilot)
+        app.action_new_simulation()
+        await until(pilot, lambda: isinstance(app.screen, SimulationSetup))
+        setup = app.screen
+        await until(pilot, lambda: bool(setup.query("#company_name")))
+        await pilot.pause(0.1)
+        name = setup.query_one("#company_name")
+        before = name.region
+        setup.query_one("#financials").focus()
+        await pilot.pause(0.1)
+        assert name.region == before
+        assert text_of(setup.query_one("#financials")).startswith("[ ] Financials")
+        name.focus()
+        await pilot.press(*"Enter Key Bakery", "enter")
+        await until(pilot, lambda: isinstance(app.screen, SimulationScreen), timeout=15)

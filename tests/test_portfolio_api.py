@@ -43,6 +43,15 @@ async def test_the_funnel_counts_each_request_once_per_stage(svc: Service) -> No
     assert (funnel["connected"], funnel["completed"], funnel["data"]) == (1, 1, 1)
     assert [row["stage"] for row in body["funnel"]][:2] == ["sent", "opened"]
     assert body["funnel"][1]["percent_of_sent"] == 75.0
+    # The main path first, top-down; the steps only some journeys take after it.
+    paths = [row["path"] for row in body["funnel"]]
+    assert paths == sorted(paths), paths  # "main" < "side"
+    assert {row["stage"] for row in body["funnel"] if row["path"] == "side"} >= {
+        "choose_method",
+        "entity_count",
+    }
+    main = [row["count"] for row in body["funnel"] if row["path"] == "main"]
+    assert main == sorted(main, reverse=True), main
     stopped = {row["step"]: row["count"] for row in body["stopped_at"]}
     assert stopped == {"select_platform": 1, "platform_signin": 1, "email": 1}
     assert body["median_hours_to_data"] is not None and body["median_hours_to_data"] < 1

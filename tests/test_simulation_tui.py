@@ -13,6 +13,7 @@ from textual.widgets import Button, DataTable, Input
 from journey.settings import ServiceSettings
 from screens.portal import PortalScreen
 from screens.simulation import SimulationScreen
+from tests.test_portal import text_of
 from tui.app import RelportalApp
 from tui.client import embedded_client
 from tui.simulate import start_simulation, token_of
@@ -156,6 +157,11 @@ async def test_financials_only(sim_settings) -> None:  # type: ignore[no-untyped
         assert str(table.get_row_at(0)[0]) == "Financials"
         company = await rm_sees(walk, "Available")
         assert company["platforms"] == [{"key": "gbol", "name": "Xero"}]
+        # Finding 21: on the final summary esc is "Leave" in the footer, and leaves.
+        shown = {b.binding.key: b.binding.description for b in app.active_bindings.values()}
+        assert shown["escape"] == "Leave"
+        await pilot.press("escape")
+        await walk.until(lambda: not isinstance(app.screen, SimulationScreen), what="left")
 
 
 async def test_spend_only_with_a_single_entity(sim_settings) -> None:  # type: ignore[no-untyped-def]
@@ -258,15 +264,40 @@ async def test_manual_upload_bad_file_then_good(sim_settings, tmp_path) -> None:
         # A sample is uploaded straight from memory: pressing it is the upload.
         await walk.press("Sample with errors")
         await walk.until(lambda: walk.screen.refusal is not None, what="the upload refused")
-        errors = walk.screen.query_one("#upload-errors", DataTable)
-        assert errors.row_count >= 2
-        assert any(
-            "country" in str(errors.get_row_at(i)[1]).lower() for i in range(errors.row_count)
-        )
+        errors = text_of(walk.screen.query_one("#upload-errors"))
+        assert "Problem" in errors and "country" in errors.lower()
         assert walk.screen.journey["step"] == "manual_upload"  # type: ignore[index]
         await walk.press("Sample file")
         await walk.at("complete")
         await rm_sees(walk, "Available")  # uploaded, then processed
+
+
+async def test_a_refused_upload_keeps_focus_on_its_path_and_a_new_pick_clears_it(  # type: ignore[no-untyped-def]
+    sim_settings, tmp_path
+) -> None:
+    """Finding 22: after a refused upload the path field keeps focus (no Tab back from
+    the template's path), and the old error goes once another file is picked."""
+    app = RelportalApp(lambda: embedded_client(sim_settings), downloads=tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        walk = await to_manual_upload(pilot)
+        missing = tmp_path / "missing.xlsx"
+        await walk.type_into("upload-path", str(missing))
+        await pilot.press("enter")
+        await walk.until(lambda: walk.screen.refusal is not None, what="the upload refused")
+        await pilot.pause(0.1)
+        assert "Cannot read" in walk.text()
+        assert app.focused is not None and app.focused.id == "upload-path"
+        # Picking another file: the old error goes at once.
+        await pilot.press("backspace")
+        await pilot.pause(0.1)
+        assert walk.screen.refusal is None and "Cannot read" not in walk.text()
+        assert app.focused.id == "upload-path"
+        # So does pressing a sample after a refusal, before its answer comes.
+        await pilot.press("enter")
+        await walk.until(lambda: walk.screen.refusal is not None, what="refused again")
+        walk.screen.upload_sample(valid=True)
+        assert "Cannot read" not in walk.text()
+        await walk.at("complete")
 
 
 async def test_in_a_browser_the_template_goes_to_the_browser(  # type: ignore[no-untyped-def]
@@ -320,6 +351,8 @@ async def test_wrong_password_then_right(sim_settings) -> None:  # type: ignore[
         )
         assert walk.screen.journey["step"] == "platform_signin"  # type: ignore[index]
         assert "✖" in walk.text()
+        # Finding 20: the simulated platform's page says which sign-in it accepts.
+        assert "username demo, password demo" in walk.text()
         await walk.type_into("signin-username", "demo")
         await walk.type_into("signin-password", "demo")
         await walk.press("Allow access")
@@ -455,7 +488,8 @@ async def test_transcript_export_import_and_replay(sim_settings, tmp_path) -> No
     from screens.path_prompt import PathPrompt
     from screens.transcript import TranscriptScreen
 
-    app = RelportalApp(lambda: embedded_client(sim_settings))
+    downloads = tmp_path / "Downloads"
+    app = RelportalApp(lambda: embedded_client(sim_settings), downloads=downloads)
     async with app.run_test(size=(120, 40)) as pilot:
         walk = await open_simulation(
             pilot, {"data_types": ["financials"], "company_name": "Oh My Cod"}
@@ -484,7 +518,18 @@ async def test_transcript_export_import_and_replay(sim_settings, tmp_path) -> No
             lambda: isinstance(app.screen, PathPrompt) and app.screen.query(Input),
             what="the path prompt",
         )
-        app.screen.query_one(Input).value = str(target)
+        # Findings 17, 18: offered in the downloads folder under a name people read; a
+        # name that is not .json is refused in the prompt, which keeps what was typed.
+        prompt = app.screen
+        field = prompt.query_one(Input)
+        day = (await app.client.get(f"/v1/requests/{original}"))["created_at"][:10]
+        assert field.value == str(downloads / f"Oh My Cod - transcript {day}.json")
+        field.value = str(tmp_path / "cod.txt")
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        assert app.screen is prompt and field.value == str(tmp_path / "cod.txt")
+        assert "End the file name with .json." in str(prompt.query_one("#path-problem").render())
+        field.value = str(target)
         await pilot.press("enter")
         await walk.until(lambda: target.exists(), what="the file written")
         exported = json.loads(target.read_text())
@@ -571,3 +616,67 @@ async def test_relportal_simulate_opens_on_the_link(sim_settings) -> None:  # ty
         assert walk.screen.request_id == made["request_id"]
         await pilot.press("q")
         await walk.until(lambda: isinstance(app.screen, PortalScreen), what="the portal")
+
+
+@pytest.mark.parametrize("width", [80, 160])
+async def test_upload_errors_wrap_so_the_allowed_values_show(sim_settings, width) -> None:  # type: ignore[no-untyped-def]
+    """Finding 13: a problem naming the values allowed shows all of them, wrapped, at 80
+    and at 160 columns."""
+    app = RelportalApp(lambda: embedded_client(sim_settings))
+    async with app.run_test(size=(width, 40)) as pilot:
+        walk = await to_manual_upload(pilot)
+        await walk.press("Sample with errors")
+        await walk.until(lambda: walk.screen.refusal is not None, what="the upload refused")
+        await pilot.pause(0.2)
+        problems = [e["message"] for e in walk.screen.refusal[1]]  # type: ignore[index]
+        listing = next(p for p in problems if "use one of" in p)
+        shown = " ".join(text_of(walk.screen.query_one("#upload-errors")).split())
+        for word in listing.split("use one of", 1)[1].split():
+            assert word in shown, (word, shown)
+
+
+async def test_the_platform_search_looks_like_an_input(sim_settings) -> None:  # type: ignore[no-untyped-def]
+    """Finding 35: the search field at "select your software" has a border."""
+    app = RelportalApp(lambda: embedded_client(sim_settings))
+    async with app.run_test(size=(120, 40)) as pilot:
+        walk = await open_simulation(pilot, {"data_types": ["financials"]})
+        await walk.press("Securely connect")
+        await walk.press("Connect")
+        await walk.at("select_platform")
+        search = walk.screen.query_one("#platform-search", Input)
+        assert search.styles.border_top[0] not in ("", "none") and search.region.height == 3
+
+
+async def test_the_journey_map_keeps_each_phrase_on_one_line() -> None:
+    """Finding 35: in the side panel's width, no stage or note wraps mid-phrase."""
+    from textual.app import App
+
+    from widgets.journey_map import JourneyMap
+
+    path = ["email", "entity_count", "entity_name", "share_accounting", "select_platform"]
+    path += ["consent", "platform_signin", "entities", "complete", "summary"]
+    journey = {
+        "request": {"data_types": ["spend_analysis"]},
+        "path": path,
+        "step": "consent",
+        "entities": [
+            {"name": "Abra Kebabra Brighton and Hove Holdings Limited", "state": "linked"}
+        ],
+    }
+
+    class MapApp(App[None]):
+        CSS = "JourneyMap { width: 34; }"
+
+        def compose(self):  # type: ignore[no-untyped-def]
+            yield JourneyMap()
+
+    app = MapApp()
+    async with app.run_test(size=(80, 30)) as pilot:
+        shown = app.query_one(JourneyMap)
+        shown.show(journey)
+        await pilot.pause(0.1)
+        lines = [line.strip() for line in text_of(shown).splitlines()]
+        assert "↺ another entity:" in lines and "back to create" in lines
+        assert any(line.startswith("✔ Abra Kebabra") and line.endswith("…") for line in lines), (
+            lines
+        )

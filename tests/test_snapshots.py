@@ -95,6 +95,20 @@ def test_request_form(snap_compare: Any, tmp_path: Path, size: tuple[int, int]) 
     assert snap_compare(_app(tmp_path), terminal_size=size, run_before=open_form)
 
 
+def test_company_form(snap_compare: Any, tmp_path: Path) -> None:
+    """The add-company dialog at 80x24 shows its own keys (ctrl+s Save), not the list's."""
+    from screens.company_form import CompanyForm
+
+    async def open_form(pilot: Any) -> None:
+        await _portal_ready(pilot)
+        await pilot.press("a")
+        await _wait(pilot, lambda: isinstance(pilot.app.screen, CompanyForm))
+        await pilot.pause(0.2)
+        _still(pilot.app)
+
+    assert snap_compare(_app(tmp_path), terminal_size=(80, 24), run_before=open_form)
+
+
 def test_portal_light_theme_wide(snap_compare: Any, tmp_path: Path) -> None:
     async def light(pilot: Any) -> None:
         pilot.app.theme = "textual-light"

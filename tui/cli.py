@@ -407,6 +407,7 @@ def cmd_portal(args: argparse.Namespace, config: Config, simulate: str | None = 
         opening = Opening(settings.db_path, user_email, Criteria.saved(saved)).start()
         from tui.app import RelportalApp  # the longest import: the opening reads meanwhile
         from tui.client import embedded_client
+        from tui.customer_pages import for_portal
 
         def factory():  # type: ignore[no-untyped-def]
             # The app starts while the opening is still read; a bad database closes it
@@ -417,6 +418,9 @@ def cmd_portal(args: argparse.Namespace, config: Config, simulate: str | None = 
                 partial(opening.checked_answers, 1.0),
                 freeze_heap=True,
                 user_source=user_source,
+                # A link the RM copies opens in a browser on this machine (not in a
+                # viewer's hosted session: their browser is elsewhere).
+                customer_pages=for_portal(config, hosting),
             )
 
     from tui.keys import check_keymap
@@ -474,6 +478,11 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     listening = (
         f"relportal: journey service listening on {url} ({shown}database {settings.db_path})"
     )
+    from journey.links import serve_notice
+
+    unreachable = serve_notice(settings.public_url)
+    if unreachable:  # said once, with the listening line: emailed links would reach no one
+        listening += "\n" + unreachable
     options = {
         "access_log": False,  # ours redacts link tokens; uvicorn's would log them
         "log_level": "warning",

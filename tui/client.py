@@ -24,6 +24,8 @@ from tui.listing import answer_key
 if TYPE_CHECKING:  # imported when a call is made: httpx is not needed for the first rows
     import httpx
 
+    from tui.customer_pages import CustomerPages
+
 # httpx logs request URLs at INFO; customer links carry their token in the path.
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
@@ -234,6 +236,7 @@ async def embedded_client(
     *,
     freeze_heap: bool = False,
     user_source: str = "",
+    customer_pages: CustomerPages | None = None,
 ) -> AsyncIterator[ServiceClient]:
     """Run the journey service in this process, signed in as ``user_email`` (default:
     the demo's relationship manager, ``journey.seed.DEMO_PORTAL_USER``). A user who is
@@ -246,6 +249,9 @@ async def embedded_client(
     The client is handed over at once and the service starts behind it: with opening
     answers (``tui.opening``) the portal shows its first rows while FastAPI is still
     importing, which takes longer than Textual itself.
+
+    ``customer_pages``: also serve the customer pages over HTTP on this machine
+    while the portal runs (``tui.customer_pages``; ``relportal``, not hosted sessions).
     """
     from journey.storage.sqlite import StorageError  # loaded already: the opening uses it
 
@@ -269,9 +275,15 @@ async def embedded_client(
             from journey import service
             from journey.tokens import hash_secret
 
-            app = api.create_app(settings)
+            service_settings = settings
+            if customer_pages is not None:
+                # The port is taken before the service is made: its links name it.
+                service_settings = customer_pages.open(settings)
+            app = api.create_app(service_settings)
             async with app.router.lifespan_context(app):
                 store = app.state.ctx.store
+                if customer_pages is not None:
+                    await customer_pages.start(app)
 
                 def sign_in(tx: Any) -> str:
                     user = service.embedded_user(tx, user_email)
@@ -299,6 +311,8 @@ async def embedded_client(
                             gc.freeze()
                         await stop.wait()
                 finally:
+                    if customer_pages is not None:
+                        await customer_pages.stop()
                     await store.write(lambda tx: tx.revoke_token(hash_secret(token)))
         except (ServiceProblem, StartupRefused) as exc:
             client.failed(exc)

@@ -63,6 +63,40 @@ def write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
+def local_save_problem(path: Path) -> str | None:
+    """Why a file cannot be saved at ``path``, found before anything is fetched for it
+    (so the prompt can say it and keep what was typed), or None. The folder is made as
+    the save would make it, and a temporary file is created and removed in it: a
+    permission the process lacks, a folder that cannot be made or a read-only disk all
+    show here, even for root."""
+    if path.is_dir():
+        return f"{path} is a folder: end the path with a file name."
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=path.parent, prefix=".relportal-", suffix=".part")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        return f"Cannot write {path}: {exc.strerror or exc}."
+    return None
+
+
+def suffix_problem(name: str, suffixes: tuple[str, ...]) -> str | None:
+    """Why ``name`` does not end as a file of ``suffixes`` must (".xlsx", …), or None."""
+    if not suffixes or name.lower().endswith(suffixes):
+        return None
+    listed = ", ".join(suffixes[:-1]) + (" or " if len(suffixes) > 1 else "") + suffixes[-1]
+    return f"End the file name with {listed}."
+
+
+def readable_file_name(company: str, what: str, suffix: str) -> str:
+    """A file name a person reads: "Company name - what.json", the company's name kept
+    to letters, digits, spaces, - and _ (so it is a name on any disk and in a hosted
+    session's folder)."""
+    safe = "".join(c if c.isalnum() or c in " -_" else "-" for c in company).strip()
+    return f"{' '.join(safe.split())[:120] or 'company'} - {what}{suffix}"
+
+
 def read_local_file(path: Path, limit: int) -> bytes:
     """A local user's file, bounded (see :func:`tui.session_folder.read_capped`).
     OSError and :class:`FileRefused` say why not."""
@@ -134,12 +168,15 @@ class FileDesk:
         ok: str = "Save",
         ask_name_in_browser: bool = False,
         text: bool = False,
+        suffixes: tuple[str, ...] = (),
     ) -> None:
         """Ask where to save a file suggested as ``name``, then call ``then``: a local
         user types a path (completed from their disk) in ``downloads``; an SSH viewer a
         name for their session's files (or the clipboard, for ``text``); a browser
         viewer only when the name says something (a report's format), else the file goes
-        straight to the browser."""
+        straight to the browser. A name that does not end in one of ``suffixes``, or a
+        local path that cannot be written, is said in the prompt, which stays open
+        with what was typed."""
         from screens.path_prompt import NamePrompt, PathPrompt
 
         if not self.hosted:
@@ -149,8 +186,17 @@ class FileDesk:
                     where = Path(os.path.expanduser(path))
                     then(SaveTarget(where.name, path=where))
 
+            def check(typed_path: str) -> str | None:
+                where = Path(os.path.expanduser(typed_path))
+                problem = suffix_problem(where.name, suffixes)
+                if problem or self.to_browser:
+                    return problem
+                return local_save_problem(where)
+
             value = name if self.to_browser else str(self.downloads / name)
-            self.app.push_screen(PathPrompt(question, value, ok, paths=not self.to_browser), typed)
+            self.app.push_screen(
+                PathPrompt(question, value, ok, paths=not self.to_browser, check=check), typed
+            )
             return
         if self.to_browser and not ask_name_in_browser:
             then(SaveTarget(name))
@@ -161,7 +207,16 @@ class FileDesk:
                 then(answer)
 
         copyable = text and not self.to_browser
-        self.app.push_screen(NamePrompt(question, name, ok, copyable=copyable), named)
+        self.app.push_screen(
+            NamePrompt(
+                question,
+                name,
+                ok,
+                copyable=copyable,
+                check=lambda typed_name: suffix_problem(typed_name, suffixes),
+            ),
+            named,
+        )
 
     def save(self, target: SaveTarget, data: bytes, *, what: str, title: str) -> None:
         """Deliver ``data`` (``what`` names it: "the report") as ``target`` says, and

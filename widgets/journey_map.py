@@ -33,12 +33,15 @@ ENTITY_MARKS = {
     "unlinked": ("⊘", "red"),
     "deauthorized": ("⊘", "red"),
 }
+# An entity's name beside its mark in the side panel (34 columns less padding and mark).
+NAME_ROOM = 28
 REQUESTED = {"financials": "Financials", "spend_analysis": "Spend analysis"}
 
 
 class JourneyMap(Static):
+    # One line per stage, never wrapped mid-phrase: a long entity name ends in "…".
     DEFAULT_CSS = """
-    JourneyMap { height: auto; padding: 0 1; }
+    JourneyMap { height: auto; padding: 0 1; text-wrap: nowrap; }
     """
 
     def show(self, journey: dict[str, Any] | None, gone: str | None = None) -> None:
@@ -65,7 +68,8 @@ class JourneyMap(Static):
             text.append(STAGES.get(step, step), style=style)
             text.append("\n")
             if multiple and step == "platform_signin":
-                text.append("   ↺ another entity: back to create\n", style="dim italic")
+                # Two lines of their own: the panel is narrower than the phrase.
+                text.append("   ↺ another entity:\n     back to create\n", style="dim italic")
             if step == "choose_method" and "manual_upload" not in path:
                 text.append("   ↳ or upload a file\n", style="dim italic")
         entities = journey.get("entities") or []
@@ -74,7 +78,10 @@ class JourneyMap(Static):
             for entity in entities:
                 mark, style = ENTITY_MARKS.get(entity["state"], ("◔", "yellow"))
                 text.append(f" {mark} ", style=style)
-                text.append(f"{entity['name']}\n")
+                name = entity["name"]
+                if len(name) > NAME_ROOM:
+                    name = name[: NAME_ROOM - 1] + "…"
+                text.append(f"{name}\n")
         if journey.get("closed"):
             text.append("Closed by the customer (×)\n", style="yellow")
         self.update(text)

@@ -51,19 +51,41 @@ COLUMNS = (
 )
 
 
-def layout(width: int) -> list[tuple[Column, int]]:
-    """The columns that fit ``width``, in display order, with their widths. The company
-    column takes whatever is left over."""
-    chosen: list[Column] = []
-    used = 0
-    for column in sorted(COLUMNS, key=lambda c: c.priority):
-        need = column.width + (1 if chosen else 0)
-        if used + need <= width or not chosen:
-            chosen.append(column)
-            used += need
+# Room at the header's right for the sign that columns are hidden ("◂2 +3▸").
+HIDDEN_SIGN = 7
+
+
+def layout(width: int, shift: int = 0) -> list[tuple[Column, int]]:
+    """The columns that fit ``width``, in display order, with their widths: the company
+    first, always, then the others from the ``shift``-th on (←/→ scroll through them).
+    The company column takes whatever is left over."""
+    company, *others = sorted(COLUMNS, key=lambda c: c.priority)
+    chosen = [company]
+    used = company.width
+    for column in others[max(0, shift) :]:
+        if used + column.width + 1 > width:
+            break
+        chosen.append(column)
+        used += column.width + 1
     chosen.sort(key=COLUMNS.index)
     spare = max(0, width - used)
     return [(c, c.width + (spare if c.key == "company" else 0)) for c in chosen]
+
+
+def hidden_columns(width: int, shift: int) -> tuple[int, int]:
+    """How many columns are hidden to the left and to the right of what fits."""
+    shown = len(layout(width, shift)) - 1
+    return shift, len(COLUMNS) - 1 - shift - shown
+
+
+def fitted(width: int, shift: int) -> tuple[list[tuple[Column, int]], int, int]:
+    """The layout for ``width`` and how many columns are hidden left and right; when
+    some are, the company column gives up room for the sign that says so."""
+    columns = layout(width, shift)
+    left, right = hidden_columns(width, shift)
+    if left or right:
+        columns = [(c, max(10, w - HIDDEN_SIGN) if c.key == "company" else w) for c, w in columns]
+    return columns, left, right
 
 
 def _cells(row: dict[str, Any], users: dict[str, str]) -> dict[str, tuple[Text, Text]]:
@@ -115,9 +137,16 @@ class RelationshipTable(ScrollView, can_focus=True):
         Binding("home,g", "jump(0)", "First", show=False, id="table.first"),
         Binding("end,G", "jump(-1)", "Last", show=False, id="table.last"),
         Binding("enter", "open", "Open", id="table.open"),
+        Binding("left", "shift_columns(-1)", "Columns left", show=False, id="table.left"),
+        Binding("right", "shift_columns(1)", "Columns right", show=False, id="table.right"),
     ]
 
     cursor: reactive[int] = reactive(0)
+    # How many columns after the company's are scrolled off to the left.
+    column_shift: reactive[int] = reactive(0)
+
+    class ColumnsShifted(Message):
+        """←/→ showed other columns: the header follows."""
 
     class PageWanted(Message):
         """The view reached rows that have not been fetched."""
@@ -125,6 +154,9 @@ class RelationshipTable(ScrollView, can_focus=True):
         def __init__(self, page: int) -> None:
             super().__init__()
             self.page = page
+
+    class Resized(Message):
+        """The table's width changed, so its columns moved: titles drawn elsewhere follow."""
 
     class Opened(Message):
         """Enter on a company."""
@@ -204,22 +236,32 @@ class RelationshipTable(ScrollView, can_focus=True):
 
     # Rendering
 
-    def header_text(self, sort: str = "", descending: bool = False) -> Text:
-        """Column titles; the column the list is sorted by carries an arrow."""
+    def _fitted(self) -> tuple[list[tuple[Column, int]], int, int]:
+        return fitted(self.size.width - 3, self.column_shift)
+
+    def header_text(self, sort: str = "", descending: bool = False, sort_title: str = "") -> Text:
+        """Column titles; the column the list is sorted by carries an arrow and the
+        sort's name (``sort_title``, as the portal's title says it); a sign at the right
+        says how many columns are hidden each side (←/→ show them)."""
         text = Text(no_wrap=True, overflow="ellipsis")
-        for number, (column, width) in enumerate(layout(self.size.width - 3)):
+        columns, left, right = self._fitted()
+        for number, (column, width) in enumerate(columns):
             if number:
                 text.append(" ")
             title = column.title
             if SORT_OF_COLUMN.get(column.key) == sort:
-                title += " ↓" if descending else " ↑"
+                title = (sort_title or title) + (" ↓" if descending else " ↑")
             text.append(title.ljust(width)[:width], style="bold")
+        if left or right:
+            sign = (f"◂{left}" if left else "") + (" " if left and right else "")
+            sign += f"+{right}▸" if right else ""
+            text.append(sign.rjust(HIDDEN_SIGN), style="dim")
         return text
 
     def column_at(self, x: int) -> str | None:
         """The key of the column drawn at ``x`` (header and rows share the layout)."""
         left = 0
-        for column, width in layout(self.size.width - 3):
+        for column, width in self._fitted()[0]:
             if left <= x < left + width:
                 return column.key
             left += width + 1
@@ -246,7 +288,7 @@ class RelationshipTable(ScrollView, can_focus=True):
         else:
             cells = _cells(row, self.users)
             text = Text(no_wrap=True, overflow="ellipsis")
-            for number, (column, col_width) in enumerate(layout(width - 3)):
+            for number, (column, col_width) in enumerate(self._fitted()[0]):
                 if number:
                     text.append(" ")
                 cell = cells[column.key][part].copy()
@@ -265,6 +307,7 @@ class RelationshipTable(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         self.virtual_size = Size(self.size.width, self.total * ROW_HEIGHT)
+        self.post_message(self.Resized())
 
     def on_focus(self) -> None:
         self.refresh()
@@ -293,6 +336,15 @@ class RelationshipTable(ScrollView, can_focus=True):
         if self.total:
             self.cursor = 0 if where == 0 else self.total - 1
             self._show_cursor()
+
+    def action_shift_columns(self, step: int) -> None:
+        left, right = self._fitted()[1:]
+        if (step < 0 and left) or (step > 0 and right):
+            self.column_shift += step
+
+    def watch_column_shift(self) -> None:
+        self.refresh()
+        self.post_message(self.ColumnsShifted())
 
     def action_open(self) -> None:
         row = self.current

@@ -28,13 +28,15 @@ class RmPanel(Static):
         text.append(f"  {ago(company['status_at'])}\n", style="dim")
         linked, total = company["entities_linked"], company["entities_total"]
         if total:
-            text.append(f"Entities {linked}/{total}")
+            text.append(f"Entities {linked}/{total}\n")
             platforms = ", ".join(p["name"] for p in company["platforms"])
-            text.append(f"  {platforms}\n" if platforms else "\n", style="dim")
+            if platforms:  # a line of their own: beside the count they broke mid-name
+                text.append(f"   {platforms}\n", style="dim")
         for child in company.get("subsidiaries") or []:
             text.append(" + ")
             text.append(child["name"].removeprefix(company["name"] + " - "))
-            text.append("  ")
+            # The status on a line of its own: beside a long name it broke in two.
+            text.append("\n   ")
             text.append_text(status_text(child["status"]))
             text.append("\n")
         self.update(text)

@@ -84,13 +84,13 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     )
     problems.install(app)
     # The customer's routes first: a journey action, the busiest request, is then
-    # matched without first trying every RM route.
-    app.include_router(customer.router)
-    app.include_router(rm.router)
-    # The customer's pages behind the emailed link (``/j/{token}``), beside the API.
+    # matched without first trying every RM route; so are the customer's pages behind
+    # the emailed link (``/j/{token}``), beside the API.
     from journey import web
 
+    app.include_router(customer.router)
     web.install(app)
+    app.include_router(rm.router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> Response:

@@ -77,6 +77,8 @@ class OrganizationPatch(Strict):
     platforms: list[str] | None = Field(default=None, max_length=50)
     link_lifetime_days: int | None = None
     simulated_failures: dict[str, Literal["FetchError", "AuthError"]] | None = None
+    # "#RRGGBB" (white text on it at least 4.5:1), or null for the default.
+    accent: str | None = Field(default=None, max_length=20)
     version: int | None = Field(default=None, ge=1, le=2**53)
 
 
@@ -156,6 +158,8 @@ class IssuedRequestOut(BaseModel):
     request: RequestOut
     link: str | None = None
     email: dict[str, Any] | None = None
+    # Set when the emailed link opens only on the service's computer (loopback).
+    notice: str | None = None
 
 
 class EventOut(BaseModel):

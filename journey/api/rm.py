@@ -26,8 +26,10 @@ from journey.api.models import (
     ResendBody,
     SimulationCreate,
 )
+from journey.domain import SEARCH_MAX
 from journey.errors import Invalid
 from journey.idempotency import check_key, fingerprint, lookup_key, seal, unseal
+from journey.links import emailed_link_notice
 from journey.records import User
 from journey.reports import relationship_reports, report_data
 from journey.storage.base import Tx
@@ -67,7 +69,16 @@ async def get_me(ctx: Ctx, user: Me) -> Response:
     return ok(await ctx.store.read(lambda tx: service.me(tx, user)))
 
 
-@router.patch("/organization", summary="Admin: features, platforms, link lifetime, failures")
+@router.get("/organization", summary="Your organization: name, features, platforms, accent")
+async def get_organization(ctx: Ctx, user: Me) -> Response:
+    org = await ctx.store.read(lambda tx: tx.get_organization(user.org_id))
+    assert org is not None  # a signed-in user's organization exists
+    return ok(org.to_dict(), headers={"ETag": f'"{org.version}"'})
+
+
+@router.patch(
+    "/organization", summary="Admin: features, platforms, link lifetime, failures, accent"
+)
 async def patch_organization(
     ctx: Ctx,
     user: Me,
@@ -92,7 +103,7 @@ async def list_users(ctx: Ctx, user: Me) -> Response:
 async def list_relationships(
     ctx: Ctx,
     user: Me,
-    q: Annotated[str, Query(max_length=200)] = "",
+    q: Annotated[str, Query(max_length=SEARCH_MAX)] = "",
     status: Annotated[str | None, Query(max_length=40)] = None,
     user_filter: Annotated[str, Query(alias="user", max_length=64)] = "me",
     sort: Annotated[
@@ -184,7 +195,7 @@ async def get_relationship(ctx: Ctx, user: Me, rel_id: str) -> Response:
             **views.relationship(rel),
             "subsidiaries": [views.relationship(c) for c in tx.children(rel.id)],
             "requests": [views.request(r) for r in requests],
-            "entities": views.entities_of(tx, latest) if latest else [],
+            "entities": views.entities_of(tx, latest, with_earlier_data=True) if latest else [],
             "events": [e.to_dict() for e in tx.events_for_relationship(rel.id, 100)],
         }
 
@@ -236,6 +247,9 @@ def _issued(issued: service.IssuedRequest) -> dict[str, Any]:
         email["text"] = email["text"].replace(issued.link, "(the customer's personal link)")
         email["link"] = "(the customer's personal link)"
         answer["email"] = email
+        notice = emailed_link_notice(issued.link)
+        if notice:
+            answer["notice"] = notice  # an emailed link the customer cannot open
     else:
         answer["link"] = issued.link
     return answer

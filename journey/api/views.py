@@ -60,6 +60,7 @@ def request(req: InformationRequest) -> dict[str, Any]:
         "opened_at": req.opened_at,
         "completed_at": req.completed_at,
         "step": req.journey.get("step", "email"),
+        "superseded_by": req.superseded_by,
         "version": req.version,
     }
 
@@ -99,9 +100,21 @@ def upload(item: Upload) -> dict[str, Any]:
     }
 
 
-def entities_of(tx: Tx, req: InformationRequest) -> list[dict[str, Any]]:
+def entities_of(
+    tx: Tx, req: InformationRequest, *, with_earlier_data: bool = False
+) -> list[dict[str, Any]]:
+    """The request's entities; ``with_earlier_data``: while none of them has data yet,
+    also those of the newest earlier request that has (``earlier`` true)."""
     out = []
-    for entity in tx.entities_for_request(req.id):
+    if with_earlier_data:
+        shown = derive.shown_entities(tx, req.relationship_id, req)
+    else:
+        shown = [(e, False) for e in tx.entities_for_request(req.id)]
+    data_types = {req.id: req.data_types}
+    for entity, earlier in shown:
+        if entity.request_id not in data_types:
+            own = tx.get_request(req.org_id, entity.request_id)
+            data_types[entity.request_id] = own.data_types if own else req.data_types
         conn = tx.connection_for_entity(entity.id)
         out.append(
             {
@@ -113,7 +126,9 @@ def entities_of(tx: Tx, req: InformationRequest) -> list[dict[str, Any]]:
                 "created_at": entity.created_at,
                 "connection": connection(conn, tx.pulls_for_connection(conn.id)) if conn else None,
                 "uploads": [upload(u) for u in tx.uploads_for_entity(entity.id)],
-                "reports": entity_reports(tx, entity, req.data_types),
+                "request_id": entity.request_id,
+                "earlier": earlier,
+                "reports": entity_reports(tx, entity, data_types[entity.request_id]),
             }
         )
     return out

@@ -390,6 +390,17 @@ TRIGGER_NAMES = (
     "ru_fill_rowid",
 )
 
+V8_ORGANIZATION_ACCENT = """
+-- The organization's accent colour on the customer's pages ('' is the default).
+ALTER TABLE organizations ADD COLUMN accent TEXT NOT NULL DEFAULT '';
+"""
+
+# Version 9: a request replaced by a newer one names it, so the company's page can say
+# "replaced" rather than "cancelled", and what the customer shared under it stays shown.
+V9_SUPERSEDED_BY = """
+ALTER TABLE requests ADD COLUMN superseded_by TEXT;
+"""
+
 MIGRATIONS: tuple[str, ...] = (
     V1_CORE,
     V2_SEARCH_AND_COUNTS + TRIGGERS,
@@ -398,5 +409,7 @@ MIGRATIONS: tuple[str, ...] = (
     V5_REQUESTS_BY_TIME,
     V6_ASSIGNMENTS_BY_ROWID,
     V7_TOKEN_EXPIRY_AND_LINK_MISSES,
+    V8_ORGANIZATION_ACCENT,
+    V9_SUPERSEDED_BY,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

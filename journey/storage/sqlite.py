@@ -512,6 +512,7 @@ def _org(row: sqlite3.Row) -> Organization:
         simulated_failures=json.loads(row["simulated_failures"]),
         created_at=row["created_at"],
         version=row["version"],
+        accent=row["accent"],
     )
 
 
@@ -581,6 +582,7 @@ def _request(row: sqlite3.Row) -> InformationRequest:
         features=None
         if row["features"] is None
         else frozenset(Feature(f) for f in _csv(row["features"])),
+        superseded_by=row["superseded_by"],
     )
 
 
@@ -670,6 +672,7 @@ _UPDATABLE = {
         "platforms",
         "link_lifetime_days",
         "simulated_failures",
+        "accent",
         "version",
     },
     "relationships": {
@@ -698,6 +701,7 @@ _UPDATABLE = {
         "link_issued_at",
         "expires_at",
         "version",
+        "superseded_by",
     },
     "legal_entities": {"denied", "name"},
     "connections": {"status", "status_at", "last_sync_at", "platform"},

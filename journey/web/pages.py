@@ -25,13 +25,15 @@ from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 
 from journey import customer
+from journey.accent import is_accent, stylesheet
 from journey.api.context import ServiceContext, get_context
 from journey.api.customer import XLSX, guarded, take_action, take_upload
 from journey.api.middleware import ASGIApp, Message, Scope, replaying
 from journey.domain import Step
 from journey.errors import Gone, Invalid, NotFound, ServiceError, TooManyRequests
-from journey.machine import STEP_TITLES, JourneyError
-from journey.prompts import ENTITY_STATE_LABELS, EXIT_CONFIRMATION, PAGE_WORDS
+from journey.labels import ENTITY_STATE_LABELS
+from journey.machine import STEP_TITLES, JourneyError, JourneyState
+from journey.prompts import EXIT_CONFIRMATION, PAGE_WORDS
 from journey.template import MAX_UPLOAD_BYTES
 
 HERE = Path(__file__).parent
@@ -58,6 +60,10 @@ _PAGE_HEADER_NAMES = {name for name, _ in PAGE_HEADERS}
 ACTION_FIELDS = ("action", "method", "count", "name", "platform", "username", "password")
 # Fields whose value goes back into the page when a step is refused (never a password).
 KEPT_VALUES = ("name", "username")
+# The username typed before a wrong password, kept by the browser across the 303.
+USERNAME_COOKIE = "signin_username"
+USERNAME_SECONDS = 300
+FIELD_MAX = 500  # as the JSON action's username
 
 # Which field a refusal is about, so the error summary links to it and the error
 # is repeated beside it. The codes are the machine's and the upload check's.
@@ -83,6 +89,9 @@ templates = Jinja2Templates(
         autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,
+        # Templates are part of the installed program: compiled once, never checked
+        # again (by default each render stats every template it uses).
+        auto_reload=False,
     )
 )
 router = APIRouter(include_in_schema=False)
@@ -163,10 +172,16 @@ async def _multipart(request: Request, body: bytes) -> FormData | None:
 
 
 async def _journey(ctx: ServiceContext, request: Request, token: str) -> dict[str, Any]:
-    """The journey as the JSON API describes it, counting an unknown link as a miss."""
-    view: dict[str, Any] = await guarded(
-        ctx, request, lambda: ctx.store.read(lambda tx: customer.get_journey(tx, token))
-    )
+    """The journey as the JSON API describes it, counting an unknown link as a miss.
+
+    Read on the event loop (``read_brief``): a journey is a few indexed lookups, and
+    handing them to a reader thread and back cost about as much again, which a page,
+    with its template to render as well, cannot spare (bench/RESULTS.md, pages)."""
+
+    async def read() -> dict[str, Any]:
+        return ctx.store.read_brief(lambda tx: customer.get_journey(tx, token))
+
+    view: dict[str, Any] = await guarded(ctx, request, read)
     return view
 
 
@@ -244,9 +259,11 @@ def _render(
         "field_errors": {e["field"]: e["text"] for e in errors if e["field"]},
         "values": values or {},
         "organization": view["request"]["organization"],
+        "accent": view["request"].get("accent"),
         "company": view["request"]["company"],
         "q": q,
         "platforms": shown,
+        "shown_keys": {p["key"] for p in shown},
         "upload_errors": upload_errors or [],
         "entity_states": ENTITY_STATE_LABELS,
         "exit_confirmation": EXIT_CONFIRMATION,
@@ -298,15 +315,44 @@ def _to_step(token: str) -> Response:
 # ---------------------------------------------------------------- routes
 
 
-@router.get("/j/{token}")
+@router.get(STATIC_PREFIX + "/accent/{name}")
+async def accent_stylesheet(name: str) -> Response:
+    """The organization's accent as a stylesheet of its own (same origin: the pages'
+    CSP allows no inline style). Its URL is its content, so any colour is served and
+    none is looked up; the API accepts only colours white text reads on."""
+    colour = "#" + name.removesuffix(".css")
+    if not name.endswith(".css") or not is_accent(colour):
+        return Response("Not Found", status_code=404, media_type="text/plain")
+    return Response(stylesheet(colour.lower()), media_type="text/css")
+
+
+@router.api_route("/j/{token}", methods=["GET", "HEAD"])
 async def step_page(request: Request, token: str, q: str = "") -> Response:
-    """The current step. Reads only: opening the link records nothing."""
+    """The current step. Reads only: opening the link records nothing (nor does
+    HEAD, which a link checker may send: the same answer without its body)."""
     ctx = get_context(request)
     try:
         view = await _journey(ctx, request, token)
     except ServiceError as exc:
-        return _dead_link(request, exc)
-    return _render(request, token, view, q=q[:SEARCH_MAX])
+        return _without_body_for_head(request, _dead_link(request, exc))
+    values: dict[str, str] = {}
+    typed = request.cookies.get(USERNAME_COOKIE)
+    if typed and view["step"] == Step.PLATFORM_SIGNIN.value and view.get("error"):
+        values["username"] = typed[:FIELD_MAX]
+    page = _render(request, token, view, q=q[:SEARCH_MAX], values=values)
+    if typed:
+        page.delete_cookie(USERNAME_COOKIE, path=f"/j/{token}", httponly=True, samesite="strict")
+    return _without_body_for_head(request, page)
+
+
+def _without_body_for_head(request: Request, page: Response) -> Response:
+    """``page`` as HEAD answers it: every header (its length too), no body."""
+    if request.method != "HEAD":
+        return page
+    head = Response(status_code=page.status_code)
+    head.raw_headers = list(page.raw_headers)
+    head.body = b""
+    return head
 
 
 @router.post("/j/{token}")
@@ -315,29 +361,73 @@ async def take_step(request: Request, token: str) -> Response:
     ctx = get_context(request)
     body = await _read_body(request, FORM_LIMIT)
     form = _simple_form(body or b"")
+    data = {key: form[key] for key in ACTION_FIELDS if key in form}
+    values = {key: form[key] for key in KEPT_VALUES if key in form}
+    try:
+        answer = await guarded(ctx, request, lambda: _act_at(ctx, token, form.get("at"), data))
+    except _StepLeft:
+        # The form belongs to a step the journey has left (another tab, the back
+        # button): acting on it now could do something the customer did not see.
+        return await _refused(request, token, 409, _error(PAGE_WORDS["already_taken"]))
+    except JourneyError as refused:
+        error = _error(refused.message, refused.code)
+        return await _refused(request, token, refused.status, error, values)
+    except Invalid as refused:
+        error = _error(refused.detail, refused.code)
+        return await _refused(request, token, 422, error, values)
+    except ServiceError as exc:
+        return _dead_link(request, exc)
+    done = _to_step(token)
+    if (
+        answer.get("error")
+        and answer["step"] == Step.PLATFORM_SIGNIN.value
+        and values.get("username")
+    ):
+        # A wrong password keeps the sign-in page: the username the customer typed
+        # comes back in the field (never the password). The browser keeps it, for
+        # this link's page only, until that page is shown once: nothing is stored.
+        done.set_cookie(
+            USERNAME_COOKIE,
+            values["username"][:FIELD_MAX],
+            max_age=USERNAME_SECONDS,
+            path=f"/j/{token}",
+            secure=request.url.scheme == "https",
+            httponly=True,
+            samesite="strict",
+        )
+    return done
+
+
+class _StepLeft(Exception):
+    """The form was rendered at a step the journey is no longer at."""
+
+
+async def _act_at(ctx: ServiceContext, token: str, at: str | None, data: dict[str, Any]) -> Any:
+    """The action, if the journey is still where the form was rendered. Only where it
+    is, a brief read: the whole page is read again only when it has to be shown
+    (reading it for every form cost half again a form's time)."""
+    req = ctx.store.read_brief(lambda tx: customer.find_request(tx, token))
+    state = JourneyState.from_dict(req.journey)
+    if at != state.step.value + (":closed" if state.closed else ""):  # as _place says it
+        raise _StepLeft
+    return await take_action(ctx, token, data)
+
+
+async def _refused(
+    request: Request,
+    token: str,
+    status: int,
+    error: dict[str, str],
+    values: dict[str, str] | None = None,
+) -> Response:
+    """The step's page again, with why the form was refused (a refused action wrote
+    nothing but the error the machine keeps on its step)."""
+    ctx = get_context(request)
     try:
         view = await _journey(ctx, request, token)
     except ServiceError as exc:
         return _dead_link(request, exc)
-    if form.get("at") != _place(view):
-        # The form belongs to a step the journey has left (another tab, the back
-        # button): acting on it now could do something the customer did not see.
-        return _render(
-            request, token, view, status=409, errors=[_error(PAGE_WORDS["already_taken"])]
-        )
-    data = {key: form[key] for key in ACTION_FIELDS if key in form}
-    values = {key: form[key] for key in KEPT_VALUES if key in form}
-    try:
-        await guarded(ctx, request, lambda: take_action(ctx, token, data))
-    except JourneyError as refused:
-        error = _error(refused.message, refused.code)
-        return _render(request, token, view, status=refused.status, errors=[error], values=values)
-    except Invalid as refused:
-        error = _error(refused.detail, refused.code)
-        return _render(request, token, view, status=422, errors=[error], values=values)
-    except ServiceError as exc:
-        return _dead_link(request, exc)
-    return _to_step(token)
+    return _render(request, token, view, status=status, errors=[error], values=values)
 
 
 @router.get("/j/{token}/close")

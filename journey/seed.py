@@ -33,6 +33,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -330,6 +331,35 @@ class _Walk:
 
 
 UPLOAD_NAME = "supplier-information.xlsx"
+SUPPLIER_NAMES = 5_000_000  # suppliers are named as companies from here on
+
+
+@functools.lru_cache(maxsize=64)
+def _supplier_rows(count: int) -> str:
+    """``count`` suppliers as an accepted supplier information file keeps them (the
+    upload's records), so a seeded upload's report lists the rows its file had."""
+    from journey.template import PAYMENT_METHODS  # openpyxl: only for seeds with uploads
+
+    rows = []
+    for number in range(count):
+        spend = Decimal(500 + (number + 1) * 104_729 % 9_000_000) / 100
+        rows.append(
+            {
+                "supplier_name": names.company(SUPPLIER_NAMES + number)[0],
+                "registration_number": None,
+                "country": "GB",
+                "currency": "GBP",
+                "annual_spend": f"{spend:.2f}",
+                "payment_terms_days": (30, 14, 60, 45, 30, 7)[number % 6],
+                "preferred_payment_method": PAYMENT_METHODS[number % 3],
+                "contact_email": None,
+                "category": None,
+                "notes": None,
+            }
+        )
+    return json.dumps(rows, separators=(",", ":"))
+
+
 SIGN_IN = (("password", DEMO_PASSWORD), ("username", DEMO_USERNAME))
 COMPANY = "entity-0"  # the stand-in for the company's own entity
 
@@ -688,7 +718,9 @@ class _Generator:
                 self.rng.randint(9_000, 60_000),
                 "0" * 64,
                 count,
-                "[]",
+                # The rows the upload's spend report lists (a big seed leaves them out,
+                # as it leaves out events: millions of rows nobody reads).
+                _supplier_rows(count) if self.history else "[]",
                 "Processed" if processed else "Processing",
                 stamp,
                 due,

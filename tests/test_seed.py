@@ -258,6 +258,13 @@ async def test_the_demo_agrees_with_itself(demo: tuple[httpx.AsyncClient, int]) 
             req = requests.get(event["request_id"] or "")
             if req and event["at"] < req["created_at"]:
                 disorder.append((row["name"], f"{event['kind']} before its request"))
+        # A processed upload's report lists the rows its file had.
+        for entity in entities:
+            if entity["uploads"] and entity["uploads"][0]["status"] == "Processed":
+                report = await client.get(f"/v1/relationships/{row['id']}/reports/spend_analysis")
+                (shown,) = report.json()["entities"]
+                if shown["summary"]["suppliers_count"] != entity["uploads"][0]["rows"]:
+                    disorder.append((row["name"], "an upload's rows are not in its report"))
         # A journey the customer opened has its transcript: the actions it took.
         latest = body["requests"][0] if body["requests"] else None
         if latest and latest["opened_at"] and not row["parent_id"]:

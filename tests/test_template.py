@@ -39,7 +39,9 @@ from journey.template import (  # noqa: E402
     UploadError,
     UploadRejected,
     build_template,
+    hardened_zip,
     parse_upload,
+    validate,
 )
 
 HEADERS = [column.header for column in SUPPLIER_COLUMNS]
@@ -604,7 +606,7 @@ def test_wrong_dimension_element_does_not_hide_rows() -> None:
 
 
 def test_row_limit_is_inclusive(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(template, "MAX_ROWS", 3)
+    monkeypatch.setattr(validate, "MAX_ROWS", 3)
     assert len(parse_upload(make_xlsx([row(), row(), [], row()]), "s.xlsx")) == 3
     error = rejected(make_xlsx([row()] * 4))
     assert error.errors == [
@@ -942,7 +944,7 @@ def test_hostile_files_are_rejected_readably(
 def test_defusedxml_stops_entities_even_if_the_prescan_is_bypassed(
     valid_xlsx: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(template, "_xml_hazard", lambda content: False)
+    monkeypatch.setattr(hardened_zip, "_xml_hazard", lambda content: False)
     for payload in (BILLION_LAUGHS, EXTERNAL_ENTITY):
         data = rewrite_zip(valid_xlsx, {"xl/worksheets/sheet1.xml": payload})
         started = time.perf_counter()
@@ -966,8 +968,8 @@ def test_parsing_refuses_to_run_without_defusedxml(
 
 
 def test_lone_surrogates_are_not_valid_text() -> None:
-    with pytest.raises(template._InvalidValue, match="not valid text"):
-        template._as_text("Acme\ud800", max_length=200)
+    with pytest.raises(validate._InvalidValue, match="not valid text"):
+        validate._as_text("Acme\ud800", max_length=200)
 
 
 def test_module_does_not_import_ui_packages() -> None:

@@ -628,9 +628,10 @@ def test_more_than_max_rows_is_rejected_early() -> None:
     data = buffer.getvalue()
     assert len(data) <= MAX_UPLOAD_BYTES
 
-    started = time.perf_counter()
+    # CPU time, not wall time: what the parser spent, whatever else the machine runs.
+    started = time.process_time()
     error = rejected(data)
-    assert time.perf_counter() - started < 5
+    assert time.process_time() - started < 5
     assert error.errors == [
         UploadError(
             None, None, "The file has more than 10,000 supplier rows. Upload at most 10,000 rows."
@@ -931,9 +932,9 @@ def test_hostile_files_are_rejected_readably(
     valid_xlsx: bytes, build: Callable[[bytes], tuple[bytes, str]], fragment: str
 ) -> None:
     data, filename = build(valid_xlsx)
-    started = time.perf_counter()
+    started = time.process_time()
     error = rejected(data, filename)
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
 
     assert fragment in str(error)
     assert error.errors[0].row is None and error.errors[0].column is None
@@ -947,9 +948,9 @@ def test_defusedxml_stops_entities_even_if_the_prescan_is_bypassed(
     monkeypatch.setattr(hardened_zip, "_xml_hazard", lambda content: False)
     for payload in (BILLION_LAUGHS, EXTERNAL_ENTITY):
         data = rewrite_zip(valid_xlsx, {"xl/worksheets/sheet1.xml": payload})
-        started = time.perf_counter()
+        started = time.process_time()
         assert "could not be read" in str(rejected(data))
-        assert time.perf_counter() - started < 2
+        assert time.process_time() - started < 2
 
 
 def test_openpyxl_is_running_on_defusedxml() -> None:

@@ -90,7 +90,8 @@ def create_app(settings: ServiceSettings) -> FastAPI:
 
     app.include_router(customer.router)
     web.install(app)
-    app.include_router(routes.router)
+    for router in routes.ROUTERS:
+        app.include_router(router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> Response:

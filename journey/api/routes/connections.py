@@ -7,9 +7,9 @@ from starlette.responses import Response
 
 from journey import connections
 from journey.api.deps import Ctx, Me
-from journey.api.routes.common import ok
+from journey.api.routes.common import ERRORS, ok
 
-router = APIRouter(tags=["connections"])
+router = APIRouter(prefix="/v1", tags=["connections"], responses=ERRORS)
 
 
 @router.post(

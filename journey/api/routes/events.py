@@ -11,9 +11,9 @@ from journey.api.deps import Ctx, Me
 from journey.api.models import (
     EventsOut,
 )
-from journey.api.routes.common import ok
+from journey.api.routes.common import ERRORS, ok
 
-router = APIRouter(tags=["events"])
+router = APIRouter(prefix="/v1", tags=["events"], responses=ERRORS)
 
 
 @router.get("/events/head", summary="The newest event's sequence number, to follow from")

@@ -10,9 +10,9 @@ from journey.api.deps import Ctx, IfMatch, Me
 from journey.api.models import (
     OrganizationPatch,
 )
-from journey.api.routes.common import if_match, ok
+from journey.api.routes.common import ERRORS, if_match, ok
 
-router = APIRouter(tags=["organization"])
+router = APIRouter(prefix="/v1", tags=["organization"], responses=ERRORS)
 
 
 @router.get("/me", summary="The signed-in user, their organization, features and platforms")

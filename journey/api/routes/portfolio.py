@@ -8,9 +8,9 @@ from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from journey.api.deps import Ctx, Me
-from journey.api.routes.common import ok
+from journey.api.routes.common import ERRORS, ok
 
-router = APIRouter(tags=["portfolio"])
+router = APIRouter(prefix="/v1", tags=["portfolio"], responses=ERRORS)
 
 
 @router.get("/portfolio", summary="Companies per status, requests per type, the journey funnel")

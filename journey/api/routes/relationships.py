@@ -18,10 +18,10 @@ from journey.api.models import (
     RelationshipPage,
     RelationshipPatch,
 )
-from journey.api.routes.common import if_match, matches, ok, run_once
+from journey.api.routes.common import ERRORS, if_match, matches, ok, run_once
 from journey.storage.base import Tx
 
-router = APIRouter(tags=["relationships"])
+router = APIRouter(prefix="/v1", tags=["relationships"], responses=ERRORS)
 
 
 @dataclass(frozen=True)

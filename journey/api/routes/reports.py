@@ -9,11 +9,11 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from journey.api.deps import Ctx, Me
-from journey.api.routes.common import ok
+from journey.api.routes.common import ERRORS, ok
 from journey.errors import Invalid
 from journey.reports import relationship_reports, report_data
 
-router = APIRouter(tags=["reports"])
+router = APIRouter(prefix="/v1", tags=["reports"], responses=ERRORS)
 
 
 @router.get("/relationships/{rel_id}/reports", summary="Report status per report")

@@ -18,12 +18,12 @@ from journey.api.models import (
     RequestPreviewBody,
     ResendBody,
 )
-from journey.api.routes.common import ok, run_once
+from journey.api.routes.common import ERRORS, ok, run_once
 from journey.idempotency import fingerprint, lookup_key, seal
 from journey.links import emailed_link_notice
 from journey.storage.base import Tx
 
-router = APIRouter(tags=["requests"])
+router = APIRouter(prefix="/v1", tags=["requests"], responses=ERRORS)
 
 
 @router.post("/relationships/{rel_id}/request-preview", summary="The email a request would send")

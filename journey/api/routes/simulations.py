@@ -10,9 +10,9 @@ from journey.api.deps import Ctx, Me
 from journey.api.models import (
     SimulationCreate,
 )
-from journey.api.routes.common import ok
+from journey.api.routes.common import ERRORS, ok
 
-router = APIRouter(tags=["simulations"])
+router = APIRouter(prefix="/v1", tags=["simulations"], responses=ERRORS)
 
 
 @router.get("/requests/{req_id}/transcript", summary="The customer's journey, action by action")

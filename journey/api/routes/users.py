@@ -6,9 +6,9 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from journey.api.deps import Ctx, Me
-from journey.api.routes.common import ok
+from journey.api.routes.common import ERRORS, ok
 
-router = APIRouter(tags=["users"])
+router = APIRouter(prefix="/v1", tags=["users"], responses=ERRORS)
 
 
 @router.get("/users", summary="Users of your organization")

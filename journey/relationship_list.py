@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from journey.api import views
+from journey import views
 from journey.domain import CompanyStatus
 from journey.errors import Invalid
 from journey.records import User

@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.responses import PlainTextResponse, Response
 
-from journey.api import customer, problems, rm
+from journey.api import customer, problems, rm, simulations
 from journey.api.cache import KeptResponses, ReadCache
 from journey.api.context import LinkGuard, ServiceContext
 from journey.api.middleware import AccessLog, BodyLimit
@@ -91,6 +91,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     app.include_router(customer.router)
     web.install(app)
     app.include_router(rm.router)
+    app.include_router(simulations.router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> Response:

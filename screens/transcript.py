@@ -203,7 +203,10 @@ class TranscriptScreen(Screen[None]):
                 "company_name": request.get("company") or None,
             }
         try:
-            plan = await self.client.replay_plan(self.transcript)
+            if self.request_id and not self.source:
+                plan = await self.client.request_replay_plan(self.request_id)
+            else:
+                plan = await self.client.replay_plan(self.transcript)
             made = await self.client.post("/v1/simulations", body)
         except (ServiceProblem, ServiceUnavailable) as exc:
             self.notify(str(exc), title="Cannot replay", severity="error")

@@ -111,6 +111,12 @@ async def test_the_transcript_records_every_action_and_never_a_password(svc: Ser
         (p.action, p.upload, p.params) for p in plan
     ]
     assert [p["description"] for p in served] == [p.describe() for p in plan]
+    # The request's own transcript is planned where it is read, not sent back.
+    own = await svc.get(f"/v1/requests/{made['request_id']}/replay-plan", "rm")
+    assert own.status_code == 200 and own.json() == asked.json()
+    assert (
+        await svc.get(f"/v1/requests/{made['request_id']}/replay-plan", "other")
+    ).status_code == 404
 
 
 async def test_the_service_refuses_a_file_that_is_not_a_transcript(svc: Service) -> None:

@@ -326,6 +326,11 @@ class ServiceClient:
         plan: ReplayPlan = await self.post("/v1/transcripts/replay-plan", transcript)
         return plan
 
+    async def request_replay_plan(self, req_id: str) -> ReplayPlan:
+        """The request's own transcript, and the steps that replay it."""
+        plan: ReplayPlan = await self.get(f"/v1/requests/{req_id}/replay-plan")
+        return plan
+
 
 @contextlib.asynccontextmanager
 async def remote_client(url: str, token: str) -> AsyncIterator[ServiceClient]:

@@ -14,7 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
 from journey import simulation
-from journey.api.context import current_user
+from journey.api.context import ServiceContext, context, current_user
 from journey.api.rm import ERRORS
 from journey.records import User
 
@@ -22,7 +22,14 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SAMPLE_NAMES = {"valid": "suppliers-sample.xlsx", "invalid": "suppliers-with-errors.xlsx"}
 
 router = APIRouter(prefix="/v1", responses=ERRORS)
+Ctx = Annotated[ServiceContext, Depends(context)]
 Me = Annotated[User, Depends(current_user)]
+
+
+def _plan(transcript: Any) -> dict[str, Any]:
+    plan = simulation.replay_plan(simulation.check_transcript(transcript))
+    steps = [{**asdict(step), "description": step.describe()} for step in plan]
+    return {"transcript": transcript, "steps": steps}
 
 
 @router.post(
@@ -32,9 +39,18 @@ Me = Annotated[User, Depends(current_user)]
 async def post_replay_plan(user: Me, transcript: Annotated[Any, Body()]) -> Response:
     """422 ``invalid_transcript`` says what is wrong with a transcript; otherwise the
     transcript as checked and each step to replay, with the words that describe it."""
-    plan = simulation.replay_plan(simulation.check_transcript(transcript))
-    steps = [{**asdict(step), "description": step.describe()} for step in plan]
-    return JSONResponse({"transcript": transcript, "steps": steps})
+    return JSONResponse(_plan(transcript))
+
+
+@router.get(
+    "/requests/{req_id}/replay-plan",
+    summary="A request's transcript and the actions that replay it",
+)
+async def get_replay_plan(ctx: Ctx, user: Me, req_id: str) -> Response:
+    """As ``POST /v1/transcripts/replay-plan`` for the request's own transcript: read
+    here, so a long journey is not sent back (a JSON body is at most 64 KB)."""
+    transcript = await ctx.store.read(lambda tx: simulation.transcript(tx, user, req_id))
+    return JSONResponse(_plan(transcript))
 
 
 @router.get(

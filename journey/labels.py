@@ -142,3 +142,8 @@ def status_change(before: str | None, after: str | None) -> str:
     if before in (None, "", "None"):
         return f"Status: {company_status_label(after)}"
     return f"Status changed: {company_status_label(before)} → {company_status_label(after)}"
+
+
+# The heading over the steps only some journeys take (journey.portfolio.SIDE_STEPS),
+# where the portfolio's funnel is shown.
+SIDE_STEPS_HEADING = "Steps only some journeys take"

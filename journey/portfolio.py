@@ -34,8 +34,6 @@ from journey.storage.base import RelationshipQuery, Tx
 SIDE_STEPS = frozenset(
     {Step.CHOOSE_METHOD, Step.MANUAL_UPLOAD, Step.ENTITY_COUNT, Step.ENTITY_NAME, Step.ENTITIES}
 )
-# The heading over them, where the funnel is shown.
-SIDE_STEPS_HEADING = "Steps only some journeys take"
 
 DATA_TYPE_NAMES = {
     ("financials",): "Financials",

@@ -8,7 +8,7 @@ headers, though, so they count only when the peer is a proxy the operator named
 from the right, skipping trusted proxies, and the first address that is not one is the
 client. Whatever a client wrote to the left of that is ignored.
 
-Standard library only: both ``journey.api`` and ``tui.web`` use it.
+Standard library only: both ``journey.api`` and ``tui.hosting.web`` use it.
 """
 
 from __future__ import annotations

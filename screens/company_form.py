@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from rich.text import Text
@@ -55,7 +56,7 @@ class CompanyForm(ModalScreen[dict[str, Any] | None]):
     ]
 
     def __init__(
-        self, client: ServiceClient, session: Session, company: dict[str, Any] | None = None
+        self, client: ServiceClient, session: Session, company: Mapping[str, Any] | None = None
     ) -> None:
         super().__init__()
         self.client = client

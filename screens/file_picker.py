@@ -18,8 +18,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui.files import Sample
-from tui.session_folder import FolderEntry, size_text
+from tui.file_choices import Sample
+from tui.hosting.session_folder import FolderEntry, size_text
 from widgets.keys_footer import KeysFooter
 
 

@@ -18,8 +18,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
-from tui.files import SaveTarget
-from tui.session_folder import FileRefused, check_name
+from tui.file_choices import SaveTarget, hosted_process
+from tui.hosting.session_folder import FileRefused, check_name
 from widgets.keys_footer import KeysFooter
 
 _PROMPT_CSS = """
@@ -69,7 +69,7 @@ class PathPrompt(ModalScreen[str | None]):
         if complete:
             from widgets.path_suggester import PathSuggester
 
-            suggester = PathSuggester()
+            suggester = PathSuggester(hosted_process)
         with Vertical():
             yield Static(self.question)
             yield Input(self.value, id="path", suggester=suggester)
@@ -99,8 +99,8 @@ class PathPrompt(ModalScreen[str | None]):
 
 class NamePrompt(ModalScreen[SaveTarget | None]):
     """A file name for the session's own files, checked before it is accepted
-    (:func:`tui.session_folder.check_name`); with ``copyable``, a button that puts the text on
-    the viewer's clipboard instead."""
+    (:func:`tui.hosting.session_folder.check_name`); with ``copyable``, a button that
+    puts the text on the viewer's clipboard instead."""
 
     DEFAULT_CSS = _PROMPT_CSS.format(name="NamePrompt")
     BINDINGS = [Binding("escape", "dismiss_none", "Cancel", id="name.cancel")]

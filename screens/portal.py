@@ -19,7 +19,16 @@ from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from journey.domain import SEARCH_MAX
-from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
+from screens.messages import CompaniesTouched, OpenCompany, OpenPortfolio, ServiceBack
+from tui.client import (
+    Event,
+    Relationship,
+    RelationshipPage,
+    ServiceClient,
+    ServiceProblem,
+    ServiceUnavailable,
+    Session,
+)
 from tui.listing import PAGE_SIZE, Criteria
 from widgets.keys_footer import KeysFooter
 from widgets.limited_input import LimitedInput
@@ -167,7 +176,7 @@ class PortalScreen(Screen[None]):
     criteria: reactive[Criteria] = reactive(Criteria, init=False, always_update=True)
 
     class Loaded(Message):
-        def __init__(self, query: Criteria, body: dict[str, Any]) -> None:
+        def __init__(self, query: Criteria, body: RelationshipPage) -> None:
             super().__init__()
             self.criteria = query
             self.body = body
@@ -175,7 +184,7 @@ class PortalScreen(Screen[None]):
     class Totals(Message):
         """Fresh counts for the query in force (after live changes)."""
 
-        def __init__(self, query: Criteria, body: dict[str, Any]) -> None:
+        def __init__(self, query: Criteria, body: RelationshipPage) -> None:
             super().__init__()
             self.criteria = query
             self.body = body
@@ -184,7 +193,7 @@ class PortalScreen(Screen[None]):
         """Something changed at the service that rows on screen may show."""
 
     class PageLoaded(Message):
-        def __init__(self, generation: int, page: int, rows: list[dict[str, Any]]) -> None:
+        def __init__(self, generation: int, page: int, rows: list[Relationship]) -> None:
             super().__init__()
             self.generation = generation
             self.page = page
@@ -225,7 +234,7 @@ class PortalScreen(Screen[None]):
         )
         yield Static(id="banner")
         yield Static(id="columns")
-        yield RelationshipTable(id="table")
+        yield RelationshipTable(PAGE_SIZE, id="table")
         yield KeysFooter()
 
     def on_mount(self) -> None:
@@ -287,18 +296,16 @@ class PortalScreen(Screen[None]):
     async def _load(self, query: Criteria) -> None:
         self._load_pending = True
         if not query.q:
-            body = await self.client.get("/v1/relationships", **query.first_page())
+            body = await self.client.relationships(**query.first_page())
             self.post_message(self.Loaded(query, body))
             return
         # Typing: rows first, counts after. Counting a broad search costs more than its
         # page, and the next keystroke may make it moot (this worker is then cancelled
         # before the counts are asked for).
-        body = await self.client.get(
-            "/v1/relationships", **query.params(), limit=PAGE_SIZE, counts="false"
-        )
+        body = await self.client.relationships(**query.params(), limit=PAGE_SIZE, counts="false")
         self.post_message(self.Loaded(query, body))
         await asyncio.sleep(COUNTS_DELAY)
-        totals = await self.client.get("/v1/relationships", **query.params(), limit=1)
+        totals = await self.client.relationships(**query.params(), limit=1)
         self.post_message(self.Totals(query, totals))
 
     @on(Loaded)
@@ -327,8 +334,8 @@ class PortalScreen(Screen[None]):
 
     @work(group="pages", exit_on_error=False)
     async def fetch_page(self, query: Criteria, generation: int, page: int) -> None:
-        body = await self.client.get(
-            "/v1/relationships", **query.params(), offset=page * PAGE_SIZE, limit=PAGE_SIZE
+        body = await self.client.relationships(
+            **query.params(), offset=page * PAGE_SIZE, limit=PAGE_SIZE
         )
         self.post_message(self.PageLoaded(generation, page, body["items"]))
         if page == 0:
@@ -336,11 +343,10 @@ class PortalScreen(Screen[None]):
 
     @on(Totals)
     def _totals(self, message: Totals) -> None:
-        if message.criteria == self.criteria:
-            self.query_one(RelationshipTable).update_total(message.body["total"])
-            self.query_one(SummaryBar).show(
-                message.body["counts"], message.body["total"], self.criteria.status
-            )
+        total, counts = message.body["total"], message.body["counts"]
+        if message.criteria == self.criteria and total is not None and counts is not None:
+            self.query_one(RelationshipTable).update_total(total)
+            self.query_one(SummaryBar).show(counts, total, self.criteria.status)
 
     @on(PageLoaded)
     def _page_loaded(self, message: PageLoaded) -> None:
@@ -431,25 +437,21 @@ class PortalScreen(Screen[None]):
     def _tell_open_companies(self, touched: set[str | None]) -> None:
         """Company screens open over the portal follow their company through this one
         long-poll, rather than each holding a poll of its own."""
-        from screens.relationship import RelationshipScreen
-
         for screen in self.app.screen_stack:
-            if isinstance(screen, RelationshipScreen) and screen.rel_id in touched:
-                screen.post_message(RelationshipScreen.Touched())
+            if screen is not self:
+                screen.post_message(CompaniesTouched(touched))
 
     def _tell_open_companies_it_is_back(self) -> None:
-        from screens.relationship import RelationshipScreen
-
         for screen in self.app.screen_stack:
-            if isinstance(screen, RelationshipScreen):
-                screen.service_back()
+            if screen is not self:
+                screen.post_message(ServiceBack())
 
-    async def _maybe_toast(self, event: dict[str, Any]) -> None:
+    async def _maybe_toast(self, event: Event) -> None:
         rel_id = event.get("relationship_id")
         if not rel_id:
             return
         try:
-            rel = await self.client.get(f"/v1/relationships/{rel_id}")
+            rel = await self.client.company(rel_id)
         except (ServiceProblem, ServiceUnavailable):
             return
         if self.session.user["id"] in rel.get("users", []):
@@ -482,9 +484,7 @@ class PortalScreen(Screen[None]):
 
     @on(RelationshipTable.Opened)
     def _opened(self, message: RelationshipTable.Opened) -> None:
-        from screens.relationship import RelationshipScreen
-
-        self.app.push_screen(RelationshipScreen(self.client, self.session, message.row["id"]))
+        self.post_message(OpenCompany(message.row["id"]))
 
     # Filters
 
@@ -573,10 +573,7 @@ class PortalScreen(Screen[None]):
         self.app.push_screen(CompanyForm(self.client, self.session), saved)
 
     def action_portfolio(self) -> None:
-        from screens.portfolio import PortfolioScreen
-
-        user = "me" if self.criteria.user == "me" else "all"
-        self.app.push_screen(PortfolioScreen(self.client, self.session, user))
+        self.post_message(OpenPortfolio("me" if self.criteria.user == "me" else "all"))
 
     def action_request(self) -> None:
         from screens.request_form import RequestForm

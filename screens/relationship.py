@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from rich.console import Group
@@ -27,7 +28,14 @@ from journey.labels import (
     step_label,
 )
 from journey.prompts import REQUEST_LINK_WORDS
-from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
+from screens.messages import (
+    CompaniesTouched,
+    OpenReports,
+    OpenTranscript,
+    ServiceBack,
+    StartSimulation,
+)
+from tui.client import Company, Request, ServiceClient, ServiceProblem, ServiceUnavailable, Session
 from widgets.keys_footer import KeysFooter
 from widgets.plain import plain_cells
 from widgets.status_badge import status_text, when
@@ -89,7 +97,7 @@ def describe_event(event: dict[str, Any]) -> str:
     return words
 
 
-def link_note(req: dict[str, Any]) -> str:
+def link_note(req: Mapping[str, Any]) -> str:
     """What became of a request's link: when it expires while it is open, else when
     the request ended ("completed 3 Dec 2026 10:05"), never an expiry that no
     longer means anything."""
@@ -129,7 +137,7 @@ class RelationshipScreen(Screen[None]):
     }
 
     class Loaded(Message):
-        def __init__(self, body: dict[str, Any]) -> None:
+        def __init__(self, body: Company) -> None:
             super().__init__()
             self.body = body
 
@@ -140,16 +148,12 @@ class RelationshipScreen(Screen[None]):
             super().__init__()
             self.detail = detail
 
-    class Touched(Message):
-        """The service recorded events about this company (the portal's event
-        follower says so): its customer's journey arriving live."""
-
     def __init__(self, client: ServiceClient, session: Session, rel_id: str) -> None:
         super().__init__()
         self.client = client
         self.session = session
         self.rel_id = rel_id
-        self.body: dict[str, Any] | None = None
+        self.body: Company | None = None
         # While the service is away the company is asked for again by itself, each wait
         # longer than the last (one timer, re-armed only after an answer).
         self._retry_timer: Timer | None = None
@@ -173,7 +177,7 @@ class RelationshipScreen(Screen[None]):
     @work(exclusive=True, group="company", exit_on_error=False)
     async def load(self) -> None:
         try:
-            body = await self.client.get(f"/v1/relationships/{self.rel_id}")
+            body = await self.client.company(self.rel_id)
         except ServiceUnavailable as exc:
             self.post_message(self.Unreachable(str(exc)))
             return
@@ -206,7 +210,8 @@ class RelationshipScreen(Screen[None]):
         self._retry_timer = None
         self.load()
 
-    def service_back(self) -> None:
+    @on(ServiceBack)
+    def _service_back(self) -> None:
         """The portal saw the service answer again: ask at once, not at the next retry."""
         if self._retry_timer is not None:
             self._retry_timer.stop()
@@ -216,17 +221,20 @@ class RelationshipScreen(Screen[None]):
     def action_reload(self) -> None:
         self.load()
 
-    @on(Touched)
-    def _touched(self) -> None:
-        self.load()
+    @on(CompaniesTouched)
+    def _touched(self, message: CompaniesTouched) -> None:
+        """The service recorded events about companies (the portal's event follower
+        says so): this one's customer's journey arriving live."""
+        if self.rel_id in message.rel_ids:
+            self.load()
 
     def _reload(self, _: object = None) -> None:
         self.load()
 
-    def _latest_request(self) -> dict[str, Any] | None:
+    def _latest_request(self) -> Request | None:
         if not self.body or not self.body["requests"]:
             return None
-        return self.body["requests"][0]  # type: ignore[no-any-return]
+        return self.body["requests"][0]
 
     def action_request(self) -> None:
         from screens.request_form import RequestForm
@@ -316,7 +324,7 @@ class RelationshipScreen(Screen[None]):
 
         linked = [
             e
-            for e in (self.body or {}).get("entities", [])
+            for e in (self.body["entities"] if self.body else [])
             if e["connection"] and e["connection"]["status"] == "Linked"
         ]
         if not linked:
@@ -372,44 +380,29 @@ class RelationshipScreen(Screen[None]):
     def action_simulate(self) -> None:
         """Walk the latest request's journey as the customer, on a fresh demo copy (the
         customer's own link is theirs alone); with no request yet, choose what to show."""
-        from tui.simulate import start_simulation
-
         request = self._latest_request()
         if request is not None:
-            self.run_worker(
-                start_simulation(
-                    self.app, self.client, self.session, {"from_request": request["id"]}
-                ),
-                group="simulate",
-            )
+            self.post_message(StartSimulation({"from_request": request["id"]}))
             return
         from screens.simulation_setup import SimulationSetup
 
         def chosen(body: dict[str, Any] | None) -> None:
             if body:
-                self.run_worker(
-                    start_simulation(self.app, self.client, self.session, body), group="simulate"
-                )
+                self.post_message(StartSimulation(body))
 
         name = self.body["name"] if self.body else ""
         self.app.push_screen(SimulationSetup(self.session, name), chosen)
 
     def action_reports(self) -> None:
-        from screens.report import ReportScreen
-
         if self.body:
-            self.app.push_screen(
-                ReportScreen(self.client, self.session, self.body["id"], self.body["name"])
-            )
+            self.post_message(OpenReports(self.body["id"], self.body["name"]))
 
     def action_transcript(self) -> None:
-        from screens.transcript import TranscriptScreen
-
         request = self._latest_request()
         if request is None:
             self.notify("There is no request, so no journey yet.", severity="warning")
             return
-        self.app.push_screen(TranscriptScreen(self.client, self.session, request["id"]))
+        self.post_message(OpenTranscript(request["id"]))
 
     def action_copy_contact(self) -> None:
         if self.body:

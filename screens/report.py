@@ -25,7 +25,8 @@ from textual.widgets import Static
 
 from journey.labels import payment_method_label
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
-from tui.files import SaveTarget, desk_of, readable_file_name
+from tui.file_choices import SaveTarget
+from tui.files import desk_of, readable_file_name
 from widgets.keys_footer import KeysFooter
 from widgets.month_chart import month_chart
 from widgets.plain import plain_cells

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from rich.text import Text
@@ -36,7 +37,7 @@ class RequestForm(ModalScreen[dict[str, Any] | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="request.cancel")]
 
-    def __init__(self, client: ServiceClient, session: Session, company: dict[str, Any]) -> None:
+    def __init__(self, client: ServiceClient, session: Session, company: Mapping[str, Any]) -> None:
         super().__init__()
         self.client = client
         self.session = session

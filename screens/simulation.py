@@ -30,8 +30,18 @@ from textual.widgets import Button, DataTable, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from journey.labels import ENTITY_STATE_LABELS
-from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
-from tui.files import Sample, SaveTarget, desk_of
+from screens.messages import OpenTranscript
+from tui.client import (
+    Company,
+    ReplayStep,
+    ServiceClient,
+    ServiceProblem,
+    ServiceUnavailable,
+    Session,
+)
+from tui.file_choices import Sample, SaveTarget, hosted_process
+from tui.files import desk_of, read_local_file
+from tui.hosting.session_folder import FileRefused
 from widgets.journey_map import JourneyMap
 from widgets.keys_footer import KeysFooter
 from widgets.path_suggester import PathSuggester
@@ -41,19 +51,6 @@ from widgets.status_badge import when
 
 TEMPLATE_NAME = "supplier-information-template.xlsx"
 MAX_UPLOAD_BYTES = 1_000_000  # the service refuses more
-
-
-def _make_sample(valid: bool) -> bytes:
-    from journey.template import sample_file  # openpyxl: only when a sample is wanted
-
-    return sample_file(valid=valid)
-
-
-# Built into the portal and made in memory when used: never written to a shared folder.
-SAMPLES = (
-    Sample("suppliers-sample.xlsx", "Sample file", lambda: _make_sample(True)),
-    Sample("suppliers-with-errors.xlsx", "Sample with errors", lambda: _make_sample(False)),
-)
 
 
 class SimulationScreen(Screen[None]):
@@ -121,7 +118,7 @@ class SimulationScreen(Screen[None]):
             self.errors = errors
 
     class CompanySeen(Message):
-        def __init__(self, company: dict[str, Any] | None, note: str = "") -> None:
+        def __init__(self, company: Company | None, note: str = "") -> None:
             super().__init__()
             self.company = company
             self.note = note
@@ -134,7 +131,7 @@ class SimulationScreen(Screen[None]):
         *,
         request_id: str | None = None,
         relationship_id: str | None = None,
-        replay: list[Any] | None = None,
+        replay: list[ReplayStep] | None = None,
     ) -> None:
         super().__init__()
         self.client = client
@@ -148,10 +145,23 @@ class SimulationScreen(Screen[None]):
         self._refused_upload = ""  # the upload path a refusal was about
         self.busy = False
         self._action_buttons: list[Button] = []  # the foot's buttons for the step drawn
-        # Replay: the planned steps (journey.simulation.ReplayStep) and where we are.
+        # Replay: the planned steps (the service's plan for a transcript) and where we are.
         self.replay = replay
         self.replay_at = 0
         self.replay_note = ""
+        # Built into the service and asked for when used: never written to a shared folder.
+        self.samples = (
+            Sample("suppliers-sample.xlsx", "Sample file", lambda: self._sample_file("valid")),
+            Sample(
+                "suppliers-with-errors.xlsx",
+                "Sample with errors",
+                lambda: self._sample_file("invalid"),
+            ),
+        )
+
+    async def _sample_file(self, kind: str) -> bytes:
+        """The template filled in with fictional suppliers: valid, or with errors."""
+        return await self.client.download(f"/v1/samples/{kind}")
 
     def compose(self) -> ComposeResult:
         yield Static(id="sim-title")
@@ -238,9 +248,6 @@ class SimulationScreen(Screen[None]):
     def upload_file(self, path_text: str) -> None:
         """A local user's upload: the file at the path typed, read bounded here (a
         regular file of at most the service's 1 MB), then sent."""
-        from tui.files import read_local_file
-        from tui.session_folder import FileRefused
-
         if not path_text.strip():
             self.post_message(self.Refused("Choose a file to upload first.", []))
             return
@@ -266,7 +273,7 @@ class SimulationScreen(Screen[None]):
             picked,
             limit=MAX_UPLOAD_BYTES,
             suffixes=(".xlsx",),
-            samples=SAMPLES,
+            samples=self.samples,
             ok="Upload",
         )
 
@@ -286,8 +293,13 @@ class SimulationScreen(Screen[None]):
     async def _upload_sample(self, valid: bool) -> None:
         """A built-in sample (fictional suppliers), made in memory and uploaded as is:
         no file is written anywhere."""
-        sample = SAMPLES[0] if valid else SAMPLES[1]
-        await self._upload(sample.name, await asyncio.to_thread(sample.make))
+        sample = self.samples[0] if valid else self.samples[1]
+        try:
+            data = await sample.make()
+        except (ServiceProblem, ServiceUnavailable) as exc:
+            self.post_message(self.Refused(str(exc), []))
+            return
+        await self._upload(sample.name, data)
 
     def save_template(self, path_text: str | None) -> None:
         """Save the template: locally to the path typed (a folder gets the template's
@@ -558,7 +570,7 @@ class SimulationScreen(Screen[None]):
             Input(
                 str(Path(getattr(self.app, "downloads", Path.cwd())) / template),
                 id="template-path",
-                suggester=PathSuggester(),
+                suggester=PathSuggester(hosted_process),
                 compact=True,
             ),
             Button(
@@ -568,7 +580,7 @@ class SimulationScreen(Screen[None]):
             Input(
                 placeholder="path to the filled template",
                 id="upload-path",
-                suggester=PathSuggester(),
+                suggester=PathSuggester(hosted_process),
             ),
             Horizontal(
                 Button("Upload", name="upload", id="act-upload", variant="primary", compact=True),
@@ -729,9 +741,7 @@ class SimulationScreen(Screen[None]):
         if self.request_id is None:
             self.notify("This simulation's request is not known yet.", severity="warning")
             return
-        from screens.transcript import TranscriptScreen
-
-        self.app.push_screen(TranscriptScreen(self.client, self.session, self.request_id))
+        self.post_message(OpenTranscript(self.request_id))
 
     # Replay
 
@@ -745,7 +755,7 @@ class SimulationScreen(Screen[None]):
         total = len(self.replay)
         if self.replay_at < total:
             nxt = self.replay[self.replay_at]
-            text.append(f"step {self.replay_at + 1} of {total}: {nxt.describe()}")
+            text.append(f"step {self.replay_at + 1} of {total}: {nxt['description']}")
             text.append("   ^n next step · ^o all the way", style="dim")
         else:
             text.append(f"done: all {total} steps replayed", style="green")
@@ -766,26 +776,32 @@ class SimulationScreen(Screen[None]):
         assert self.replay is not None
         while self.replay_at < len(self.replay):
             planned = self.replay[self.replay_at]
-            if planned.upload:
-                sample = SAMPLES[0] if planned.upload == "valid" else SAMPLES[1]
-                answer = await self._upload(sample.name, await asyncio.to_thread(sample.make))
+            if planned["upload"]:
+                sample = self.samples[0] if planned["upload"] == "valid" else self.samples[1]
+                try:
+                    data = await sample.make()
+                except (ServiceProblem, ServiceUnavailable) as exc:
+                    self.replay_note = f"Stopped at step {planned['number']}: {exc}"
+                    self._show_replay()
+                    return
+                answer = await self._upload(sample.name, data)
             else:
-                answer = await self._send(planned.action, planned.params)
+                answer = await self._send(planned["action"], planned["params"])
             self.replay_at += 1
             # Where the replay stands now: the service's answer, or (a refused move)
             # the journey as it is, asked again: never the screen, which may lag.
             now = answer["step"] if answer else await self._current_step()
-            if now != planned.expected_to:
+            if now != planned["expected_to"]:
                 self.replay_note = (
-                    f"Stopped at step {planned.number}: the original went to "
-                    f"{planned.expected_to}, the replay is at {now}."
+                    f"Stopped at step {planned['number']}: the original went to "
+                    f"{planned['expected_to']}, the replay is at {now}."
                 )
                 self.replay_at = len(self.replay)
                 self._show_replay()
                 return
-            failed = planned.expected_error
+            failed = planned["expected_error"]
             self.replay_note = (
-                f"Step {planned.number} failed in the original too ({failed})." if failed else ""
+                f"Step {planned['number']} failed in the original too ({failed})." if failed else ""
             )
             self._show_replay()
             if failed or not all_steps:
@@ -807,7 +823,7 @@ class SimulationScreen(Screen[None]):
         """Keep the RM panel current: the company again after every event."""
         if self.relationship_id is None and self.request_id is not None:
             try:
-                req = await self.client.get(f"/v1/requests/{self.request_id}")
+                req = await self.client.request(self.request_id)
                 self.relationship_id = req["relationship_id"]
             except ServiceProblem:
                 self.post_message(self.CompanySeen(None, "Not a request of your organization."))
@@ -824,7 +840,7 @@ class SimulationScreen(Screen[None]):
                 # was read is then always in an event still to come.
                 if after is None:
                     after = int((await self.client.get("/v1/events/head"))["last_seq"])
-                company = await self.client.get(f"/v1/relationships/{self.relationship_id}")
+                company = await self.client.company(self.relationship_id)
                 self.post_message(self.CompanySeen(company))
                 body = await self.client.events(after, wait=20)
                 after = body["last_seq"]

@@ -19,9 +19,10 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from journey.labels import action_label, step_label
-from journey.text import clean_answer
+from screens.messages import OpenSimulation
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
-from tui.files import SaveTarget, desk_of, readable_file_name
+from tui.file_choices import SaveTarget
+from tui.files import desk_of, readable_file_name
 from widgets.keys_footer import KeysFooter
 from widgets.plain import plain_cells
 from widgets.status_badge import when
@@ -32,10 +33,15 @@ MAX_TRANSCRIPT_BYTES = 5_000_000
 
 def choose_transcript(app: Any, client: ServiceClient, session: Session | None) -> None:
     """Ask for a transcript exported as JSON (a path locally, a session file when
-    hosted: tui/files.FileDesk), read it (at most 5 MB) and show it."""
+    hosted: tui/files.FileDesk), read it (at most 5 MB), have the service check it
+    and show it."""
 
     def read(name: str, data: bytes) -> None:
-        open_transcript(app, client, session, name, data)
+        app.run_worker(
+            open_transcript(app, client, session, name, data),
+            group="transcript-import",
+            exit_on_error=False,
+        )
 
     desk_of(app).choose_to_open(
         "Import a transcript (JSON) from:",
@@ -46,20 +52,19 @@ def choose_transcript(app: Any, client: ServiceClient, session: Session | None) 
     )
 
 
-def open_transcript(
+async def open_transcript(
     app: Any, client: ServiceClient, session: Session | None, name: str, data: bytes
 ) -> None:
-    """Show the transcript in ``data`` (the file ``name``); a bad one is a notification."""
-    from journey.errors import Invalid
-    from journey.simulation import check_transcript
-
+    """Show the transcript in ``data`` (the file ``name``), as the service checked it
+    (``POST /v1/transcripts/replay-plan``); a bad one is a notification."""
     try:
-        transcript = json.loads(data.decode("utf-8"))
-        check_transcript(transcript)
-    except (ValueError, Invalid) as exc:
+        checked = await client.replay_plan(json.loads(data.decode("utf-8")))
+    except (ValueError, ServiceProblem, ServiceUnavailable) as exc:
         app.notify(f"{name}: {exc}", title="Not imported", severity="error")
         return
-    app.push_screen(TranscriptScreen(client, session, transcript=transcript, source=name))
+    await app.push_screen(
+        TranscriptScreen(client, session, transcript=checked["transcript"], source=name)
+    )
 
 
 class TranscriptScreen(Screen[None]):
@@ -88,8 +93,9 @@ class TranscriptScreen(Screen[None]):
         self.client = client
         self.session = session
         self.request_id = request_id
-        # An imported transcript is a file from anywhere: its text is cleaned as answers are.
-        self.transcript = None if transcript is None else clean_answer(transcript)
+        # An imported transcript is a file from anywhere: it is shown as the service
+        # answered it, its text cleaned by the client as every answer is.
+        self.transcript = transcript
         self.source = source
 
     def compose(self) -> ComposeResult:
@@ -186,10 +192,6 @@ class TranscriptScreen(Screen[None]):
     @work(exclusive=True, group="replay", exit_on_error=False)
     async def start_replay(self) -> None:
         """A fresh demo copy of the request, then the simulation walks the transcript."""
-        from journey.simulation import replay_plan
-        from screens.simulation import SimulationScreen
-        from tui.simulate import token_of
-
         assert self.transcript is not None
         request = self.transcript["request"]
         if self.request_id and not self.source:
@@ -201,17 +203,12 @@ class TranscriptScreen(Screen[None]):
                 "company_name": request.get("company") or None,
             }
         try:
+            if self.request_id and not self.source:
+                plan = await self.client.request_replay_plan(self.request_id)
+            else:
+                plan = await self.client.replay_plan(self.transcript)
             made = await self.client.post("/v1/simulations", body)
         except (ServiceProblem, ServiceUnavailable) as exc:
             self.notify(str(exc), title="Cannot replay", severity="error")
             return
-        await self.app.push_screen(
-            SimulationScreen(
-                self.client,
-                self.session,
-                token_of(made["link"]),
-                request_id=made["request_id"],
-                relationship_id=made["relationship_id"],
-                replay=replay_plan(self.transcript),
-            )
-        )
+        self.post_message(OpenSimulation(made, plan["steps"]))

@@ -550,8 +550,7 @@ def test_public_url_falls_back_to_the_listening_address(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from tui import serving
-    from tui.cli import listening_url, service_settings
-    from tui.config import load
+    from tui.config import listening_url, load, service_settings
 
     config = load(None)
     assert service_settings(config).public_url == "http://127.0.0.1:8765"

@@ -16,7 +16,7 @@ from tui.app import RelportalApp
 from tui.client import embedded_client
 from tui.config import load
 from tui.customer_pages import CustomerPages, for_portal
-from tui.hosted import Hosting
+from tui.hosting.hosted import Hosting
 
 
 def _settings(tmp_path: Path, public_url: str) -> ServiceSettings:

@@ -33,9 +33,10 @@ from screens.transcript import TranscriptScreen
 from tests.test_simulation_tui import to_manual_upload
 from tui.app import RelportalApp
 from tui.client import embedded_client
-from tui.files import Sample, download_link, read_local_file
-from tui.hosted import Hosting, hosting_from_environment
-from tui.session_folder import FileRefused, FolderEntry, SessionFolder, check_name
+from tui.file_choices import Sample, hosted_process
+from tui.files import download_link, read_local_file
+from tui.hosting.hosted import Hosting, hosting_from_environment
+from tui.hosting.session_folder import FileRefused, FolderEntry, SessionFolder, check_name
 from widgets.path_suggester import PathSuggester
 
 HOSTILE_NAMES = [
@@ -273,7 +274,7 @@ def test_the_download_link_comes_from_the_host_only_when_it_is_one(tmp_path: Pat
 async def test_the_path_suggester_completes_nothing_in_a_hosted_process(
     host: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    suggester = PathSuggester()
+    suggester = PathSuggester(hosted_process)
     assert await suggester.get_suggestion(str(host / "sec")) is not None  # local: completes
     monkeypatch.setenv("RELPORTAL_HOSTED", "ssh")
     monkeypatch.setenv("RELPORTAL_SESSION_FILES", str(host / "session" / "files"))
@@ -532,7 +533,7 @@ class PickerApp(App[None]):
         self.push_screen(self.picker)
 
 
-def _sample() -> bytes:
+async def _sample() -> bytes:
     return b""
 
 

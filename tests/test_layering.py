@@ -1,4 +1,5 @@
-"""journey/ is the service: it must import without Textual or any part of the TUI."""
+"""The layers hold: journey/ (the service) imports without Textual or any part of the
+TUI, and every contract in pyproject.toml's [tool.importlinter] is kept."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 import pkgutil
 import subprocess
 import sys
+from pathlib import Path
 
 import journey
 
@@ -38,3 +40,15 @@ def test_the_state_machine_is_pure() -> None:
     loaded = set(json.loads(done.stdout))
     for heavy in ("sqlite3", "fastapi", "httpx", "starlette", "journey.storage", "asyncio"):
         assert heavy not in loaded, heavy
+
+
+def test_the_import_contracts_are_kept() -> None:
+    """`lint-imports` checks the declared layers (docs/architecture.md), imports inside
+    functions included, so no circle hides behind a late import."""
+    root = Path(__file__).resolve().parent.parent
+    lint = Path(sys.executable).with_name("lint-imports")
+    done = subprocess.run(
+        [str(lint), "--no-cache"], cwd=root, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert "0 broken" in done.stdout

@@ -149,9 +149,7 @@ async def test_a_copied_link_reads_link_copied_and_the_error_clears(demo_setting
         await until(pilot, lambda: app.screen is detail)
         # (A subsidiary whose data came under its parent's request has none of its own
         # until this one.)
-        await until(
-            pilot, lambda: (detail.body["requests"] or [{}])[0].get("delivery") == "link"
-        )
+        await until(pilot, lambda: (detail.body["requests"] or [{}])[0].get("delivery") == "link")
         await pilot.pause(0.1)
         requests = text_of(detail.query_one("#requests"))
         first_row = next(line for line in requests.splitlines() if "Spend analysis" in line)

@@ -1,5 +1,5 @@
 """The session folder's one name rule and its ways in and out, as the web uploads and
-ssh-serve's download links use them (tui/session_folder.py)."""
+ssh-serve's download links use them (tui/hosting/session_folder.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from tui.session_folder import (
+from tui.hosting.session_folder import (
     MAX_CLASHES,
     FileRefused,
     SessionFolder,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
+import openpyxl
 import pytest
 
 from journey.errors import Invalid
@@ -100,6 +102,43 @@ async def test_the_transcript_records_every_action_and_never_a_password(svc: Ser
     assert (
         await svc.get(f"/v1/requests/{made['request_id']}/transcript", "other")
     ).status_code == 404
+    # The portal asks the service for the same plan (its screens import no journey rules).
+    asked = await svc.post("/v1/transcripts/replay-plan", "rm", json=transcript)
+    assert asked.status_code == 200, asked.text
+    assert asked.json()["transcript"] == transcript
+    served = asked.json()["steps"]
+    assert [(p["action"], p["upload"], p["params"]) for p in served] == [
+        (p.action, p.upload, p.params) for p in plan
+    ]
+    assert [p["description"] for p in served] == [p.describe() for p in plan]
+    # The request's own transcript is planned where it is read, not sent back.
+    own = await svc.get(f"/v1/requests/{made['request_id']}/replay-plan", "rm")
+    assert own.status_code == 200 and own.json() == asked.json()
+    assert (
+        await svc.get(f"/v1/requests/{made['request_id']}/replay-plan", "other")
+    ).status_code == 404
+
+
+async def test_the_service_refuses_a_file_that_is_not_a_transcript(svc: Service) -> None:
+    answer = await svc.post("/v1/transcripts/replay-plan", "rm", json={"format": "x"})
+    assert answer.status_code == 422
+    assert answer.json()["code"] == "invalid_transcript"
+    assert "Not a transcript" in answer.json()["detail"]
+
+
+def _rows(xlsx: bytes) -> list[list[Any]]:
+    """Every sheet's cell values (a workbook's bytes carry the time it was written)."""
+    book = openpyxl.load_workbook(io.BytesIO(xlsx))
+    return [[list(row) for row in sheet.iter_rows(values_only=True)] for sheet in book]
+
+
+@pytest.mark.parametrize("kind", ["valid", "invalid"])
+async def test_the_sample_files_come_from_the_service(svc: Service, kind: str) -> None:
+    answer = await svc.get(f"/v1/samples/{kind}", "rm")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("application/vnd.openxmlformats")
+    assert _rows(answer.content) == _rows(sample_file(valid=kind == "valid"))
+    assert (await svc.get("/v1/samples/other", "rm")).status_code == 422
 
 
 @pytest.mark.parametrize(

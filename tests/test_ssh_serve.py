@@ -822,7 +822,7 @@ def test_the_servers_refuse_to_run_as_root(tmp_path: Path, command: list[str]) -
 
 def test_refuse_root_reads_the_effective_user() -> None:
     from tui.config import ConfigError
-    from tui.hosted import refuse_root
+    from tui.hosting.hosted import refuse_root
 
     with pytest.raises(ConfigError, match="will not run as root"):
         refuse_root("web", allow_root=False, euid=0)
@@ -940,7 +940,7 @@ def test_download_links_can_be_turned_off(tmp_path: Path) -> None:
 
 
 def test_the_waiting_room_drops_as_sshd_max_startups() -> None:
-    from tui.ssh_serve import Startups
+    from tui.hosting.ssh_serve import Startups
 
     startups = Startups.parse("10:30:30")
     assert [startups.drop_chance(n) for n in (0, 9, 10, 20, 29, 30, 99)] == [
@@ -956,7 +956,7 @@ def test_the_waiting_room_drops_as_sshd_max_startups() -> None:
 
 
 def test_the_failure_table_is_swept_and_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    from tui import ssh_serve
+    from tui.hosting import ssh_serve
 
     gate = ssh_serve.Gatekeeper(ssh_serve.Limits())
     now = [1000.0]
@@ -1003,7 +1003,7 @@ def test_bad_gate_settings_stop_with_one_line(tmp_path: Path) -> None:
 
 
 def test_the_portal_reads_its_download_link_from_its_environment(tmp_path: Path) -> None:
-    from tui.hosted import HostedOptions, HostedSession, hosting_from_environment
+    from tui.hosting.hosted import HostedOptions, HostedSession, hosting_from_environment
 
     link = "http://127.0.0.1:2223/d/" + "t" * 43 + "/"
     session = HostedSession(HostedOptions(), mode="ssh", download_url=link)

@@ -2,7 +2,7 @@
 over HTTP and websockets, and driven in headless Chromium (Debian's package).
 
 The server's TMPDIR is the test's own folder, so every portal session's private home
-(tui/hosted.py) can be seen appearing and being removed.
+(tui/hosting/hosted.py) can be seen appearing and being removed.
 """
 
 from __future__ import annotations

@@ -9,12 +9,20 @@ from pathlib import Path
 from typing import Any
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import App
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
 from textual.widgets import Static
 
+from screens.messages import (
+    OpenCompany,
+    OpenPortfolio,
+    OpenReports,
+    OpenSimulation,
+    OpenTranscript,
+    StartSimulation,
+)
 from tui import preferences
 from tui.client import (
     ServiceClient,
@@ -24,8 +32,9 @@ from tui.client import (
     StartupRefused,
 )
 from tui.commands import PortalCommands
-from tui.files import FileDesk, SaveTarget
-from tui.hosted import Hosting
+from tui.file_choices import SaveTarget
+from tui.files import FileDesk
+from tui.hosting.hosted import Hosting
 
 ClientFactory = Callable[[], AbstractAsyncContextManager[ServiceClient]]
 
@@ -59,7 +68,7 @@ class RelportalApp(App[None]):
         # Where files the user downloads go unless they pick another folder.
         self.downloads = downloads or Path.home() / "Downloads"
         # Local (the user's own paths) unless a host said this portal is a viewer's
-        # session (tui.hosted); every file the portal saves or opens goes through the desk.
+        # session (tui.hosting.hosted); every file the portal saves or opens goes through the desk.
         self.hosting = hosting or Hosting()
         if self.hosting.files is not None:
             self.downloads = self.hosting.files
@@ -210,6 +219,53 @@ class RelportalApp(App[None]):
 
         if self.client is not None:
             choose_transcript(self, self.client, self.session)
+
+    # What screens ask for (screens.messages): the app shows the screen, so screens
+    # never import one another.
+
+    @on(OpenCompany)
+    def _open_company(self, message: OpenCompany) -> None:
+        from screens.relationship import RelationshipScreen
+
+        if self.client is not None and self.session is not None:
+            self.push_screen(RelationshipScreen(self.client, self.session, message.rel_id))
+
+    @on(OpenPortfolio)
+    def _open_portfolio(self, message: OpenPortfolio) -> None:
+        from screens.portfolio import PortfolioScreen
+
+        if self.client is not None and self.session is not None:
+            self.push_screen(PortfolioScreen(self.client, self.session, message.user))
+
+    @on(OpenReports)
+    def _open_reports(self, message: OpenReports) -> None:
+        from screens.report import ReportScreen
+
+        if self.client is not None and self.session is not None:
+            self.push_screen(ReportScreen(self.client, self.session, message.rel_id, message.name))
+
+    @on(OpenTranscript)
+    def _open_transcript(self, message: OpenTranscript) -> None:
+        from screens.transcript import TranscriptScreen
+
+        if self.client is not None:
+            self.push_screen(TranscriptScreen(self.client, self.session, message.request_id))
+
+    @on(StartSimulation)
+    def _start_simulation(self, message: StartSimulation) -> None:
+        from tui.simulate import start_simulation
+
+        if self.client is not None:
+            self.run_worker(
+                start_simulation(self, self.client, self.session, message.body), group="simulate"
+            )
+
+    @on(OpenSimulation)
+    def _open_simulation(self, message: OpenSimulation) -> None:
+        from tui.simulate import simulation_of
+
+        if self.client is not None:
+            self.push_screen(simulation_of(self.client, self.session, message.made, message.replay))
 
     async def action_quit(self) -> None:
         self._signed_out.set()

@@ -11,15 +11,12 @@ import sqlite3
 import sys
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import NoReturn
 
 from journey.tokens import TOKEN_DAYS, TOKEN_DAYS_MAX
 from tui import paths
-from tui.config import SCHEMA, Config, ConfigError, load
-from tui.hosted import refuse_cleartext_service
-
-if TYPE_CHECKING:
-    from journey.settings import ServiceSettings
+from tui.config import SCHEMA, Config, ConfigError, listening_url, load, service_settings
+from tui.hosting.hosted import refuse_cleartext_service
 
 
 class _Parser(argparse.ArgumentParser):
@@ -300,55 +297,6 @@ def _fail(message: str) -> int:
     return 2
 
 
-def listening_url(host: str, port: int) -> str:
-    """The http:// address a service listening on ``host``:``port`` is reached at from
-    this machine (a wildcard address is reached on the loopback)."""
-    if host in ("", "0.0.0.0", "::", "[::]"):
-        host = "127.0.0.1"
-    if ":" in host and not host.startswith("["):
-        host = f"[{host}]"
-    return f"http://{host}:{port}"
-
-
-def service_settings(
-    config: Config,
-    db: Path | None = None,
-    demo: int | None = None,
-    *,
-    listen: tuple[str, int] | None = None,
-) -> ServiceSettings:
-    """The journey service's settings from config. Customer links start with
-    ``service.public_url``, or when it is not set with the address the service
-    listens on: ``listen`` (``relportal serve --host/--port``), else the config's."""
-    from journey.settings import ServiceSettings, SmtpSettings
-
-    mail = config.values["mail"]
-    smtp = None
-    if mail["smtp_host"]:
-        smtp = SmtpSettings(
-            host=mail["smtp_host"],
-            port=mail["smtp_port"],
-            username=mail["smtp_username"],
-            password=mail["smtp_password"],
-            starttls=mail["smtp_starttls"],
-            sender=mail["sender"],
-        )
-    simulation = config.values["simulation"]
-    host, port = listen or (config.get("service", "host"), config.get("service", "port"))
-    return ServiceSettings(
-        db_path=db or Path(config.get("service", "db") or paths.default_database()),
-        outbox_dir=Path(mail["outbox"] or paths.default_outbox()),
-        public_url=config.get("service", "public_url") or listening_url(host, port),
-        smtp=smtp,
-        pull_queue_seconds=float(simulation["pull_queue_seconds"]),
-        pull_fetch_seconds=float(simulation["pull_fetch_seconds"]),
-        upload_processing_seconds=float(simulation["upload_processing_seconds"]),
-        demo_companies=config.get("demo", "companies") if demo is None else demo,
-        demo_seed=config.get("demo", "seed"),
-        trusted_proxies=tuple(config.get("service", "trusted_proxies")),
-    )
-
-
 def downloads_folder(config: Config) -> Path:
     return Path(config.get("portal", "downloads") or paths.default_downloads()).expanduser()
 
@@ -376,7 +324,7 @@ def cmd_portal(args: argparse.Namespace, config: Config, simulate: str | None = 
     customer simulation of ``simulate``, a link, when given)."""
     import os
 
-    from tui.hosted import hosting_from_environment
+    from tui.hosting.hosted import hosting_from_environment
 
     hosting = hosting_from_environment()  # a viewer's session: it names no paths
     url = args.service or config.get("service", "url")
@@ -711,11 +659,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "locate":
             return cmd_locate(args, config)
         if args.command == "ssh-serve":
-            from tui.ssh_serve import cmd_ssh_serve
+            from tui.hosting.ssh_serve import cmd_ssh_serve
 
             return cmd_ssh_serve(args, config)
         if args.command == "web":
-            from tui.web import cmd_web
+            from tui.hosting.web import cmd_web
 
             return cmd_web(args, config)
         if args.command == "keys":

@@ -16,7 +16,7 @@ import importlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from journey.text import clean_answer, decode_answer, shown_text
 from tui.listing import answer_key
@@ -31,6 +31,113 @@ logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+# The service's main answers as the portal reads them (journey/api/models.py and
+# journey/api/views.py say what the service sends; these are the portal's side).
+
+
+class Platform(TypedDict):
+    key: str
+    name: str
+
+
+class Relationship(TypedDict):
+    """A company, as listed (``GET /v1/relationships``) and shown."""
+
+    id: str
+    name: str
+    description: str
+    contact_name: str
+    contact_email: str
+    users: list[str]
+    parent_id: str | None
+    created_at: str
+    updated_at: str
+    version: int
+    status: str | None
+    status_label: str
+    status_at: str
+    requested: list[str]
+    entities_linked: int
+    entities_total: int
+    platforms: list[Platform]
+    latest_request_id: str | None
+
+
+class RelationshipPage(TypedDict):
+    """One page of companies; ``total`` and ``counts`` only when asked for."""
+
+    items: list[Relationship]
+    total: int | None
+    counts: dict[str, int] | None
+    next_cursor: str | None
+    limit: int
+
+
+class Request(TypedDict):
+    """An information request (``GET /v1/requests/{id}``)."""
+
+    id: str
+    relationship_id: str
+    data_types: list[str]
+    delivery: str
+    created_by: str
+    created_at: str
+    expires_at: str
+    state: str
+    state_at: str
+    opened_at: str | None
+    completed_at: str | None
+    step: str
+    superseded_by: str | None
+    version: int
+
+
+class Event(TypedDict):
+    seq: int
+    at: str
+    actor: str
+    kind: str
+    relationship_id: str | None
+    request_id: str | None
+    payload: dict[str, Any]
+
+
+class Company(Relationship):
+    """A company with its subsidiaries, requests (newest first), the latest request's
+    entities and its recent events (``GET /v1/relationships/{id}``)."""
+
+    subsidiaries: list[Relationship]
+    requests: list[Request]
+    entities: list[dict[str, Any]]
+    events: list[Event]
+
+
+class EventsPage(TypedDict):
+    """Events after a sequence number (``GET /v1/events``, a long poll)."""
+
+    events: list[Event]
+    last_seq: int
+
+
+class ReplayStep(TypedDict):
+    """One action of a transcript's replay, and what it led to the first time."""
+
+    number: int  # 1-based, in the transcript
+    action: str
+    params: dict[str, Any]
+    expected_to: str
+    expected_error: str | None
+    upload: str | None  # "valid" or "invalid": a sample uploaded, not an action
+    description: str
+
+
+class ReplayPlan(TypedDict):
+    """A transcript as the service checked it, and the steps that replay it."""
+
+    transcript: dict[str, Any]
+    steps: list[ReplayStep]
 
 
 class ServiceProblem(Exception):
@@ -191,14 +298,38 @@ class ServiceClient:
             users=me["users"],
         )
 
-    async def events(self, after: int, wait: float) -> dict[str, Any]:
-        result: dict[str, Any] = await self._call(
+    async def events(self, after: int, wait: float) -> EventsPage:
+        result: EventsPage = await self._call(
             "GET",
             "/v1/events",
             params={"after": after, "wait": wait},
             timeout=wait + 10,
         )
         return result
+
+    async def relationships(self, **params: Any) -> RelationshipPage:
+        """One page of companies (the portal's list): ``params`` as the API takes them."""
+        page: RelationshipPage = await self.get("/v1/relationships", **params)
+        return page
+
+    async def company(self, rel_id: str) -> Company:
+        company: Company = await self.get(f"/v1/relationships/{rel_id}")
+        return company
+
+    async def request(self, req_id: str) -> Request:
+        request: Request = await self.get(f"/v1/requests/{req_id}")
+        return request
+
+    async def replay_plan(self, transcript: Any) -> ReplayPlan:
+        """The service's check of a transcript (``ServiceProblem`` says what is wrong)
+        and the steps that replay it on a fresh simulation."""
+        plan: ReplayPlan = await self.post("/v1/transcripts/replay-plan", transcript)
+        return plan
+
+    async def request_replay_plan(self, req_id: str) -> ReplayPlan:
+        """The request's own transcript, and the steps that replay it."""
+        plan: ReplayPlan = await self.get(f"/v1/requests/{req_id}/replay-plan")
+        return plan
 
 
 @contextlib.asynccontextmanager

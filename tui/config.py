@@ -10,10 +10,13 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from journey.proxies import ProxyListError, parse_networks
 from tui import paths
+
+if TYPE_CHECKING:
+    from journey.settings import ServiceSettings
 
 
 class ConfigError(Exception):
@@ -290,3 +293,52 @@ def load(path: Path | None = None, *, explicit: bool = False) -> Config:
             out[key_name] = value
         values[section_name] = out
     return Config(path=target if target.exists() else None, values=values)
+
+
+def listening_url(host: str, port: int) -> str:
+    """The http:// address a service listening on ``host``:``port`` is reached at from
+    this machine (a wildcard address is reached on the loopback)."""
+    if host in ("", "0.0.0.0", "::", "[::]"):
+        host = "127.0.0.1"
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def service_settings(
+    config: Config,
+    db: Path | None = None,
+    demo: int | None = None,
+    *,
+    listen: tuple[str, int] | None = None,
+) -> ServiceSettings:
+    """The journey service's settings from config. Customer links start with
+    ``service.public_url``, or when it is not set with the address the service
+    listens on: ``listen`` (``relportal serve --host/--port``), else the config's."""
+    from journey.settings import ServiceSettings, SmtpSettings
+
+    mail = config.values["mail"]
+    smtp = None
+    if mail["smtp_host"]:
+        smtp = SmtpSettings(
+            host=mail["smtp_host"],
+            port=mail["smtp_port"],
+            username=mail["smtp_username"],
+            password=mail["smtp_password"],
+            starttls=mail["smtp_starttls"],
+            sender=mail["sender"],
+        )
+    simulation = config.values["simulation"]
+    host, port = listen or (config.get("service", "host"), config.get("service", "port"))
+    return ServiceSettings(
+        db_path=db or Path(config.get("service", "db") or paths.default_database()),
+        outbox_dir=Path(mail["outbox"] or paths.default_outbox()),
+        public_url=config.get("service", "public_url") or listening_url(host, port),
+        smtp=smtp,
+        pull_queue_seconds=float(simulation["pull_queue_seconds"]),
+        pull_fetch_seconds=float(simulation["pull_fetch_seconds"]),
+        upload_processing_seconds=float(simulation["upload_processing_seconds"]),
+        demo_companies=config.get("demo", "companies") if demo is None else demo,
+        demo_seed=config.get("demo", "seed"),
+        trusted_proxies=tuple(config.get("service", "trusted_proxies")),
+    )

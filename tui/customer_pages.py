@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from journey.links import loopback_host, only_this_computer
-from tui.hosted import Hosting
+from tui.hosting.hosted import Hosting
 
 if TYPE_CHECKING:
     from journey.settings import ServiceSettings

@@ -4,7 +4,7 @@ A local user (``relportal`` in their own terminal) names paths, as anywhere else
 their machine; reads are bounded even then (regular files only, capped sizes), so a
 path to ``/dev/zero`` or a pipe is refused rather than read without end.
 
-A hosted viewer (``relportal ssh-serve``, ``relportal web``: see :mod:`tui.hosted`)
+A hosted viewer (``relportal ssh-serve``, ``relportal web``: see :mod:`tui.hosting.hosted`)
 names no path. In a browser every download goes to the browser and every file read
 comes from the session's own folder (where the page's "Upload a file" puts the
 viewer's files) or the built-in samples; over SSH a file is written only as a *name*
@@ -14,7 +14,7 @@ own list. Messages name files, never the host's paths.
 
 :class:`FileDesk` (``app.file_desk``) is what screens call. The hosted session's
 folder itself (its one name rule, how a file is created, read and listed there) is
-:mod:`tui.session_folder`, which the web uploads and ssh-serve's download links use
+:mod:`tui.hosting.session_folder`, which the web uploads and ssh-serve's download links use
 too; this module keeps the portal's side and a local user's reads.
 """
 
@@ -25,12 +25,13 @@ import os
 import tempfile
 import urllib.parse
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tui.hosted import Hosting
-from tui.session_folder import (
+from tui.client import ServiceProblem, ServiceUnavailable
+from tui.file_choices import Sample, SaveTarget
+from tui.hosting.hosted import Hosting
+from tui.hosting.session_folder import (
     READ_FLAGS,
     FileRefused,
     SessionFolder,
@@ -98,7 +99,7 @@ def readable_file_name(company: str, what: str, suffix: str) -> str:
 
 
 def read_local_file(path: Path, limit: int) -> bytes:
-    """A local user's file, bounded (see :func:`tui.session_folder.read_capped`).
+    """A local user's file, bounded (see :func:`tui.hosting.session_folder.read_capped`).
     OSError and :class:`FileRefused` say why not."""
     fd = os.open(path, READ_FLAGS)
     try:
@@ -114,26 +115,6 @@ def download_link(hosting: Hosting, name: str) -> str | None:
     if not base.startswith(("http://", "https://")) or not base.endswith("/"):
         return None
     return base + urllib.parse.quote(name)
-
-
-@dataclass(frozen=True)
-class SaveTarget:
-    """Where a file the user saves goes: a local ``path``, or (hosted) a ``name`` to
-    deliver to the browser or write in the session's folder; ``copy`` puts short text
-    on the viewer's clipboard instead."""
-
-    name: str
-    path: Path | None = None
-    copy: bool = False
-
-
-@dataclass(frozen=True)
-class Sample:
-    """A built-in file the user may pick to open (made when picked, from memory)."""
-
-    name: str
-    label: str
-    make: Callable[[], bytes]
 
 
 class FileDesk:
@@ -311,7 +292,9 @@ class FileDesk:
             if choice is None:
                 return
             if choice.sample is not None:
-                then(choice.sample.name, choice.sample.make())
+                self.app.run_worker(
+                    self._open_sample(choice.sample, then), group="sample", exit_on_error=False
+                )
                 return
             data = self.read_session_file(choice.name, limit)
             if data is not None:
@@ -323,6 +306,14 @@ class FileDesk:
             ),
             picked,
         )
+
+    async def _open_sample(self, sample: Sample, then: Callable[[str, bytes], None]) -> None:
+        try:
+            data = await sample.make()
+        except (ServiceProblem, ServiceUnavailable) as exc:
+            self._tell(f"{sample.label}: {exc}", title="Not opened", error=True)
+            return
+        then(sample.name, data)
 
     def read_local(self, path: Path, limit: int) -> bytes | None:
         """A local user's file by path, bounded; None (and a notification) when not."""

@@ -231,8 +231,7 @@ def handover(config_path: Path | None, db_path: Path, public_url: str = "") -> N
 def app() -> FastAPI:
     """The application factory uvicorn calls in each worker process."""
     from journey.api import create_app
-    from tui.cli import service_settings
-    from tui.config import load
+    from tui.config import load, service_settings
 
     configure_logging()
     asked = json.loads(os.environ[ENVIRONMENT])

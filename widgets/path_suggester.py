@@ -7,29 +7,23 @@ completes nothing in a hosted process, so the host's folders are never listed.""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from textual.suggester import Suggester
-
-from tui.config import ConfigError
-from tui.hosted import hosting_from_environment
-
-
-def _hosted() -> bool:
-    try:
-        return hosting_from_environment().hosted
-    except ConfigError:
-        return True  # a half-set hosting is a broken host: confine
 
 
 class PathSuggester(Suggester):
     """Completes a file path from what is on disk (the first match, directories with /)."""
 
-    def __init__(self) -> None:
+    def __init__(self, hosted: Callable[[], bool]) -> None:
+        """``hosted`` says, at each keystroke, whether this process hosts a viewer
+        (``tui.files.hosted_process``): then nothing is completed."""
         super().__init__(use_cache=False, case_sensitive=True)
+        self.hosted = hosted
 
     async def get_suggestion(self, value: str) -> str | None:
-        if not value or _hosted():
+        if not value or self.hosted():
             return None
         typed = Path(os.path.expanduser(value))
         folder, stem = (typed, "") if value.endswith("/") else (typed.parent, typed.name)

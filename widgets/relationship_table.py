@@ -9,6 +9,7 @@ name and contact on the first, description and email on the second.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +23,6 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from tui.listing import PAGE_SIZE
 from widgets.status_badge import status_text, when
 
 ROW_HEIGHT = 2
@@ -93,7 +93,7 @@ def hidden_sign(left: int, right: int) -> str:
     return " " + sign + (f"+{right}▸" if right else "")
 
 
-def _cells(row: dict[str, Any], users: dict[str, str]) -> dict[str, tuple[Text, Text]]:
+def _cells(row: Mapping[str, Any], users: dict[str, str]) -> dict[str, tuple[Text, Text]]:
     requested = {"financials": "Fin", "spend_analysis": "Spend"}
     names = [users.get(u, "?") for u in row["users"]]
     return {
@@ -166,21 +166,23 @@ class RelationshipTable(ScrollView, can_focus=True):
     class Opened(Message):
         """Enter on a company."""
 
-        def __init__(self, row: dict[str, Any]) -> None:
+        def __init__(self, row: Mapping[str, Any]) -> None:
             super().__init__()
             self.row = row
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, page_size: int, *, id: str | None = None) -> None:
         super().__init__(id=id)
+        # Rows per page the service is asked for: the screen that fetches them decides.
+        self.page_size = page_size
         self.total = 0
         self.generation = 0  # bumps when the query changes, so stale pages are dropped
-        self._pages: OrderedDict[int, list[dict[str, Any]]] = OrderedDict()
+        self._pages: OrderedDict[int, Sequence[Mapping[str, Any]]] = OrderedDict()
         self._wanted: set[int] = set()
         self.users: dict[str, str] = {}
 
     # Data
 
-    def reset(self, total: int, first_rows: list[dict[str, Any]]) -> None:
+    def reset(self, total: int, first_rows: Sequence[Mapping[str, Any]]) -> None:
         """A new query's answer: its total and first page."""
         self.generation += 1
         self.total = total
@@ -193,7 +195,7 @@ class RelationshipTable(ScrollView, can_focus=True):
         self.scroll_to(y=0, animate=False)
         self.refresh()
 
-    def put_page(self, generation: int, page: int, rows: list[dict[str, Any]]) -> None:
+    def put_page(self, generation: int, page: int, rows: Sequence[Mapping[str, Any]]) -> None:
         if generation != self.generation:
             return
         self._wanted.discard(page)
@@ -215,8 +217,8 @@ class RelationshipTable(ScrollView, can_focus=True):
             self._wanted.add(page)
             self.post_message(self.PageWanted(page))
 
-    def row(self, index: int) -> dict[str, Any] | None:
-        page, offset = divmod(index, PAGE_SIZE)
+    def row(self, index: int) -> Mapping[str, Any] | None:
+        page, offset = divmod(index, self.page_size)
         rows = self._pages.get(page)
         if rows is None:
             if page not in self._wanted and 0 <= index < self.total:
@@ -236,7 +238,7 @@ class RelationshipTable(ScrollView, can_focus=True):
         return found
 
     @property
-    def current(self) -> dict[str, Any] | None:
+    def current(self) -> Mapping[str, Any] | None:
         return self.row(self.cursor) if self.total else None
 
     # Rendering

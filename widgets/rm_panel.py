@@ -3,6 +3,7 @@ journey: the company's status and its legal entities, as the portal shows them."
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from rich.text import Text
@@ -16,7 +17,7 @@ class RmPanel(Static):
     RmPanel { height: auto; padding: 0 1; margin-top: 1; }
     """
 
-    def show(self, company: dict[str, Any] | None, note: str = "") -> None:
+    def show(self, company: Mapping[str, Any] | None, note: str = "") -> None:
         text = Text()
         text.append("What the RM sees\n", style="bold")
         if company is None:

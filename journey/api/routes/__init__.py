@@ -12,6 +12,7 @@ from journey.api.routes import (
     reports,
     requests,
     simulations,
+    transcripts,
     users,
 )
 
@@ -25,6 +26,7 @@ ROUTERS = tuple(
         relationships,
         requests,
         simulations,
+        transcripts,
         connections,
         reports,
         portfolio,

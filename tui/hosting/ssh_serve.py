@@ -9,7 +9,7 @@ MaxStartups, and a short login grace); a growing pause after each failed attempt
 an address is waited out before its next attempt is checked, on any connection.
 Limits: sessions at once in all and per client address, connections per address,
 idle and total session time. What a session saves is offered at a download link of
-its own (tui/download_links.py). docs/ssh.md describes the security model.
+its own (tui/hosting/download_links.py). docs/ssh.md describes the security model.
 """
 
 from __future__ import annotations
@@ -48,8 +48,8 @@ with warnings.catch_warnings():
 
 from tui import paths
 from tui.config import Config, ConfigError
-from tui.download_links import DownloadLinks
-from tui.hosted import HostedOptions, HostedSession, PortalLimits, attach_from, refuse_root
+from tui.hosting.download_links import DownloadLinks
+from tui.hosting.hosted import HostedOptions, HostedSession, PortalLimits, attach_from, refuse_root
 
 log = logging.getLogger("relportal.ssh")
 

@@ -13,7 +13,7 @@ viewer does is seen by another and nothing touches the host's real data;
 The folder is removed when the session ends.
 
 The portal process is confined before it runs any of the portal's code
-(``python -m tui.hosted_portal``): resource limits of its own (:class:`PortalLimits`:
+(``python -m tui.hosting.hosted_portal``): resource limits of its own (:class:`PortalLimits`:
 address space, CPU time, open files, file size, no core dumps), its session folder
 as working directory, and an empty folder as ``HOME``.
 """
@@ -229,12 +229,12 @@ class HostedSession:
         return env
 
     def command(self) -> list[str]:
-        """The portal's command line: tui.hosted_portal confines it, then runs it on the
+        """The portal's command line: tui.hosting.hosted_portal confines it, then runs it on the
         session's config (the working directory does not matter: it moves into the home)."""
         return [
             sys.executable,
             "-m",
-            "tui.hosted_portal",
+            "tui.hosting.hosted_portal",
             self.options.limits.argument(),
             "--config",
             str(self.config_file),

@@ -8,7 +8,7 @@ module keeps its terminal relay (``AppService``) and its download relay
 * a login page, a password for the run (kept only as a scrypt hash), a session
   cookie (HttpOnly, SameSite=Strict, expiring) and a logout; every other path,
   the websocket and the downloads included, needs the cookie;
-* each websocket gets a :class:`~tui.hosted.HostedSession`: a private home with a
+* each websocket gets a :class:`~tui.hosting.hosted.HostedSession`: a private home with a
   fresh copy of the demo data (or a named user on a service), removed when the
   tab closes, the viewer signs out, the login expires or the portal sits idle;
 * downloads reach only the login whose portal made them, always as attachments.
@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import html
 import json
 import logging
 import math
@@ -33,7 +32,6 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from string import Template
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit
 
@@ -44,9 +42,10 @@ from textual_serve.download_manager import DownloadManager
 
 from journey.proxies import NO_PROXIES, ProxyListError, TrustedProxies
 from tui.config import ConfigError
-from tui.hosted import HostedOptions, HostedSession, PortalLimits, attach_from, refuse_root
-from tui.session_folder import size_text
-from tui.uploads import UPLOAD_LIMIT, UploadRefused, save_upload
+from tui.hosting.hosted import HostedOptions, HostedSession, PortalLimits, attach_from, refuse_root
+from tui.hosting.pages import render
+from tui.hosting.session_folder import size_text
+from tui.hosting.uploads import UPLOAD_LIMIT, UploadRefused, save_upload
 
 if TYPE_CHECKING:
     import argparse
@@ -313,7 +312,7 @@ class WebPortal:
     async def _login_page(self, request: web.Request) -> web.StreamResponse:
         if self.logins.find(request.cookies.get(self.options.cookie)):
             raise web.HTTPSeeOther("/")
-        return _page(LOGIN_PAGE, message="")
+        return _page("web_login.html", message="")
 
     async def _login(self, request: web.Request) -> web.StreamResponse:
         if not self._same_origin(request):
@@ -325,7 +324,7 @@ class WebPortal:
         if wait > 0:
             seconds = math.ceil(wait)
             response = _page(
-                LOGIN_PAGE,
+                "web_login.html",
                 message=f"Too many wrong passwords: try again in {seconds} s.",
                 status=429,
             )
@@ -342,7 +341,7 @@ class WebPortal:
                 log.warning("a wrong password from %s", address)
                 await asyncio.sleep(FAILED_LOGIN_DELAY)
                 self.throttle.failed(address)
-                return _page(LOGIN_PAGE, message="That password is not right.", status=401)
+                return _page("web_login.html", message="That password is not right.", status=401)
         finally:
             self._checking.discard(address)
         self.throttle.succeeded(address)
@@ -383,7 +382,7 @@ class WebPortal:
             del self.tabs[tab_id]  # pages opened and never connected: keep a few
         tab_id = secrets.token_urlsafe(18)
         self.tabs[tab_id] = Tab(login, time.monotonic())
-        return _page(PORTAL_PAGE, tab=tab_id, upload_limit=str(UPLOAD_LIMIT))
+        return _page("web_portal.html", tab=tab_id, upload_limit=str(UPLOAD_LIMIT))
 
     async def _portal_socket(self, request: web.Request) -> web.StreamResponse:
         if not self._same_origin(request):
@@ -460,8 +459,8 @@ class WebPortal:
         Only from our own page (an Origin is required), with the login's cookie, for a
         tab of this login whose portal is running; the body is streamed to the folder
         and refused as soon as it passes the limit. The viewer names only the file, and
-        only its base name is kept, under the folder's one name rule (tui/uploads.py,
-        tui/session_folder.py)."""
+        only its base name is kept, under the folder's one name rule (tui/hosting/uploads.py,
+        tui/hosting/session_folder.py)."""
         if not self._same_origin(request, required=True):
             raise web.HTTPForbidden(text="Upload from the portal page.\n")
         tab = self.tabs.get(request.match_info["tab"])
@@ -561,9 +560,9 @@ def _attachment(name: str) -> str:
     return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(name)}"
 
 
-def _page(template: Template, *, status: int = 200, **values: str) -> web.Response:
+def _page(template: str, *, status: int = 200, **values: str) -> web.Response:
     nonce = secrets.token_urlsafe(16)
-    text = template.substitute(nonce=nonce, **{k: html.escape(v) for k, v in values.items()})
+    text = render(template, nonce=nonce, **values)
     response = web.Response(text=text, status=status, content_type="text/html")
     response.headers["Cache-Control"] = "no-store"
     response.headers["Content-Security-Policy"] = (
@@ -576,145 +575,6 @@ def _page(template: Template, *, status: int = 200, **values: str) -> web.Respon
         "base-uri 'none'"
     )
     return response
-
-
-LOGIN_PAGE = Template("""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Sign in · Relationship Portal</title>
-<link rel="icon" href="data:,">
-<style nonce="$nonce">
-  body { margin: 0; min-height: 100vh; display: flex; align-items: center;
-         justify-content: center; background: #14191f; color: #e6e6e6;
-         font: 16px/1.5 system-ui, sans-serif; }
-  form { width: 20em; padding: 2em; background: #1f2630; border-radius: 6px; }
-  h1 { font-size: 1.4em; margin: 0 0 1em; }
-  label, input, button { display: block; width: 100%; box-sizing: border-box; }
-  input { margin: 0.3em 0 1em; padding: 0.5em; font: inherit; }
-  button { padding: 0.5em; font: inherit; cursor: pointer; }
-  .message { color: #ff8a80; min-height: 1.5em; margin: 0 0 0.5em; }
-</style>
-</head>
-<body>
-<form method="post" action="/login">
-  <h1>Relationship Portal</h1>
-  <p class="message" role="alert">$message</p>
-  <input name="username" value="relportal" autocomplete="username" hidden>
-  <label for="password">Password</label>
-  <input id="password" name="password" type="password" autocomplete="current-password"
-         required autofocus>
-  <button type="submit">Sign in</button>
-</form>
-</body>
-</html>
-""")
-
-PORTAL_PAGE = Template("""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>Relationship Portal</title>
-<link rel="icon" href="data:,">
-<link rel="stylesheet" href="/static/css/xterm.css">
-<link rel="preload" href="/static/fonts/RobotoMono-VariableFont_wght.ttf" as="font"
-      type="font/ttf" crossorigin>
-<style nonce="$nonce">
-  @font-face { font-family: "Roboto Mono";
-               src: url("/static/fonts/RobotoMono-VariableFont_wght.ttf"); }
-  html, body { margin: 0; height: 100%; background: #14191f; color: #e6e6e6;
-               font: 14px system-ui, sans-serif; overflow: hidden; }
-  header { height: 28px; display: flex; align-items: center; justify-content: space-between;
-           padding: 0 8px; }
-  header button { font: inherit; cursor: pointer; }
-  header form { display: flex; align-items: center; gap: 6px; margin: 0; }
-  header input[type=file] { font: inherit; max-width: 16em; }
-  #upload-status { color: #a5d6a7; white-space: nowrap; overflow: hidden;
-                   text-overflow: ellipsis; max-width: 40em; }
-  #upload-status.error { color: #ff8a80; }
-  #terminal { position: absolute; top: 28px; bottom: 0; left: 0; right: 0; }
-  .ended { display: none; position: absolute; inset: 0; align-items: center;
-           justify-content: center; flex-direction: column; background: #14191fe0; }
-  body.-closed .ended { display: flex; }
-  .ended a { color: #8ab4f8; }
-</style>
-<script src="/static/js/textual.js"></script>
-</head>
-<body>
-<header>
-  <span>Relationship Portal</span>
-  <form id="upload" method="post" action="/upload/$tab" enctype="application/octet-stream">
-    <label for="upload-file">Upload a file</label>
-    <input id="upload-file" name="file" type="file">
-    <button type="submit">Upload</button>
-    <span id="upload-status" role="status" aria-live="polite"></span>
-  </form>
-  <form method="post" action="/logout"><button type="submit">Sign out</button></form>
-</header>
-<div id="terminal" class="textual-terminal" data-font-size="16" data-tab="$tab"
-     data-upload-limit="$upload_limit"></div>
-<div class="ended"><p>This portal session has ended.</p><a href="/">Start a new one</a></div>
-<script nonce="$nonce">
-  // textual.js connects on load to the address in this attribute: our own host, and
-  // this tab's id, which also takes this tab's uploads to its own session.
-  const terminal = document.getElementById("terminal");
-  const tab = terminal.dataset.tab;
-  terminal.dataset.sessionWebsocketUrl =
-    (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws/" + tab;
-  // An upload goes to this tab's session folder by script: leaving the page for the
-  // form's answer would end the portal. The server checks everything again.
-  const upload = document.getElementById("upload");
-  const uploadStatus = document.getElementById("upload-status");
-  const say = (text, error) => {
-    uploadStatus.textContent = text;
-    uploadStatus.classList.toggle("error", Boolean(error));
-  };
-  upload.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const file = document.getElementById("upload-file").files[0];
-    if (!file) { say("Choose a file first.", true); return; }
-    const limit = Number(terminal.dataset.uploadLimit);
-    if (file.size > limit) {
-      say(file.name + " is larger than " + limit / 1048576 + " MB, the most one upload may be.",
-          true);
-      return;
-    }
-    say("Uploading " + file.name + "…");
-    try {
-      const answer = await fetch("/upload/" + encodeURIComponent(tab), {
-        method: "POST",
-        credentials: "same-origin",
-        headers: {"Content-Type": "application/octet-stream",
-                  "X-File-Name": encodeURIComponent(file.name)},
-        body: file,
-      });
-      say((await answer.text()).trim(), !answer.ok);
-      if (answer.ok) upload.reset();
-    } catch (error) {
-      say("The upload did not reach the portal: try again.", true);
-    }
-  });
-  // textual.js opens each download in a new tab, which browsers block as a pop-up
-  // when it comes from the server rather than a click; a download link is not blocked.
-  const openWindow = window.open.bind(window);
-  window.open = (url, target, features) => {
-    const address = new URL(url, location.href);
-    if (address.origin === location.origin && address.pathname.startsWith("/download/")) {
-      const link = document.createElement("a");
-      link.href = address.pathname;
-      link.download = "";
-      document.body.append(link);
-      link.click();
-      link.remove();
-      return null;
-    }
-    return openWindow(url, target, features);
-  };
-</script>
-</body>
-</html>
-""")
 
 
 # Starting and stopping

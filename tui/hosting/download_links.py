@@ -7,7 +7,7 @@ file to the viewer's machine, so ssh-serve offers each folder at a link of its o
 attachment). The token is 32 random bytes, made per session and never logged; the
 link works while the session runs and answers 404 from the moment it ends.
 
-What is listed and served is the folder's own files as :mod:`tui.session_folder`
+What is listed and served is the folder's own files as :mod:`tui.hosting.session_folder`
 gives them, under its one name rule (no ``/``, no leading ``.``, no control or
 invisible characters): opened relative to the folder with ``O_NOFOLLOW``, regular
 files only. This module is only the HTTP side. Every refusal is the same 404, so a
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import html
 import logging
 import os
 import secrets
@@ -27,7 +26,8 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from tui.session_folder import FileRefused, SessionFolder, size_text
+from tui.hosting.pages import render
+from tui.hosting.session_folder import FileRefused, SessionFolder, size_text
 
 log = logging.getLogger("relportal.ssh")
 
@@ -96,15 +96,11 @@ class DownloadLinks:
             entries = folder.entries()
         except OSError:  # the folder is gone (the session is ending): nothing to offer
             entries = []
-        rows = "".join(
-            f'<li><a href="{html.escape(quote(e.name))}">{html.escape(e.name)}</a> '
-            f"({size_text(e.size)})</li>\n"
-            for e in entries
-        )
-        body = (
-            '<!doctype html>\n<html lang="en"><meta charset="utf-8">'
-            "<title>Your portal's files</title>\n<h1>Your portal's files</h1>\n"
-            + (f"<ul>\n{rows}</ul>\n" if rows else "<p>No files saved yet.</p>\n")
+        body = render(
+            "download_list.html",
+            entries=[
+                {"href": quote(e.name), "name": e.name, "size": size_text(e.size)} for e in entries
+            ],
         )
         return web.Response(text=body, content_type="text/html")
 

@@ -1,9 +1,9 @@
 """Files a browser viewer uploads into their session's own folder (``relportal web``).
 
 The viewer names only the file, never a place: whatever name the browser (or anyone
-posting by hand) sends is flattened to a plain name (:func:`tui.session_folder.
+posting by hand) sends is flattened to a plain name (:func:`tui.hosting.session_folder.
 upload_name`, the folder's one name rule), and the file is created in the session's
-folder as every file there is (:meth:`tui.session_folder.SessionFolder.create`: by
+folder as every file there is (:meth:`tui.hosting.session_folder.SessionFolder.create`: by
 descriptor, ``O_CREAT|O_EXCL|O_NOFOLLOW``, a numbered name when one is in use). This
 module is the streaming part: the body goes to disk as it arrives and is refused as
 soon as it passes the limit (one upload's, or the room left in the folder), so no
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from tui.session_folder import FileRefused, SessionFolder, upload_name
+from tui.hosting.session_folder import FileRefused, SessionFolder, upload_name
 
 UPLOAD_LIMIT = 5 * 1024 * 1024  # bytes in one upload
 FOLDER_LIMIT = 50 * 1024 * 1024  # bytes in one session's files folder, uploads included

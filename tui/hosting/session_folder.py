@@ -1,13 +1,13 @@
 """A hosted session's own files folder, used by name only.
 
-Every hosted session (``relportal ssh-serve``, ``relportal web``: see :mod:`tui.hosted`)
+Every hosted session (``relportal ssh-serve``, ``relportal web``: see :mod:`tui.hosting.hosted`)
 has one folder of its own. Three places use it, and all of them through here:
 
 * the portal (:class:`tui.files.FileDesk`) saves the viewer's files into it by name,
   lists it and reads from it;
-* ``relportal web`` streams a browser's upload into it (:mod:`tui.uploads`);
+* ``relportal web`` streams a browser's upload into it (:mod:`tui.hosting.uploads`);
 * ``relportal ssh-serve`` offers its files at the session's download link
-  (:mod:`tui.download_links`).
+  (:mod:`tui.hosting.download_links`).
 
 So there is one rule for a name (:func:`check_name`: a plain name, nothing hidden,
 nothing that leads out), one way to create a file (:meth:`SessionFolder.create`:

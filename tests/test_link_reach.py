@@ -74,7 +74,7 @@ async def test_the_portal_warns_when_it_emails_a_loopback_link(tmp_path: Path) -
         await until(pilot, lambda: form.previewed)
         await pilot.pause(0.2)
         await pilot.click("#email")  # Send
-        await until(pilot, lambda: isinstance(app.screen, PortalScreen))
+        await until(pilot, lambda: isinstance(app.screen, PortalScreen) and app.screen.is_mounted)
         warnings = [n for n in app._notifications if n.severity == "warning"]
         assert [n.message for n in warnings] == [LOOPBACK_NOTICE]
 

@@ -60,7 +60,7 @@ def not_yet_requested(table: RelationshipTable) -> tuple[int, dict[str, Any]]:
 
 async def started(pilot: Any) -> RelationshipTable:
     app = pilot.app
-    await until(pilot, lambda: isinstance(app.screen, PortalScreen))
+    await until(pilot, lambda: isinstance(app.screen, PortalScreen) and app.screen.is_mounted)
     table = table_of(app)
     await until(pilot, lambda: table.total > 0 and table.row(0) is not None)
     return table
@@ -192,7 +192,7 @@ async def test_enter_opens_the_company_and_escape_comes_back(demo_settings) -> N
         entities = text_of(screen.query_one("#entities"))
         assert "Legal entities" in entities or "No legal entities yet" in entities
         await pilot.press("escape")
-        await until(pilot, lambda: isinstance(app.screen, PortalScreen))
+        await until(pilot, lambda: isinstance(app.screen, PortalScreen) and app.screen.is_mounted)
 
 
 async def test_statuses_change_on_screen_by_themselves(demo_settings) -> None:  # type: ignore[no-untyped-def]
@@ -321,7 +321,7 @@ async def test_add_a_company_with_validation(demo_settings) -> None:  # type: ig
         assert "email" in text_of(form.query_one("#error")).lower()
         form.query_one("#contact_email").value = "rex@tearex.example"
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: isinstance(app.screen, PortalScreen))
+        await until(pilot, lambda: isinstance(app.screen, PortalScreen) and app.screen.is_mounted)
         await until(pilot, lambda: table.total == mine + 1)
         names = [table.row(i)["name"] for i in range(table.total) if table.row(i)]  # type: ignore[index]
         assert "Tea Rex Ltd" in names
@@ -357,7 +357,7 @@ async def test_the_company_form_cuts_a_long_paste_to_the_services_limit(demo_set
         form.query_one("#contact_name").value = "Rex Tyler"
         form.query_one("#contact_email").value = "rex@tearex.example"
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: isinstance(app.screen, PortalScreen))
+        await until(pilot, lambda: isinstance(app.screen, PortalScreen) and app.screen.is_mounted)
         found = await app.client.get("/v1/relationships", q="Tea Rex Tea", user="all")
         assert [len(c["name"]) for c in found["items"]] == [COMPANY_NAME_MAX - 1]  # tidied
 
@@ -386,7 +386,7 @@ async def test_request_by_email_previews_then_sends(demo_settings) -> None:  # t
         assert not outbox.exists() or not list(outbox.glob("*.eml"))  # nothing sent yet
         await pilot.pause(0.2)  # the dialog grew: let it lay out before clicking
         await pilot.click("#email")  # now "Send"
-        await until(pilot, lambda: isinstance(app.screen, PortalScreen))
+        await until(pilot, lambda: isinstance(app.screen, PortalScreen) and app.screen.is_mounted)
         mails = list(outbox.glob("*.eml"))
         assert len(mails) == 1
         assert company["contact_email"] in mails[0].read_text()
@@ -420,7 +420,7 @@ async def test_delete_asks_naming_the_company(demo_settings) -> None:  # type: i
         await until(pilot, lambda: isinstance(app.screen, Confirm))
         assert name in app.screen.question
         await pilot.press("y")
-        await until(pilot, lambda: isinstance(app.screen, PortalScreen))
+        await until(pilot, lambda: isinstance(app.screen, PortalScreen) and app.screen.is_mounted)
         await until(pilot, lambda: table.total < total)
 
 
@@ -467,7 +467,7 @@ async def test_the_command_palette_names_actions_and_jumps_to_companies(demo_set
         await pilot.press(*"all companies")
         await pilot.pause(0.5)
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, PortalScreen))
+        await until(pilot, lambda: isinstance(app.screen, PortalScreen) and app.screen.is_mounted)
         await until(pilot, lambda: app.screen.criteria.user == "all")
         name = "Knead to Know Bakery"
         await pilot.press("ctrl+p")
@@ -522,7 +522,7 @@ async def test_help_lists_the_keys_where_you_are_remapped_included(demo_settings
         assert "Add company" in shown and "^n" in shown  # the remapped key
         assert "Deauthorized" in shown  # the status legend
         await pilot.press("escape")
-        await until(pilot, lambda: isinstance(app.screen, PortalScreen))
+        await until(pilot, lambda: isinstance(app.screen, PortalScreen) and app.screen.is_mounted)
         # On a company's screen, its own actions.
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, RelationshipScreen))

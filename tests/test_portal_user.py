@@ -73,7 +73,7 @@ async def test_a_new_user_does_not_change_who_the_portal_signs_in_as(tmp_path: P
     assert made.returncode == 0, made.stderr
     app = RelportalApp(lambda: embedded_client(settings))
     async with app.run_test(size=(120, 30)) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, PortalScreen))
+        await until(pilot, lambda: isinstance(app.screen, PortalScreen) and app.screen.is_mounted)
         assert app.session is not None and app.session.user["email"] == DEMO_PORTAL_USER
         # Once the title is drawn (on a busy machine, a moment after the screen is up).
         shown = app.screen.query_one("#title")
@@ -86,7 +86,7 @@ async def test_the_configured_user_is_the_one_signed_in(tmp_path: Path) -> None:
     settings = demo_database(tmp_path / "demo.db")
     app = RelportalApp(lambda: embedded_client(settings, "priya.shah@larkspurbank.example"))
     async with app.run_test(size=(120, 30)) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, PortalScreen))
+        await until(pilot, lambda: isinstance(app.screen, PortalScreen) and app.screen.is_mounted)
         shown = app.screen.query_one("#title")
         await until(pilot, lambda: text_of(shown).strip() != "")
         assert text_of(shown).rstrip().endswith("Priya Shah")
@@ -112,7 +112,7 @@ async def test_the_title_keeps_who_you_are_at_80_columns(tmp_path: Path) -> None
     settings = demo_database(tmp_path / "demo.db")
     app = RelportalApp(lambda: embedded_client(settings))
     async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, PortalScreen))
+        await until(pilot, lambda: isinstance(app.screen, PortalScreen) and app.screen.is_mounted)
         title = app.screen.query_one("#title")
         await until(pilot, lambda: "Alex Morgan" in text_of(title))
         shown = text_of(title).rstrip()

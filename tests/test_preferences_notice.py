@@ -48,7 +48,7 @@ async def test_the_portal_shows_the_notice_once_it_is_on_screen(tmp_path: Path) 
     path.write_bytes(DAMAGED)
     app = RelportalApp(lambda: embedded_client(settings), preferences_path=path)
     async with app.run_test(size=(120, 30)) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, PortalScreen))
+        await until(pilot, lambda: isinstance(app.screen, PortalScreen) and app.screen.is_mounted)
         await until(pilot, lambda: "Preferences reset" in toasts(app))
         assert toasts(app) == (
             f"Preferences reset {path} could not be read, so the theme and list choices are "
@@ -64,7 +64,7 @@ async def test_no_notice_for_a_sound_file(tmp_path: Path) -> None:
     preferences.save(path, preferences.Preferences(theme="textual-light"))
     app = RelportalApp(lambda: embedded_client(settings), preferences_path=path)
     async with app.run_test(size=(120, 30)) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, PortalScreen))
+        await until(pilot, lambda: isinstance(app.screen, PortalScreen) and app.screen.is_mounted)
         await pilot.pause(0.3)
         assert app.theme == "textual-light"
         assert "Preferences reset" not in toasts(app)

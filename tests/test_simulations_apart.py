@@ -113,4 +113,4 @@ async def test_the_customer_simulations_view_opens_from_the_palette_and_clears(
         left = await portal.client.get("/v1/relationships", user="all", simulated="true")
         assert left["total"] == 0
         await pilot.press("escape")
-        await until(pilot, lambda: isinstance(app.screen, PortalScreen))
+        await until(pilot, lambda: isinstance(app.screen, PortalScreen) and app.screen.is_mounted)

@@ -52,7 +52,7 @@ async def _wait(pilot: Any, check: Any) -> None:
 
 async def _portal_ready(pilot: Any) -> None:
     app = pilot.app
-    await _wait(pilot, lambda: isinstance(app.screen, PortalScreen))
+    await _wait(pilot, lambda: isinstance(app.screen, PortalScreen) and app.screen.is_mounted)
     table = app.screen.query_one(RelationshipTable)
     await _wait(pilot, lambda: table.total > 0 and table.row(0) is not None)
     await pilot.pause(0.2)

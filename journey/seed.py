@@ -1234,10 +1234,10 @@ def _chunks(plan: _Plan, *, parallel: bool) -> Iterator[Rows]:
 
 
 def _triggers() -> Iterator[str]:
-    from journey.storage.sqlite import _split_sql
+    from journey.storage.sqlite.connection import split_sql
 
-    yield from _split_sql(TRIGGERS)
-    yield from _split_sql(V3_TRIGGERS)
+    yield from split_sql(TRIGGERS)
+    yield from split_sql(V3_TRIGGERS)
 
 
 def ensure_demo(

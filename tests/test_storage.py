@@ -15,14 +15,16 @@ from journey import service
 from journey.domain import CompanyStatus, Role
 from journey.storage.base import RelationshipQuery
 from journey.storage.schema import MIGRATIONS, SCHEMA_VERSION
-from journey.storage.sqlite import SQLiteStore, StorageError, _split_sql
+from journey.storage.sqlite import SQLiteStore, StorageError
+from journey.storage.sqlite.connection import split_sql
+from journey.storage.sqlite.writer import WriterLock
 
 
 def _v1_database(path: Path) -> None:
     """A database as the first released schema left it, with a company in it."""
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode = WAL")
-    for statement in _split_sql(MIGRATIONS[0]):
+    for statement in split_sql(MIGRATIONS[0]):
         conn.execute(statement)
     conn.execute("PRAGMA user_version = 1")
     conn.execute(
@@ -372,7 +374,7 @@ def _every_page(store: SQLiteStore, org_id: str, user: str | None, q: str, sort:
 def test_both_search_plans_give_the_same_pages(tmp_path: Path, sort: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Many matches walk the sort index; few fetch the matches: the rows are the same."""
     from journey.seed import DEMO_ORG, seed_file
-    from journey.storage import sqlite as store_module
+    from journey.storage.sqlite import listing as store_module
 
     db = tmp_path / "plans.db"
     seed_file(db, 400, 2)
@@ -442,7 +444,7 @@ def test_my_companies_search_plans_page_alike(tmp_path: Path, sort: str, monkeyp
     the user's sort index; page by page (cursors) both give the same companies, which
     are everyone's matches assigned to the user, in the same order."""
     from journey.seed import DEMO_ORG, seed_file
-    from journey.storage import sqlite as store_module
+    from journey.storage.sqlite import listing as store_module
 
     db = tmp_path / "mine-plans.db"
     seed_file(db, 400, 5)  # rows, subsidiaries included: enough matches for each plan
@@ -505,7 +507,7 @@ def test_deep_offsets_read_from_the_end_give_the_same_rows(
     offset gives the rows the forward walk gives, and says rightly whether more follow,
     for everyone and for "my companies", with a filter and a search."""
     from journey.seed import DEMO_ORG, seed_file
-    from journey.storage import sqlite as store_module
+    from journey.storage.sqlite import listing as store_module
 
     db = tmp_path / "deep.db"
     seed_file(db, 150, 6)
@@ -558,13 +560,15 @@ def test_writers_sharing_a_file_take_turns_on_its_lock_file(tmp_path: Path) -> N
             second.write_sync(lambda tx: tx.max_event_seq())
             done.set()
 
-        first._turns.take()
+        lock = WriterLock(str(path))  # the first process's lock file, held
+        lock.acquire()
         writer = threading.Thread(target=write)
         writer.start()
         assert not done.wait(0.3)  # waiting for its turn
-        first._turns.give_back()
+        lock.release()
         assert done.wait(5)  # the turn passed on at once
         writer.join()
     finally:
+        lock.close()
         first.close()
         second.close()

@@ -26,7 +26,6 @@ import marshal
 import multiprocessing
 import os
 import random
-import sqlite3
 import sys
 import time
 from collections import Counter
@@ -53,9 +52,9 @@ from journey.machine import (
     StartConnection,
 )
 from journey.platforms import DEFAULT_PLATFORMS, DEMO_PASSWORD, DEMO_USERNAME
-from journey.records import dumps
-from journey.storage.schema import TRIGGER_NAMES, TRIGGERS, V3_TRIGGERS
+from journey.records import Organization, User, dumps
 from journey.storage.sqlite import SQLiteStore
+from journey.storage.sqlite.bulk import BulkWriter
 from journey.tokens import RANDOM_BITS, id_from
 
 DEMO_ORG = "Larkspur Bank"
@@ -87,25 +86,6 @@ SCENARIOS = (
 SUBSIDIARY_SHARE = 0.04  # of companies that shared data, how many have subsidiaries
 
 CHUNK = 20_000
-
-# Indexes whose keys arrive in random order: dropped for a big seed, built after.
-_SECONDARY_INDEXES = {
-    "rel_org_name": "relationships (org_id, name_key)",
-    "rel_org_created": "relationships (org_id, created_at)",
-    "rel_org_updated": "relationships (org_id, status_at)",
-    "rel_org_status_updated": "relationships (org_id, status, status_at)",
-    "rel_org_email": "relationships (org_id, contact_email COLLATE NOCASE)",
-    "ru_user_name": "relationship_users (user_id, name_key, rel_rowid)",
-    "ru_user_created": "relationship_users (user_id, created_at, rel_rowid)",
-    "ru_user_updated": "relationship_users (user_id, status_at, rel_rowid)",
-    "ru_rowid_user": "relationship_users (rel_rowid, user_id)",
-    # Requests are made in company order, but their times are laid out at random.
-    "req_org_created": "requests (org_id, created_at)",
-    "req_open_expiry": "requests (expires_at) WHERE state IN ('Sent', 'Opened')",
-}
-# Indexes on ids or sequence numbers are left in place: seeded ids grow as rows are
-# generated, so those entries land at the end of their index, which is cheaper than
-# building the index again afterwards.
 
 
 @dataclass
@@ -867,94 +847,52 @@ class _Company:
         return self.users[0] if self.users else rms[self.index % len(rms)]
 
 
-def _flush(conn: sqlite3.Connection, rows: Rows) -> None:
-    # Rowids given, not drawn, so the assignments can carry them (schema V3) without
-    # a lookup per row.
-    base = conn.execute("SELECT coalesce(max(rowid), 0) + 1 FROM relationships").fetchone()[0]
-    rowids = {row[0]: base + i for i, row in enumerate(rows.relationships)}
-    conn.executemany(
-        "INSERT INTO relationships (rowid, id, org_id, parent_id, name, name_key, description,"
-        " contact_name, contact_email, created_at, updated_at, version, status, status_at,"
-        " requested, entities_linked, entities_total, platforms, latest_request_id)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        ((base + i, *row) for i, row in enumerate(rows.relationships)),
-    )
-    conn.executemany(
-        "INSERT INTO relationship_users (relationship_id, user_id, org_id, status, name_key,"
-        " created_at, status_at, rel_rowid) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        ((*user, rowids[user[0]]) for user in rows.users),
-    )
-    conn.executemany(
-        "INSERT INTO requests (id, org_id, relationship_id, data_types, delivery, created_by,"
-        " created_at, expires_at, state, state_at, opened_at, completed_at, journey, link_hash,"
-        " link_issued_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        rows.requests,
-    )
-    conn.executemany(
-        "INSERT INTO legal_entities (id, org_id, request_id, relationship_id, name, is_company,"
-        " denied, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        rows.entities,
-    )
-    conn.executemany(
-        "INSERT INTO connections (id, org_id, entity_id, platform, status, created_at, status_at,"
-        " last_sync_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        rows.connections,
-    )
-    conn.executemany(
-        "INSERT INTO data_pulls (id, org_id, connection_id, status, requested_at, status_at,"
-        " completed_at, error, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        rows.pulls,
-    )
-    conn.executemany(
-        "INSERT INTO uploads (id, org_id, entity_id, filename, size, sha256, row_count, records,"
-        " status, uploaded_at, process_after, processed_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        rows.uploads,
-    )
-    conn.executemany(
-        "INSERT INTO events (org_id, at, actor, kind, relationship_id, request_id, payload)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        rows.events,
-    )
+def _flush(writer: BulkWriter, rows: Rows) -> None:
+    writer.add(**{name: getattr(rows, name) for name in TABLES})
 
 
 def _demo_org(
-    conn: sqlite3.Connection, org_name: str, rng: random.Random, now: str
+    writer: BulkWriter, org_name: str, rng: random.Random, now: str
 ) -> tuple[str, list[str]]:
-    row = conn.execute("SELECT id FROM organizations WHERE name = ?", (org_name,)).fetchone()
-    if row is None:
+    tx = writer.tx
+    org = tx.get_organization_by_name(org_name)
+    if org is None:
         org_id = seeded_id(rng)
-        conn.execute(
-            "INSERT INTO organizations (id, name, features, platforms, link_lifetime_days,"
-            " simulated_failures, created_at, version) VALUES (?, ?, ?, ?, 7, '{}', ?, 1)",
-            (
-                org_id,
-                org_name,
-                json.dumps(sorted(f.value for f in Feature)),
-                json.dumps(list(DEFAULT_PLATFORMS)),
-                now,
-            ),
+        tx.insert_organization(
+            Organization(
+                id=org_id,
+                name=org_name,
+                features=frozenset(Feature),
+                platforms=tuple(DEFAULT_PLATFORMS),
+                link_lifetime_days=7,
+                simulated_failures={},
+                created_at=now,
+                version=1,
+            )
         )
-        conn.execute(
-            "INSERT INTO events (org_id, at, actor, kind, payload) VALUES (?, ?, 'system',"
-            " 'organization.created', ?)",
-            (org_id, now, dumps({"name": org_name})),
+        # Made at the seed's own "now", as every seeded row is.
+        writer.add(
+            events=[
+                (
+                    org_id,
+                    now,
+                    "system",
+                    "organization.created",
+                    None,
+                    None,
+                    dumps({"name": org_name}),
+                )
+            ]
         )
     else:
-        org_id = row[0]
+        org_id = org.id
     rm_ids = []
     for full_name, local, role in DEMO_USERS:
         email = f"{local}@{DEMO_DOMAIN}"
-        found = conn.execute(
-            "SELECT id FROM users WHERE org_id = ? AND email = ?", (org_id, email)
-        ).fetchone()
-        user_id = found[0] if found else seeded_id(rng)
+        found = tx.get_user_by_email(org_id, email)
+        user_id = found.id if found else seeded_id(rng)
         if not found:
-            conn.execute(
-                "INSERT INTO users (id, org_id, email, name, role, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (user_id, org_id, email, full_name, role.value, now),
-            )
+            tx.insert_user(User(user_id, org_id, email, full_name, role, now))
         if role is Role.RM:
             rm_ids.append(user_id)
     return org_id, rm_ids
@@ -970,10 +908,9 @@ def seed(
     anchor: float | None = None,
 ) -> SeedResult:
     """Add demo companies through an open store (small seeds: the first-run demo)."""
-    with store._write_lock:  # seeding owns the store's writer for its one transaction
-        return seed_connection(
-            store._writer, companies, seed_value, org_name, progress, anchor=anchor
-        )
+    return store.bulk_load(
+        lambda writer: seed_bulk(writer, companies, seed_value, org_name, progress, anchor=anchor)
+    )
 
 
 def seed_file(
@@ -986,35 +923,18 @@ def seed_file(
 ) -> SeedResult:
     """Add demo companies to a database file (``relportal seed``).
 
-    Big seeds want the file to themselves: pages then go straight into the database
-    instead of through the WAL and again at checkpoint. If another process has it
-    open, the seed still works, only slower.
+    Big seeds want the file to themselves (``BulkWriter.open``'s ``exclusive``).
     """
     SQLiteStore(path, readers=0).close()  # create or upgrade the schema
-    conn = sqlite3.connect(str(path), isolation_level=None, timeout=30)
-    try:
-        conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute("PRAGMA busy_timeout = 30000")
-        exclusive = False
-        if companies >= BIG_SEED:
-            try:
-                exclusive = conn.execute("PRAGMA journal_mode = MEMORY").fetchone()[0] == "memory"
-            except sqlite3.OperationalError:
-                exclusive = False
-        try:
-            return seed_connection(conn, companies, seed_value, org_name, progress)
-        finally:
-            if exclusive:
-                conn.execute("PRAGMA journal_mode = WAL")
-    finally:
-        conn.close()
+    with BulkWriter.open(path, exclusive=companies >= BIG_SEED) as writer:
+        return seed_bulk(writer, companies, seed_value, org_name, progress)
 
 
 BIG_SEED = 50_000
 
 
-def seed_connection(
-    conn: sqlite3.Connection,
+def seed_bulk(
+    writer: BulkWriter,
     companies: int,
     seed_value: int,
     org_name: str,
@@ -1034,25 +954,13 @@ def seed_connection(
     rng = random.Random(seed_value)
     big = companies >= BIG_SEED if bulk is None else bulk
     trace = _Trace(os.environ.get("RELPORTAL_SEED_TRACE") == "1")
-    if big:
-        # A large page cache and sorter threads let the index builds sort in memory; a
-        # seed can always be run again, so it skips fsyncs meanwhile.
-        conn.execute("PRAGMA cache_size = -1000000")
-        conn.execute("PRAGMA synchronous = OFF")
-        conn.execute("PRAGMA threads = 2")
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        org_id, rm_ids = _demo_org(conn, org_name, rng, _iso(anchor))
+    with writer.transaction(big=big):
+        org_id, rm_ids = _demo_org(writer, org_name, rng, _iso(anchor))
         # Subsidiaries are rows of the list like any company: ``companies`` counts them.
-        first = conn.execute(
-            "SELECT count(*) FROM relationships WHERE org_id = ?", (org_id,)
-        ).fetchone()[0]
-        max_rowid = conn.execute("SELECT coalesce(max(rowid), 0) FROM relationships").fetchone()[0]
+        first = writer.scalar("SELECT count(*) FROM relationships WHERE org_id = ?", org_id)
+        max_rowid = writer.scalar("SELECT coalesce(max(rowid), 0) FROM relationships")
         if big:
-            for trigger in TRIGGER_NAMES:
-                conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
-            for index in _SECONDARY_INDEXES:
-                conn.execute(f"DROP INDEX IF EXISTS {index}")
+            writer.defer_indexes()
         plan = _Plan(seed_value, org_id, tuple(rm_ids), anchor, first, companies, not big)
         subsidiaries = 0
         counts: Counter[tuple[str, str]] = Counter()
@@ -1061,7 +969,7 @@ def seed_connection(
         for rows in _chunks(plan, parallel=big):
             waited += time.perf_counter() - clock
             clock = time.perf_counter()
-            _flush(conn, rows)
+            _flush(writer, rows)
             flushing += time.perf_counter() - clock
             clock = time.perf_counter()
             subsidiaries += rows.subsidiaries
@@ -1070,61 +978,17 @@ def seed_connection(
                 progress(len(rows.relationships))
         trace(f"rows (waiting {waited:.1f} s, inserting {flushing:.1f} s)")
         if big:
-            for index, target in _SECONDARY_INDEXES.items():
-                conn.execute(f"CREATE INDEX IF NOT EXISTS {index} ON {target}")
-            trace("indexes")
-            _fill_search_index(conn, max_rowid)
-            conn.execute(
-                "INSERT INTO relationship_keys (rowid, org_id, status)"
-                " SELECT rowid, org_id, status FROM relationships WHERE rowid > ?",
-                (max_rowid,),
-            )
-            trace("search")
             # Counted while generating: cheaper than grouping a million rows again.
-            conn.executemany(
-                "INSERT INTO status_counts (org_id, user_id, status, n) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT DO UPDATE SET n = n + excluded.n",
-                [(org_id, user, status, n) for (user, status), n in counts.items()],
+            writer.rebuild(
+                org_id, max_rowid, [(user, status, n) for (user, status), n in counts.items()]
             )
-            for statement in _triggers():
-                conn.execute(statement)
-        trace("counts")
-        conn.execute("COMMIT")
-        trace("commit")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    finally:
-        conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute("PRAGMA cache_size = -8000")
+            trace("indexes, search and counts")
+    trace("commit")
     if big:
-        # Sampled statistics: enough for the planner, seconds cheaper than a full ANALYZE.
-        conn.execute("PRAGMA analysis_limit = 400")
-        conn.execute("ANALYZE")
+        writer.analyze()
         trace("analyze")
     return SeedResult(org_id, companies, subsidiaries, time.perf_counter() - started)
 
-
-def _fill_search_index(conn: sqlite3.Connection, max_rowid: int) -> None:
-    """Index the new companies' names for search, in bulk: the full-text index's
-    segments are left unmerged while it fills and merged once at the end (5.4 s
-    instead of 7.6 s for a million companies, and one segment to search after), then
-    it goes back to merging as it goes, as live inserts need."""
-    settings = "INSERT INTO relationships_fts (relationships_fts, rank) VALUES (?, ?)"
-    conn.execute(settings, ("automerge", 0))
-    conn.execute(settings, ("crisismerge", 2000))
-    conn.execute(
-        "INSERT INTO relationships_fts (rowid, name, contact_name)"
-        " SELECT rowid, name, contact_name FROM relationships WHERE rowid > ?",
-        (max_rowid,),
-    )
-    conn.execute("INSERT INTO relationships_fts (relationships_fts) VALUES ('optimize')")
-    conn.execute(settings, ("automerge", FTS_AUTOMERGE))
-    conn.execute(settings, ("crisismerge", FTS_CRISISMERGE))
-
-
-# SQLite's defaults for the full-text index's merging.
-FTS_AUTOMERGE, FTS_CRISISMERGE = 4, 16
 
 # Seeded ids count up from here (2009, in id time): before any live id, never "-…".
 SEED_EPOCH = 1_234_567_890_123
@@ -1231,13 +1095,6 @@ def _chunks(plan: _Plan, *, parallel: bool) -> Iterator[Rows]:
             worker.join(timeout=5)
             if worker.is_alive():
                 worker.kill()
-
-
-def _triggers() -> Iterator[str]:
-    from journey.storage.sqlite.connection import split_sql
-
-    yield from split_sql(TRIGGERS)
-    yield from split_sql(V3_TRIGGERS)
 
 
 def ensure_demo(

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from journey.storage.base import Committed
+from journey.storage.sqlite.bulk import BulkWriter
 from journey.storage.sqlite.connection import (
     BUSY_TIMEOUT_MS,
     StorageError,
@@ -270,6 +271,18 @@ class SQLiteStore:
                 raise sqlite3.OperationalError("database is locked")
             time.sleep(pause)
             pause = min(pause * 2, 0.02)
+
+    def bulk_load(self, fn: Callable[[BulkWriter], T]) -> T:
+        """``fn`` with a bulk writer on this store's writer connection, holding the
+        writer's turn meanwhile (a seed of the first-run demo; ``relportal seed`` on a
+        file of its own uses ``BulkWriter.open``). ``fn`` begins and ends its
+        transaction (``BulkWriter.transaction``); the listeners are not told."""
+        with self._write_lock:
+            self._lock_file.acquire()
+            try:
+                return fn(BulkWriter(self._writer))
+            finally:
+                self._lock_file.release()
 
     def close(self) -> None:
         if self._checkpoints is not None:

@@ -214,50 +214,6 @@ def _decide(tx: Tx, token: str, body: dict[str, Any]) -> _Decision:
     return _Decision(req, state, action, params, parties, entities, transition)
 
 
-@dataclass(frozen=True)
-class DecidedStep:
-    """An action that only moves the journey's place, decided on a read snapshot,
-    with the answer the customer gets once it is recorded (``record_step``)."""
-
-    request: InformationRequest
-    fields: dict[str, Any]
-    event: dict[str, Any]
-    answer: dict[str, Any]
-
-
-def decide_step(tx: Tx, token: str, body: dict[str, Any]) -> DecidedStep | None:
-    """Decide an action without writing: refused as ``act`` would refuse it, or
-    decided. None when the action would change more than the journey's place (an
-    entity, a connection, the request's state), which ``act`` does in one write.
-
-    Most actions are steps on or back. Deciding one takes most of an action's
-    reads; done here, on a snapshot, it keeps them out of the write transaction,
-    which writers of every process take in turns (bench/RESULTS.md).
-    """
-    d = _decide(tx, token, body)
-    if d.transition.effects:
-        return None
-    fields = _step_fields(d.request, d.transition)
-    return DecidedStep(
-        request=d.request,
-        fields=fields,
-        event=_action_event(d.state, d.transition, d.action, _answer(d.action, d.params)),
-        answer=view(tx, replace(d.request, **fields), d.parties, d.entities),
-    )
-
-
-def record_step(tx: Tx, step: DecidedStep) -> bool:
-    """Record a decided step if the request is where it was decided; False, having
-    written nothing, if something moved it since (then ``act`` decides again)."""
-    req = step.request
-    if not tx.update_request_at_version(req.id, req.version, step.fields):
-        return False
-    tx.append_event(
-        req.org_id, _customer(req), "journey.action", step.event, req.relationship_id, req.id
-    )
-    return True
-
-
 def _parse(
     tx: Tx, token: str, body: dict[str, Any]
 ) -> tuple[InformationRequest, JourneyState, Action, dict[str, Any]]:

@@ -48,16 +48,6 @@ class RequestQueries(TxBase):
     def update_request(self, req_id: str, fields: dict[str, Any]) -> None:
         self._update("requests", "id", req_id, fields)
 
-    def update_request_at_version(self, req_id: str, version: int, fields: dict[str, Any]) -> bool:
-        """``update_request`` if the request is still at ``version``; False, having
-        written nothing, if something changed it since it was read."""
-        assignments, values = self._assignments("requests", fields)
-        cursor = self.conn.execute(
-            f"UPDATE requests SET {assignments} WHERE id = ? AND version = ?",
-            (*values, req_id, version),
-        )
-        return cursor.rowcount == 1
-
     def revoke_link(self, req_id: str, reason: str) -> None:
         self.conn.execute(
             "INSERT OR IGNORE INTO link_revocations (link_hash, request_id, reason, revoked_at)"

@@ -1,5 +1,4 @@
-"""The SQLite store: WAL, foreign keys, one writer, a few readers, off the event loop
-(but for brief writes: ``SQLiteStore.write``).
+"""The SQLite store: WAL, foreign keys, one writer, a few readers, off the event loop.
 
 Write transactions start with ``BEGIN IMMEDIATE`` so that concurrent writers (other
 processes sharing the file) take turns before they begin (``WriterLock``) instead of
@@ -71,11 +70,9 @@ class SQLiteStore:
             self._readers.put(conn)
             self._all.append(conn)
         self._reader_threads = max(readers, 1)
-        self._brief_reader: sqlite3.Connection | None = None  # made on first use
-        self._brief_lock = threading.Lock()
         self._threads: tuple[ThreadPoolExecutor, ThreadPoolExecutor] | None = None
-        # Called after each commit, in the thread that wrote: the writer thread, or the
-        # event loop's for a brief write.
+        # Called after each commit, in the thread that wrote (the writer thread, or
+        # the caller's for ``write_sync``).
         self.on_commit: list[Callable[[Committed], None]] = []
         # Asked only for PRAGMA data_version: it changes whenever another connection,
         # this process's writer or another process's, has committed.
@@ -157,28 +154,8 @@ class SQLiteStore:
         readers, _ = self._executors()
         return await asyncio.get_running_loop().run_in_executor(readers, self.read_sync, fn)
 
-    async def write(self, fn: Callable[[SQLiteTx], T], *, brief: bool = False) -> T:
-        """Run ``fn`` in a write transaction, off the event loop in the writer thread.
-
-        ``brief``: the caller knows ``fn`` is a short transaction (a customer's step,
-        one record changed); it then runs here, on the loop. A journey action is
-        about 0.3 ms of work, and handing it to the writer thread and back cost as
-        much again, with the two threads taking the GIL from each other (1,200 →
-        1,650 actions/s on two processes, bench/RESULTS.md). It waits on the loop
-        only for another process's turn, which is one transaction long; if this
-        process's writer thread is busy (a background pass, an upload), or a program
-        that takes no turns holds SQLite's lock, it waits in the writer thread.
-        """
-        if brief and self._write_lock.acquire(blocking=False):
-            try:
-                self._lock_file.acquire()
-                begun = self._begin_if_free(self._writer)
-            except BaseException:
-                self._release_writer()
-                raise
-            if begun:
-                return self._run_begun(fn)
-            self._release_writer()
+    async def write(self, fn: Callable[[SQLiteTx], T]) -> T:
+        """Run ``fn`` in a write transaction, off the event loop in the writer thread."""
         import asyncio
 
         _, writer = self._executors()
@@ -190,21 +167,6 @@ class SQLiteStore:
             return self._in_snapshot(conn, fn)
         finally:
             self._readers.put(conn)
-
-    def read_brief(self, fn: Callable[[SQLiteTx], T]) -> T:
-        """``read_sync`` for a few indexed lookups, on the calling thread (the event
-        loop's), where handing them to a reader thread would cost more than the read.
-        It has a connection of its own, so it never waits for a reader's: they may
-        all be out on long list pages."""
-        if not self._brief_lock.acquire(blocking=False):
-            return self.read_sync(fn)  # another thread is reading briefly too
-        try:
-            if self._brief_reader is None:
-                self._brief_reader = connect(self.path)
-                self._all.append(self._brief_reader)
-            return self._in_snapshot(self._brief_reader, fn)
-        finally:
-            self._brief_lock.release()
 
     @staticmethod
     def _in_snapshot(conn: sqlite3.Connection, fn: Callable[[SQLiteTx], T]) -> T:

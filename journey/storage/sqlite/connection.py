@@ -75,6 +75,25 @@ def split_sql(script: str) -> list[str]:
     return statements
 
 
+def error_code(exc: sqlite3.Error) -> int:
+    """SQLite's primary result code for ``exc`` (``sqlite3.SQLITE_BUSY``, …): the low
+    byte of its extended code; 0 for an error SQLite did not raise."""
+    return int(getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
+
+
+def is_busy(exc: sqlite3.Error) -> bool:
+    """Another connection holds the lock ("database is locked")."""
+    return error_code(exc) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+def busy_error() -> sqlite3.OperationalError:
+    """The error SQLite gives a writer that could not take the lock, made here."""
+    exc = sqlite3.OperationalError("database is locked")
+    exc.sqlite_errorcode = sqlite3.SQLITE_BUSY
+    exc.sqlite_errorname = "SQLITE_BUSY"
+    return exc
+
+
 def read_only(path: str) -> str:
     return (
         f"{path} is read-only, and relportal writes to its database (sign-ins, tokens, "
@@ -85,10 +104,10 @@ def read_only(path: str) -> str:
 
 def unusable(path: str, exc: sqlite3.DatabaseError) -> str:
     """Why the database at ``path`` cannot be opened, in one line that names it once."""
-    reason = str(exc)
-    if "readonly" in reason:
+    reason, code = str(exc), error_code(exc)
+    if code == sqlite3.SQLITE_READONLY:
         return read_only(path)
-    if "unable to open" in reason:
+    if code == sqlite3.SQLITE_CANTOPEN:
         folder = Path(path).parent
         if Path(path).exists() and not os.access(folder, os.W_OK):
             return read_only(path)  # WAL needs its -shm file beside the database

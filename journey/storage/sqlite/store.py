@@ -20,7 +20,10 @@ from journey.storage.sqlite.bulk import BulkWriter
 from journey.storage.sqlite.connection import (
     BUSY_TIMEOUT_MS,
     StorageError,
+    busy_error,
     connect,
+    error_code,
+    is_busy,
     migrate,
     read_only,
     unusable,
@@ -98,9 +101,9 @@ class SQLiteStore:
                 finally:
                     self._writer.execute("ROLLBACK")
             except sqlite3.OperationalError as exc:
-                if "readonly" in str(exc) or "read-only" in str(exc):
+                if error_code(exc) == sqlite3.SQLITE_READONLY:
                     raise StorageError(read_only(self.path)) from None
-                if "locked" not in str(exc):  # busy: another program writes, so can we
+                if not is_busy(exc):  # busy: another program writes, so can we
                     raise StorageError(unusable(self.path, exc)) from None
             finally:
                 self._lock_file.release()
@@ -218,7 +221,7 @@ class SQLiteStore:
             conn.execute("BEGIN IMMEDIATE")
             return True
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) and "busy" not in str(exc):
+            if not is_busy(exc):
                 raise
             return False
 
@@ -230,7 +233,7 @@ class SQLiteStore:
         pause = 0.001
         while not cls._begin_if_free(conn):
             if time.monotonic() > deadline:
-                raise sqlite3.OperationalError("database is locked")
+                raise busy_error()
             time.sleep(pause)
             pause = min(pause * 2, 0.02)
 

@@ -185,7 +185,7 @@ def get_journey(tx: Tx, token: str) -> dict[str, Any]:
 def act(tx: Tx, token: str, body: dict[str, Any]) -> dict[str, Any]:
     """Apply one customer action; answers the new journey state."""
     d = _decide(tx, token, body)
-    after = _apply(tx, d.request, d.state, d.transition, d.action, _answer(d.action, d.params))
+    after = _apply(tx, d.request, d.state, d.transition, d.action, kept_answer(d.action, d.params))
     # A transition without effects left the request's entities as they were.
     return view(tx, after, d.parties, None if d.transition.effects else d.entities)
 
@@ -236,7 +236,7 @@ def _step_fields(req: InformationRequest, transition: machine.Transition) -> dic
     return {"journey": transition.state.to_dict(), "version": req.version + 1}
 
 
-def _action_event(
+def action_event(
     before: JourneyState, transition: machine.Transition, action: Action, answer: dict[str, Any]
 ) -> dict[str, Any]:
     """The transcript's line for one action (the ``journey.action`` event)."""
@@ -260,7 +260,7 @@ _ANSWERED = {
 }
 
 
-def _answer(action: Action, params: dict[str, Any]) -> dict[str, Any]:
+def kept_answer(action: Action, params: dict[str, Any]) -> dict[str, Any]:
     """What the customer answered, for the transcript: only the value the action took,
     once the machine accepted it, cleaned as it was checked. Never a password, nor a
     parameter the action does not take (the RM's screens show whatever is kept)."""
@@ -435,7 +435,7 @@ def _apply(
         req.org_id,
         actor,
         "journey.action",
-        _action_event(before, transition, action, answer),
+        action_event(before, transition, action, answer),
         req.relationship_id,
         req.id,
     )

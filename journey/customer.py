@@ -473,6 +473,7 @@ def _create_entity(tx: Tx, req: InformationRequest, effect: CreateEntity, now: s
             entities_total=0,
             platforms=(),
             latest_request_id=None,
+            simulated=parent.simulated,  # a simulation's subsidiary is simulated too
         )
         tx.insert_relationship(child)
         tx.set_relationship_users(child, parent.users)

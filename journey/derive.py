@@ -84,10 +84,18 @@ def shown_entities(
     shown = [(e, False) for e in entities]
     if latest is None or any(has_shared_data(tx, e) for e in entities):
         return shown
-    for req in tx.requests_for_relationship(rel_id):  # newest first
-        if req.id == latest.id or req.created_at > latest.created_at:
-            continue
-        earlier = [e for e in tx.entities_for_request(req.id) if has_shared_data(tx, e)]
+    # Its own earlier requests, newest first; then, for a subsidiary, the parent's
+    # request its entity was shared under.
+    candidates = [
+        r.id
+        for r in tx.requests_for_relationship(rel_id)
+        if r.id != latest.id and r.created_at <= latest.created_at
+    ]
+    for entity in reversed(tx.entities_for_relationship(rel_id)):
+        if entity.request_id != latest.id and entity.request_id not in candidates:
+            candidates.append(entity.request_id)
+    for req_id in candidates:
+        earlier = [e for e in tx.entities_for_request(req_id) if has_shared_data(tx, e)]
         if earlier:
             return shown + [(e, True) for e in earlier]
     return shown

@@ -78,6 +78,8 @@ class Relationship:
     platforms: tuple[str, ...]
     latest_request_id: str | None
     users: tuple[str, ...] = ()
+    # A customer simulation's company: kept out of lists, counts and the portfolio.
+    simulated: bool = False
 
 
 @dataclass(frozen=True)

@@ -88,7 +88,7 @@ def create(tx: Tx, user: User, data: dict[str, Any], public_url: str) -> dict[st
         "contact_email": "customer@simulation.invalid",
         "users": (),
     }
-    rel = service.add_relationship(tx, user, clean, note={"simulation": True})
+    rel = service.add_relationship(tx, user, clean, note={"simulation": True}, simulated=True)
     issued = service.issue_request(
         tx, user, rel, types, Delivery.LINK, public_url, features=frozenset(features)
     )
@@ -99,6 +99,17 @@ def create(tx: Tx, user: User, data: dict[str, Any], public_url: str) -> dict[st
         "data_types": sorted(t.value for t in types),
         "features": sorted(f.value for f in features),
     }
+
+
+def clear(tx: Tx, user: User) -> dict[str, Any]:
+    """Remove the organization's customer simulations (demo requests and replays too)."""
+    service.require_role(user, *SIMULATION_ROLES)
+    removed = tx.delete_simulations(user.org_id)
+    if removed:
+        tx.append_event(
+            user.org_id, service.actor_of(user), "simulations.cleared", {"removed": removed}
+        )
+    return {"removed": removed}
 
 
 def transcript(tx: Tx, user: User, req_id: str) -> dict[str, Any]:

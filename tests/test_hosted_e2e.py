@@ -143,12 +143,15 @@ def company_rows(screen: str) -> list[str]:
 
 def spend_company(screen: str) -> tuple[int, str] | None:
     """The first company on screen whose data is available and whose request is for
-    spend analysis alone (its simulation then offers a manual upload): its row, name."""
+    spend analysis alone (its simulation then offers a manual upload), and whose name
+    shows whole and is its own, not a subsidiary's (the report names the entity, and a
+    subsidiary's entity is named without its parent's name): its row, name."""
     if "Relationships" not in screen or "✔ Available" not in screen:
         return None
     for index, row in enumerate(company_rows(screen)):
         cells = re.split(r"\s{2,}", row.strip())
-        if "✔ Available" in row and "Spend" in cells and "Fin" not in row:
+        whole = "…" not in cells[0] and " - " not in cells[0]
+        if "✔ Available" in row and "Spend" in cells and "Fin" not in row and whole:
             return index, cells[0]
     return None
 
@@ -474,7 +477,9 @@ def test_in_a_browser_files_come_and_go_through_the_browser_only(
         tab.press("Enter")
     report = laptop / delivered.value.suggested_filename
     delivered.value.save_as(report)
-    assert report.name.startswith(company) and report.suffix == ".xlsx"
+    # Named after the company, with what a file name should not hold ("&") replaced.
+    as_file = "".join(c if c.isalnum() or c in " -_" else "-" for c in company).strip()
+    assert report.name.startswith(as_file) and report.suffix == ".xlsx"
     book = openpyxl.load_workbook(io.BytesIO(report.read_bytes()))
     cells = [str(c) for sheet in book for row in sheet.iter_rows(values_only=True) for c in row]
     assert any(company in cell for cell in cells)

@@ -24,15 +24,6 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from journey.ledger import (  # noqa: E402
-    ACCOUNTS_PAYABLE,
-    BANK_OVERDRAFT,
-    BILL_ACCOUNT_IDS,
-    BILL_STATUSES,
-    CASH,
-    CURRENCIES,
-    CURRENT_PERIOD_EARNINGS,
-    PAYMENT_METHOD_TYPES,
-    PAYMENT_TERMS_DAYS,
     SIZES,
     Ledger,
     generate_ledger,
@@ -40,6 +31,19 @@ from journey.ledger import (  # noqa: E402
     ledger_summary,
     ledger_to_dict,
     net_profit,
+)
+from journey.ledger.accounts import (  # noqa: E402
+    ACCOUNTS_PAYABLE,
+    BANK_OVERDRAFT,
+    CASH,
+    CURRENT_PERIOD_EARNINGS,
+)
+from journey.ledger.catalogue import BILL_ACCOUNT_IDS  # noqa: E402
+from journey.ledger.records import (  # noqa: E402
+    BILL_STATUSES,
+    CURRENCIES,
+    PAYMENT_METHOD_TYPES,
+    PAYMENT_TERMS_DAYS,
 )
 
 SPEND_INSIGHTS_SPEC = Path("/work/shared/reference/codat-oas/Codat-Spend-Insights.yaml")

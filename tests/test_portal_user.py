@@ -75,7 +75,10 @@ async def test_a_new_user_does_not_change_who_the_portal_signs_in_as(tmp_path: P
     async with app.run_test(size=(120, 30)) as pilot:
         await until(pilot, lambda: isinstance(app.screen, PortalScreen))
         assert app.session is not None and app.session.user["email"] == DEMO_PORTAL_USER
-        title = text_of(app.screen.query_one("#title"))
+        # Once the title is drawn (on a busy machine, a moment after the screen is up).
+        shown = app.screen.query_one("#title")
+        await until(pilot, lambda: text_of(shown).strip() != "")
+        title = text_of(shown)
         assert title.rstrip().endswith("Alex Morgan"), title
 
 
@@ -84,7 +87,9 @@ async def test_the_configured_user_is_the_one_signed_in(tmp_path: Path) -> None:
     app = RelportalApp(lambda: embedded_client(settings, "priya.shah@larkspurbank.example"))
     async with app.run_test(size=(120, 30)) as pilot:
         await until(pilot, lambda: isinstance(app.screen, PortalScreen))
-        assert text_of(app.screen.query_one("#title")).rstrip().endswith("Priya Shah")
+        shown = app.screen.query_one("#title")
+        await until(pilot, lambda: text_of(shown).strip() != "")
+        assert text_of(shown).rstrip().endswith("Priya Shah")
 
 
 def test_an_unknown_configured_user_is_one_config_line(tmp_path: Path) -> None:

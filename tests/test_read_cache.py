@@ -128,23 +128,23 @@ async def test_a_failed_read_fails_every_asker_and_is_not_kept() -> None:
     assert await kept.answer("k", read) == "answer"
 
 
-# Whole responses (KeptResponses), through the service's HTTP API.
+# The list route's cache, through the service's HTTP API.
 
 
 async def test_a_repeated_list_page_is_answered_without_reading_again(
     svc: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from journey.api import pages
+    from journey import relationship_list
 
     computed = 0
-    real_page = pages.relationship_page
+    real_page = relationship_list.relationship_page
 
     def counting_page(*args: Any, **kwargs: Any) -> Any:
         nonlocal computed
         computed += 1
         return real_page(*args, **kwargs)
 
-    monkeypatch.setattr(pages, "relationship_page", counting_page)
+    monkeypatch.setattr(relationship_list, "relationship_page", counting_page)
     await svc.company(name="Alder Bakery")
     url = "/v1/relationships?user=me&sort=name&limit=100"
     first = await svc.get(url)
@@ -161,7 +161,7 @@ async def test_a_repeated_list_page_is_answered_without_reading_again(
     assert computed == 2
 
 
-async def test_kept_responses_are_per_token_and_keep_no_token(svc: Any) -> None:
+async def test_kept_pages_are_per_user_and_keep_no_token(svc: Any) -> None:
     await svc.company(name="Alder Bakery")  # the RM's own company
     url = "/v1/relationships?user=me&sort=name"
     mine = await svc.get(url, "rm")
@@ -183,8 +183,57 @@ async def test_refusals_are_not_kept(svc: Any) -> None:
     assert bad.status_code == 422
     unauthorized = await svc.base.get("/v1/relationships", headers={"Authorization": "Bearer x"})
     assert unauthorized.status_code == 401
-    assert not [key for key in svc.app.state.ctx.cache._kept if key[0] == "response"]
-    # A token revoked after its answer was kept is refused at once (a revocation writes).
+    assert not [key for key in svc.app.state.ctx.cache._kept if key[0] == "relationships"]
+    # A token revoked after its page was kept is refused at once.
     assert (await svc.get("/v1/relationships")).status_code == 200
     await svc.store.write(lambda tx: tx.revoke_token(hash_secret(svc.tokens["rm"])))
     assert (await svc.get("/v1/relationships")).status_code == 401
+
+
+async def test_a_token_that_expired_is_refused_while_its_page_is_kept(
+    svc: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Expiry writes nothing, so the kept page stays good: the token must still be
+    # checked before the cache answers.
+    url = "/v1/relationships?user=me"
+    assert (await svc.get(url)).status_code == 200
+    assert [key for key in svc.app.state.ctx.cache._kept if key[0] == "relationships"]
+    monkeypatch.setattr("journey.tokens.utc_iso_now", lambda: "9999-12-31T00:00:00.000Z")
+    refused = await svc.get(url)
+    assert refused.status_code == 401
+    assert refused.json()["code"] == "token_expired"
+
+
+async def test_a_list_page_has_an_etag_and_a_repeat_with_it_is_304(svc: Any) -> None:
+    await svc.company(name="Alder Bakery")
+    url = "/v1/relationships?user=me&sort=name"
+    first = await svc.get(url)
+    etag = first.headers["etag"]
+    assert etag.startswith('"') and etag.endswith('"')
+    assert first.headers["vary"] == "Authorization"
+
+    for sent in (etag, f"W/{etag}", f'"other", {etag}', "*"):
+        again = await svc.base.get(url, headers={**svc.headers(), "If-None-Match": sent})
+        assert again.status_code == 304, sent
+        assert again.content == b""
+        assert again.headers["etag"] == etag
+        assert again.headers["vary"] == "Authorization"
+
+    # Another page, or the same page after a change, is sent whole with a new ETag.
+    other = await svc.base.get(f"{url}&q=Birch", headers={**svc.headers(), "If-None-Match": etag})
+    assert other.status_code == 200 and other.headers["etag"] != etag
+    await svc.company(name="Birch Joinery")
+    changed = await svc.base.get(url, headers={**svc.headers(), "If-None-Match": etag})
+    assert changed.status_code == 200
+    assert [r["name"] for r in changed.json()["items"]] == ["Alder Bakery", "Birch Joinery"]
+    assert changed.headers["etag"] != etag
+
+
+async def test_an_etag_is_no_way_around_the_token(svc: Any) -> None:
+    url = "/v1/relationships?user=me"
+    etag = (await svc.get(url)).headers["etag"]
+    await svc.store.write(lambda tx: tx.revoke_token(hash_secret(svc.tokens["rm"])))
+    refused = await svc.base.get(url, headers={**svc.headers(), "If-None-Match": etag})
+    assert refused.status_code == 401
+    anonymous = await svc.base.get(url, headers={"If-None-Match": etag})
+    assert anonymous.status_code == 401

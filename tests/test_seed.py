@@ -259,6 +259,28 @@ async def test_the_demo_agrees_with_itself(demo: tuple[httpx.AsyncClient, int]) 
             req = requests.get(event["request_id"] or "")
             if req and event["at"] < req["created_at"]:
                 disorder.append((row["name"], f"{event['kind']} before its request"))
+        # The status events tell the company's story: each from where the last left
+        # it, in time order, ending at its status at its status time.
+        changes = sorted(
+            (e for e in body["events"] if e["kind"] == "relationship.status_changed"),
+            key=lambda e: e["seq"],
+        )
+        story = [("None", None)] + [(e["payload"]["to"], e["at"]) for e in changes]
+        for (before, at), change in zip(story, changes, strict=False):
+            if change["payload"]["from"] != before or (at and change["at"] < at):
+                disorder.append((row["name"], "status events out of order"))
+        if row["status"] and story[-1] != (row["status"], row["status_at"]):
+            disorder.append((row["name"], f"status events end at {story[-1]}"))
+        # ...and it starts where every request starts, not at the end of the journey.
+        if body["requests"] and not row["parent_id"] and story[1][0] != "Requested":
+            disorder.append((row["name"], f"status story starts at {story[1][0]}"))
+        # A processed upload's report lists the rows its file had.
+        for entity in entities:
+            if entity["uploads"] and entity["uploads"][0]["status"] == "Processed":
+                report = await client.get(f"/v1/relationships/{row['id']}/reports/spend_analysis")
+                (shown,) = report.json()["entities"]
+                if shown["summary"]["suppliers_count"] != entity["uploads"][0]["rows"]:
+                    disorder.append((row["name"], "an upload's rows are not in its report"))
         # A journey the customer opened has its transcript: the actions it took.
         latest = body["requests"][0] if body["requests"] else None
         if latest and latest["opened_at"] and not row["parent_id"]:

@@ -510,7 +510,7 @@ async def test_transcript_export_import_and_replay(sim_settings, tmp_path) -> No
         table = transcript_screen.query_one(DataTable)
         await walk.until(lambda: table.row_count == 6, what="six customer actions")
         results = [str(table.get_row_at(i)[5]) for i in range(table.row_count)]
-        assert results[4].startswith("✖") and results[5] == "→ complete"
+        assert results[4].startswith("✖") and results[5] == "→ Complete"
         # Export it.
         target = tmp_path / "cod.json"
         await pilot.press("e")

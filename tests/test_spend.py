@@ -7,7 +7,6 @@ from decimal import Decimal
 
 from journey import spend
 from journey.ledger import (
-    ACCOUNTS,
     Bill,
     BillPayment,
     Ledger,
@@ -15,6 +14,7 @@ from journey.ledger import (
     Supplier,
     generate_ledger,
 )
+from journey.ledger.accounts import ACCOUNTS
 
 
 def _tiny() -> Ledger:

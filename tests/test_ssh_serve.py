@@ -322,7 +322,9 @@ def test_two_viewers_at_once_do_not_see_each_others_changes(shared) -> None:  # 
 
         _search(second, "Beacon Hollow")
         screen = second.wait_for(lambda text: _rows(text, "Beacon Hollow"), "the other's row")
-        assert _rows(screen, "Beacon Hollow") == ["Beacon Hollow Deli Harrogate"]
+        # One row, its long name perhaps cut to the column ("Beacon Hollow Deli Harroga…").
+        (row,) = _rows(screen, "Beacon Hollow")
+        assert row.startswith("Beacon Hollow Deli Harroga"), row
         assert "Deleted" not in screen
 
         # The first viewer leaves with ctrl+q: ssh ends normally, the portal with it.
@@ -330,7 +332,7 @@ def test_two_viewers_at_once_do_not_see_each_others_changes(shared) -> None:  # 
         assert first.wait_exit() == 0
         _eventually(lambda: len(server.session_homes()) == 1, "the first home removed")
         second.type("\x1b")
-        assert "Beacon Hollow Deli Harrogate" in second.wait_for_text("Beacon Hollow")
+        second.wait_for_text("Beacon Hollow Deli Harroga")  # still there (perhaps cut)
     finally:
         first.close()
         second.close()

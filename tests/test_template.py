@@ -39,7 +39,9 @@ from journey.template import (  # noqa: E402
     UploadError,
     UploadRejected,
     build_template,
+    hardened_zip,
     parse_upload,
+    validate,
 )
 
 HEADERS = [column.header for column in SUPPLIER_COLUMNS]
@@ -604,7 +606,7 @@ def test_wrong_dimension_element_does_not_hide_rows() -> None:
 
 
 def test_row_limit_is_inclusive(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(template, "MAX_ROWS", 3)
+    monkeypatch.setattr(validate, "MAX_ROWS", 3)
     assert len(parse_upload(make_xlsx([row(), row(), [], row()]), "s.xlsx")) == 3
     error = rejected(make_xlsx([row()] * 4))
     assert error.errors == [
@@ -626,9 +628,10 @@ def test_more_than_max_rows_is_rejected_early() -> None:
     data = buffer.getvalue()
     assert len(data) <= MAX_UPLOAD_BYTES
 
-    started = time.perf_counter()
+    # CPU time, not wall time: what the parser spent, whatever else the machine runs.
+    started = time.process_time()
     error = rejected(data)
-    assert time.perf_counter() - started < 5
+    assert time.process_time() - started < 5
     assert error.errors == [
         UploadError(
             None, None, "The file has more than 10,000 supplier rows. Upload at most 10,000 rows."
@@ -929,9 +932,9 @@ def test_hostile_files_are_rejected_readably(
     valid_xlsx: bytes, build: Callable[[bytes], tuple[bytes, str]], fragment: str
 ) -> None:
     data, filename = build(valid_xlsx)
-    started = time.perf_counter()
+    started = time.process_time()
     error = rejected(data, filename)
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
 
     assert fragment in str(error)
     assert error.errors[0].row is None and error.errors[0].column is None
@@ -942,12 +945,12 @@ def test_hostile_files_are_rejected_readably(
 def test_defusedxml_stops_entities_even_if_the_prescan_is_bypassed(
     valid_xlsx: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(template, "_xml_hazard", lambda content: False)
+    monkeypatch.setattr(hardened_zip, "_xml_hazard", lambda content: False)
     for payload in (BILLION_LAUGHS, EXTERNAL_ENTITY):
         data = rewrite_zip(valid_xlsx, {"xl/worksheets/sheet1.xml": payload})
-        started = time.perf_counter()
+        started = time.process_time()
         assert "could not be read" in str(rejected(data))
-        assert time.perf_counter() - started < 2
+        assert time.process_time() - started < 2
 
 
 def test_openpyxl_is_running_on_defusedxml() -> None:
@@ -966,8 +969,8 @@ def test_parsing_refuses_to_run_without_defusedxml(
 
 
 def test_lone_surrogates_are_not_valid_text() -> None:
-    with pytest.raises(template._InvalidValue, match="not valid text"):
-        template._as_text("Acme\ud800", max_length=200)
+    with pytest.raises(validate._InvalidValue, match="not valid text"):
+        validate._as_text("Acme\ud800", max_length=200)
 
 
 def test_module_does_not_import_ui_packages() -> None:

@@ -541,7 +541,7 @@ def cmd_token_create(args: argparse.Namespace, config: Config) -> int:
     not quietly become a colleague with API access."""
     from journey import service
     from journey.domain import Role
-    from journey.errors import ServiceError
+    from journey.errors import Invalid, ServiceError
     from journey.seed import DEMO_ORG
 
     if not 1 <= args.days <= TOKEN_DAYS_MAX:
@@ -556,7 +556,7 @@ def cmd_token_create(args: argparse.Namespace, config: Config) -> int:
         email = service.clean_email(args.email, "email")
         org = tx.get_organization_by_name(org_name)
         if org is None and not args.new_user:
-            raise service.Invalid(
+            raise Invalid(
                 f"there is no organization {org_name!r} in {settings.db_path}; check --org, "
                 "or add --new-user to create it with the user",
                 "no_organization",
@@ -567,7 +567,7 @@ def cmd_token_create(args: argparse.Namespace, config: Config) -> int:
             where = f"a new organization, {org_name}"
         user = tx.get_user_by_email(org.id, email)
         if user is None and not args.new_user:
-            raise service.Invalid(
+            raise Invalid(
                 f"{email} is not a user of {org_name}; check the spelling, or add --new-user "
                 f"to create them (role {role.value})",
                 "no_user",
@@ -577,7 +577,7 @@ def cmd_token_create(args: argparse.Namespace, config: Config) -> int:
             user = service.ensure_user(tx, org, email, name, role)
             made.append(f"a new user, {name} <{email}> ({role.value}), in {where}")
         elif args.role is not None and user.role is not role:
-            raise service.Invalid(
+            raise Invalid(
                 f"{email} already exists with the role {user.role.value}", "role_mismatch"
             )
         return service.create_token(tx, user, label="cli", days=args.days)

@@ -131,6 +131,11 @@ class PortalCommands(Provider):
                 self.app.action_import_transcript,  # type: ignore[attr-defined]
                 "Open a journey transcript (JSON) to read or replay",
             ),
+            Command(
+                "simulation: customer simulations",
+                partial(open_simulations, self.app),
+                "The simulations kept out of the list: open them, or clear them all (C)",
+            ),
         ]
         return commands
 
@@ -187,6 +192,16 @@ class PortalCommands(Provider):
             name = f"jump to {row['name']}"
             details = Content.styled(f"{row['status_label']} · {row['contact_name']}", "dim")
             yield Hit(0.9, Content("\n").join([Content(name), details]), open_company, text=name)
+
+
+def open_simulations(app: Any) -> None:
+    """The customer simulations view (support's), from any screen over the portal."""
+    from screens.portal import PortalScreen
+    from screens.simulations import SimulationsScreen
+
+    portal = next((s for s in reversed(app.screen_stack) if isinstance(s, PortalScreen)), None)
+    if portal is not None:
+        app.push_screen(SimulationsScreen(portal.client, portal.session))
 
 
 def highlighted(matcher: Matcher, candidate: str) -> Content:

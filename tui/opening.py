@@ -5,7 +5,7 @@ takes longer than importing Textual (about 0.3 s against 0.2 s on the project's
 machine). The portal's first three questions (who am I, the first page of my
 companies, where the event log stands) do not need any of it: they are read in one
 snapshot with the very functions the HTTP routes answer them with
-(``journey.service.me``, ``journey.api.pages``), while Textual imports. The client
+(``journey.service.me``, ``journey.relationship_list``), while Textual imports. The client
 answers those questions from here once; the service loads after the first rows are
 on screen, and the live event feed resumes from the snapshot's event, so nothing
 that happens in between is missed.
@@ -147,8 +147,7 @@ class Opening:
             self._done.set()
 
     def _snapshot(self, tx: Any) -> dict[str, Any] | None:
-        from journey import service
-        from journey.api import pages
+        from journey import relationship_list, service
 
         user = service.embedded_user(tx, self.user_email)
         if user is None:
@@ -157,7 +156,7 @@ class Opening:
         return {
             answer_key("/v1/me", {}): service.me(tx, user),
             answer_key("/v1/events/head", {}): {"last_seq": tx.last_event_seq(user.org_id)},
-            answer_key("/v1/relationships", first): pages.relationship_page(
+            answer_key("/v1/relationships", first): relationship_list.relationship_page(
                 tx,
                 user,
                 q=first.get("q", ""),

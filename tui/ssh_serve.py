@@ -33,12 +33,18 @@ import struct
 import sys
 import termios
 import time
+import warnings
 from collections import Counter
 from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import asyncssh
+with warnings.catch_warnings():
+    # asyncssh names DSA key types as it is imported, and cryptography 51 and newer warn
+    # about DSA on each such name: two warnings on stderr at every start, before the
+    # server's one line, for a key type ssh-serve never offers.
+    warnings.filterwarnings("ignore", message="DSA is deprecated")
+    import asyncssh
 
 from tui import paths
 from tui.config import Config, ConfigError

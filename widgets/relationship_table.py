@@ -51,10 +51,6 @@ COLUMNS = (
 )
 
 
-# Room at the header's right for the sign that columns are hidden ("◂2 +3▸").
-HIDDEN_SIGN = 7
-
-
 def layout(width: int, shift: int = 0) -> list[tuple[Column, int]]:
     """The columns that fit ``width``, in display order, with their widths: the company
     first, always, then the others from the ``shift``-th on (←/→ scroll through them).
@@ -83,9 +79,18 @@ def fitted(width: int, shift: int) -> tuple[list[tuple[Column, int]], int, int]:
     some are, the company column gives up room for the sign that says so."""
     columns = layout(width, shift)
     left, right = hidden_columns(width, shift)
-    if left or right:
-        columns = [(c, max(10, w - HIDDEN_SIGN) if c.key == "company" else w) for c, w in columns]
+    room = len(hidden_sign(left, right))
+    if room:
+        columns = [(c, max(10, w - room) if c.key == "company" else w) for c, w in columns]
     return columns, left, right
+
+
+def hidden_sign(left: int, right: int) -> str:
+    """The header's sign that columns are hidden, with its leading space: " ◂2 +3▸"."""
+    if not (left or right):
+        return ""
+    sign = (f"◂{left}" if left else "") + (" " if left and right else "")
+    return " " + sign + (f"+{right}▸" if right else "")
 
 
 def _cells(row: dict[str, Any], users: dict[str, str]) -> dict[str, tuple[Text, Text]]:
@@ -252,10 +257,7 @@ class RelationshipTable(ScrollView, can_focus=True):
             if SORT_OF_COLUMN.get(column.key) == sort:
                 title = (sort_title or title) + (" ↓" if descending else " ↑")
             text.append(title.ljust(width)[:width], style="bold")
-        if left or right:
-            sign = (f"◂{left}" if left else "") + (" " if left and right else "")
-            sign += f"+{right}▸" if right else ""
-            text.append(sign.rjust(HIDDEN_SIGN), style="dim")
+        text.append(hidden_sign(left, right), style="dim")
         return text
 
     def column_at(self, x: int) -> str | None:

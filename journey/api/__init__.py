@@ -1,8 +1,8 @@
 """The HTTP API: the one contract between the journey service and every client.
 
 ``create_app`` is imported on first use: FastAPI and pydantic cost more to import
-than the rest of the service together, and the answer builders in this package
-(``views``, ``pages``) are used without them (the portal's opening answers).
+than the rest of the service together. The answers the portal reads before they load
+(``journey.views``, ``journey.relationship_list``) live outside this package.
 """
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.responses import PlainTextResponse, Response
 
-from journey.api import customer, problems, rm
-from journey.api.cache import KeptResponses, ReadCache
+from journey.api import customer, problems, routes
+from journey.api.cache import ReadCache
 from journey.api.context import LinkGuard, ServiceContext
 from journey.api.middleware import AccessLog, BodyLimit
 from journey.events import EventHub
@@ -90,13 +90,13 @@ def create_app(settings: ServiceSettings) -> FastAPI:
 
     app.include_router(customer.router)
     web.install(app)
-    app.include_router(rm.router)
+    for router in routes.ROUTERS:
+        app.include_router(router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> Response:
         return PlainTextResponse("ok")
 
-    app.add_middleware(KeptResponses, paths=rm.KEPT_RESPONSES)
     app.add_middleware(BodyLimit, json_limit=JSON_BODY_LIMIT, upload_limit=settings.max_body_bytes)
     app.add_middleware(AccessLog)
     return app

@@ -15,13 +15,11 @@ a task of its own, so a request that is given up never fails the others.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, TypeVar
 
-from journey.api.middleware import ASGIApp, Message, Scope
 from journey.storage.base import Store
 
 T = TypeVar("T")
@@ -100,61 +98,3 @@ def _retrieved(task: asyncio.Future[Any]) -> None:
     """Every asker may have gone: mark a failure as seen (each asker still gets it)."""
     if not task.cancelled():
         task.exception()
-
-
-class KeptResponses:
-    """Whole responses to repeated GETs of ``paths``, answered before routing.
-
-    With the relationship list's pages kept by the ``ReadCache``, most of what a
-    request still cost was FastAPI's: matching the route, then reading and validating
-    nine query parameters (60% of the time in-process). This middleware keeps the
-    response itself, by path, query string and the hash of the Authorization header
-    (the token itself is never kept), under the ``ReadCache``'s rules — the data
-    version read before it was answered, at most ``max_age`` — and answers a repeat
-    before FastAPI sees it. Only 200s with their whole body in one message are kept;
-    anything else is answered afresh every time.
-    """
-
-    def __init__(self, app: ASGIApp, *, paths: frozenset[str]) -> None:
-        self.app = app
-        self.paths = paths
-
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] not in self.paths:
-            await self.app(scope, receive, send)
-            return
-        cache: ReadCache = scope["app"].state.ctx.cache
-        authorization = b""
-        for name, value in scope["headers"]:
-            if name == b"authorization":
-                authorization = value
-        key = (
-            "response",
-            scope["path"],
-            scope["query_string"],
-            hashlib.sha256(authorization).hexdigest() if authorization else "",
-        )
-        response = await cache.answer(key, lambda: self._respond(scope), _whole_ok)
-        for message in response:
-            await send(message)
-
-    async def _respond(self, scope: Scope) -> list[Message]:
-        """The app's response, as the messages it sent."""
-        sent: list[Message] = []
-
-        async def request_body() -> Message:
-            return {"type": "http.request", "body": b"", "more_body": False}
-
-        async def keep(message: Message) -> None:
-            sent.append(message)
-
-        await self.app(scope, request_body, keep)
-        return sent
-
-
-def _whole_ok(response: list[Message]) -> bool:
-    return (
-        len(response) == 2
-        and response[0]["status"] == 200
-        and not response[1].get("more_body", False)
-    )

@@ -1,4 +1,5 @@
-"""What every route needs: the store, the settings, the event hub, the read cache."""
+"""What every route needs: the store, the settings, the event hub, the read cache
+(route dependencies are in ``journey.api.deps``)."""
 
 from __future__ import annotations
 
@@ -8,18 +9,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Request
 
-from journey import service
 from journey.api.cache import ReadCache
-from journey.errors import TooManyRequests, Unauthorized
+from journey.errors import TooManyRequests
 from journey.events import EventHub
 from journey.proxies import NO_PROXIES, TrustedProxies
-from journey.records import User
 from journey.settings import ServiceSettings
 from journey.storage.base import Store
-from journey.tokens import ApiToken, hash_secret
 
 
 @dataclass
@@ -83,36 +80,6 @@ async def context(request: Request) -> ServiceContext:
     """``get_context`` as a route dependency: async, because FastAPI runs a plain
     ``def`` dependency in a worker thread, a thread hop on every request."""
     return get_context(request)
-
-
-bearer = HTTPBearer(auto_error=False, description="An API token from `relportal token create`.")
-
-
-async def current_user(
-    request: Request,
-    credentials: HTTPAuthorizationCredentials | None = Depends(bearer),  # noqa: B008
-) -> User:
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Unauthorized("Send your API token as “Authorization: Bearer …”.", "token_missing")
-    ctx = get_context(request)
-    token = credentials.credentials
-    # Kept by the token's hash (the token itself is never kept) until anything is
-    # written — a revoked token is a write, from any process — so most requests skip
-    # the database. Expiry is a matter of the clock, so it is checked on every request.
-    held: tuple[ApiToken, User] | None = None
-    if 0 < len(token) <= 200:
-        held = await ctx.cache.answer(
-            ("token", hash_secret(token)),
-            lambda: ctx.store.read(lambda tx: service.token_holder(tx, token)),
-        )
-    if held is None:
-        raise Unauthorized("The API token is not valid.", "token_invalid")
-    api_token, user = held
-    refusal = api_token.refusal()
-    if refusal is not None:
-        code, reason = refusal
-        raise Unauthorized(reason, code)
-    return user
 
 
 def client_address(scope: Mapping[str, Any], trusted: TrustedProxies | None = None) -> str:

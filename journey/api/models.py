@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from journey.domain import DataType, Delivery, Feature
+from journey.domain import SEARCH_MAX, DataType, Delivery, Feature
 
 Text = str
 
@@ -118,6 +118,44 @@ class RelationshipOut(BaseModel):
     entities_total: int
     platforms: list[dict[str, str]]
     latest_request_id: str | None
+    simulated: bool = False
+
+
+class RelationshipListQuery(BaseModel):
+    """The query of ``GET /v1/relationships``, validated once. Frozen: it is part of
+    the key the page is kept under."""
+
+    model_config = ConfigDict(frozen=True)
+
+    q: str = Field(default="", max_length=SEARCH_MAX)
+    status: str | None = Field(default=None, max_length=40)
+    user: str = Field(default="me", max_length=64, description="me, all or a user id")
+    sort: str = Field(
+        default="name", max_length=20, description="name, created or updated; -name descends"
+    )
+    cursor: str | None = Field(default=None, max_length=2000)
+    offset: int = Field(default=0, ge=0, le=100_000_000)
+    limit: int = Field(default=50, ge=1, le=500)
+    parent: str | None = Field(default=None, max_length=64)
+    counts: bool = Field(default=True, description="false: rows only (total and counts null)")
+    simulated: bool = Field(
+        default=False, description="true: the customer simulations, kept out of every other list"
+    )
+
+    def page_args(self) -> dict[str, Any]:
+        """The arguments of ``journey.relationship_list.relationship_page``."""
+        return {
+            "q": self.q,
+            "status": self.status,
+            "user_filter": self.user,
+            "sort": self.sort,
+            "cursor": self.cursor,
+            "offset": self.offset,
+            "limit": self.limit,
+            "parent": self.parent,
+            "counts": self.counts,
+            "simulated": self.simulated,
+        }
 
 
 class RelationshipPage(BaseModel):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
 import json
 import random
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from journey import names
@@ -35,6 +37,34 @@ from journey.seed.paths import (
     connecting,
     opening,
 )
+
+SUPPLIER_NAMES = 5_000_000  # suppliers are named as companies from here on
+
+
+@functools.lru_cache(maxsize=64)
+def supplier_rows(count: int) -> str:
+    """``count`` suppliers as an accepted supplier information file keeps them (the
+    upload's records), so a seeded upload's report lists the rows its file had."""
+    from journey.template import PAYMENT_METHODS  # openpyxl: only for seeds with uploads
+
+    rows = []
+    for number in range(count):
+        spend = Decimal(500 + (number + 1) * 104_729 % 9_000_000) / 100
+        rows.append(
+            {
+                "supplier_name": names.company(SUPPLIER_NAMES + number)[0],
+                "registration_number": None,
+                "country": "GB",
+                "currency": "GBP",
+                "annual_spend": f"{spend:.2f}",
+                "payment_terms_days": (30, 14, 60, 45, 30, 7)[number % 6],
+                "preferred_payment_method": PAYMENT_METHODS[number % 3],
+                "contact_email": None,
+                "category": None,
+                "notes": None,
+            }
+        )
+    return json.dumps(rows, separators=(",", ":"))
 
 
 class Generator:
@@ -252,7 +282,10 @@ class Generator:
         rel_id: str | None = None,
         name: str | None = None,
         created: float | None = None,
+        earlier: tuple[tuple[str, float], ...] = (),
     ) -> None:
+        """The company row, its assignments and (small seeds) a status event for each
+        status it went through: ``earlier`` ones with their times, then ``status``."""
         rel_id = rel_id or c.id
         name = name or c.name
         created_s = iso_time(created or c.created)
@@ -285,8 +318,18 @@ class Generator:
             rows.counts[user_id, status] += 1
             rows.users.append((rel_id, user_id, self.org_id, status, name_key, created_s, at))
         if status != "None" and self.history:
-            payload = status_payload(name, status)
-            self.event(at, "system", "relationship.status_changed", payload, rel_id, req_id)
+            before = "None"
+            for step, moment in (*earlier, (status, status_at)):
+                payload = status_payload(name, before, step)
+                self.event(
+                    iso_time(moment),
+                    "system",
+                    "relationship.status_changed",
+                    payload,
+                    rel_id,
+                    req_id,
+                )
+                before = step
 
     def _none(self, c: Company, rows: Rows) -> None:
         self._finish(c, rows, "None", c.created)
@@ -320,7 +363,8 @@ class Generator:
         walk = Walk(types)
         walk.walk(opened, opened + self.rng.uniform(1, 20) * MINUTE, self._part_way(types))
         req = self._request(c, rows, types, "Opened", sent, walk)
-        self._finish(c, rows, "In progress", opened, types, req_id=req)
+        earlier = (("Requested", sent),)
+        self._finish(c, rows, "In progress", opened, types, req_id=req, earlier=earlier)
 
     def _completed(
         self,
@@ -357,7 +401,14 @@ class Generator:
         status = "Available" if processed else "Uploaded"
         # Processing takes a moment; a pending upload's status time is the upload.
         status_at = done + (2) * MINUTE if processed else done
-        self._finish(c, rows, status, status_at, types, linked=1, total=1, req_id=req)
+        # Sent, opened, uploaded (and processed).
+        earlier: tuple[tuple[str, float], ...] = (
+            ("Requested", sent),
+            ("In progress", walk.times[0]),
+        )
+        if processed:
+            earlier += (("Uploaded", done),)
+        self._finish(c, rows, status, status_at, types, 1, 1, (), req, earlier=earlier)
 
     def _uploaded(self, c: Company, rows: Rows) -> None:
         self._upload_journey(c, rows, processed=False)
@@ -378,7 +429,9 @@ class Generator:
                 self.rng.randint(9_000, 60_000),
                 "0" * 64,
                 count,
-                "[]",
+                # The rows the upload's spend report lists (a big seed leaves them out,
+                # as it leaves out events: millions of rows nobody reads).
+                supplier_rows(count) if self.history else "[]",
                 "Processed" if processed else "Processing",
                 stamp,
                 due,
@@ -388,9 +441,10 @@ class Generator:
 
     def _single_connection(
         self, c: Company, rows: Rows, types: tuple[str, ...], pulls: tuple[str, ...], status: str
-    ) -> tuple[str, str, list[float]]:
+    ) -> tuple[str, str, list[float], tuple[tuple[str, float], ...]]:
         """A finished journey that linked the company itself to one platform, and its
-        pulls; the request, the platform and the pulls' times."""
+        pulls; the request, the platform, the pulls' times and the statuses the company
+        went through (with their times)."""
         entity = self.uid()
         platform = self._platform()
         script = [
@@ -403,7 +457,15 @@ class Generator:
         made = walk.created[entity]
         self._entity(rows, entity, req, c.id, c.name, made, is_company=True)
         times = self._connection(rows, entity, platform, status, made, walk.linked[entity], pulls)
-        return req, platform, times
+        # Requested once sent, In progress once opened, Available from the first pull
+        # that completed (if one did).
+        earlier: tuple[tuple[str, float], ...] = (
+            ("Requested", sent),
+            ("In progress", walk.times[0]),
+        )
+        if pulls[0] == "Complete":
+            earlier += (("Available", times[0]),)
+        return req, platform, times, earlier
 
     def _available(self, c: Company, rows: Rows) -> None:
         types = self._types()
@@ -414,9 +476,10 @@ class Generator:
             self._upload_journey(c, rows, processed=True)
             return
         pulls = ("Complete",) * self.rng.randint(1, 3)
-        req, platform, times = self._single_connection(c, rows, types, pulls, "Linked")
+        req, platform, times, earlier = self._single_connection(c, rows, types, pulls, "Linked")
         # Available from the first pull that completed.
-        self._finish(c, rows, "Available", times[0], types, 1, 1, (platform,), req)
+        earlier = earlier[:-1]
+        self._finish(c, rows, "Available", times[0], types, 1, 1, (platform,), req, earlier=earlier)
 
     def _warning(self, c: Company, rows: Rows) -> None:
         # Warning is "some entities' data is in, others' is not": it takes several
@@ -440,20 +503,23 @@ class Generator:
             ended = opened + self.rng.uniform(3, 20) * MINUTE
             walk.walk(opened, ended, script, real={COMPANY: entity})
             req = self._request(c, rows, types, "Opened", sent, walk)
+            denied = (("Requested", sent), ("In progress", opened))
             made = walk.created[entity]
             self._entity(rows, entity, req, c.id, c.name, made, is_company=True, denied=True)
             self._connection(rows, entity, platform, "PendingAuth", made, None, ())
-            self._finish(c, rows, "Error", walk.times[-1], types, 0, 1, (), req)
+            self._finish(c, rows, "Error", walk.times[-1], types, 0, 1, (), req, earlier=denied)
             return
         # The only pull failed, or the latest failed after earlier ones completed.
         pulls = ("FetchError",) if roll < 0.75 else ("Complete", "FetchError")
-        req, platform, times = self._single_connection(c, rows, types, pulls, "Linked")
-        self._finish(c, rows, "Error", times[-1], types, 1, 1, (platform,), req)
+        req, platform, times, earlier = self._single_connection(c, rows, types, pulls, "Linked")
+        self._finish(c, rows, "Error", times[-1], types, 1, 1, (platform,), req, earlier=earlier)
 
     def _deauthorized(self, c: Company, rows: Rows) -> None:
         types = self._types()
-        req, _, times = self._single_connection(c, rows, types, ("Complete",), "Deauthorized")
-        self._finish(c, rows, "Deauthorized", times[-1], types, 0, 1, (), req)
+        req, _, times, earlier = self._single_connection(
+            c, rows, types, ("Complete",), "Deauthorized"
+        )
+        self._finish(c, rows, "Deauthorized", times[-1], types, 0, 1, (), req, earlier=earlier)
 
     def _expired(self, c: Company, rows: Rows) -> None:
         types = self._types()
@@ -466,7 +532,10 @@ class Generator:
             walk = Walk(types)
             walk.walk(opened, opened + self.rng.uniform(1, 20) * MINUTE, self._part_way(types))
         req = self._request(c, rows, types, "Expired", sent, walk, expires=expires)
-        self._finish(c, rows, "Expired", expires, types, req_id=req)
+        earlier: tuple[tuple[str, float], ...] = (("Requested", sent),)
+        if walk:
+            earlier += (("In progress", walk.times[0]),)
+        self._finish(c, rows, "Expired", expires, types, req_id=req, earlier=earlier)
 
     def _multi_entity(
         self, c: Company, rows: Rows, types: tuple[str, ...], *, all_linked: bool
@@ -516,7 +585,10 @@ class Generator:
             else ("Warning", max(firsts[0], children[1][2]))
         )
         # The parent row first: its subsidiaries point at it.
-        self._finish(c, rows, status, status_at, types, count, count, linked_platforms, req)
+        earlier = (("Requested", sent), ("In progress", walk.times[0]))
+        self._finish(
+            c, rows, status, status_at, types, count, count, linked_platforms, req, earlier=earlier
+        )
         for child_id, child, made, platform, well, first in children:
             self.subsidiaries += 1
             self._finish(
@@ -533,12 +605,14 @@ class Generator:
                 rel_id=child_id,
                 name=f"{c.name} - {child}",
                 created=made,
+                # Its entity, named in the open journey, waited for data.
+                earlier=(("In progress", made),),
             )
 
 
-def status_payload(name: str, status: str) -> str:
+def status_payload(name: str, before: str, status: str) -> str:
     # The same JSON as dumps() for these keys; demo names need no escaping beyond dumps'.
-    return '{"from":"None","name":' + json.dumps(name) + ',"to":"' + status + '"}'
+    return '{"from":"' + before + '","name":' + json.dumps(name) + ',"to":"' + status + '"}'
 
 
 @dataclass

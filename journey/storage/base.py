@@ -49,6 +49,8 @@ class RelationshipQuery:
     # Counting per status can cost more than the page for a broad search; a client
     # that types ahead asks for the rows first and the counts separately.
     with_counts: bool = True
+    # True: the customer simulations instead of the bank's companies.
+    simulated: bool = False
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,10 @@ class Tx(Protocol):
 
     def delete_relationship(self, rel_id: str) -> None:
         """Remove a company."""
+
+    def delete_simulations(self, org_id: str) -> int:
+        """Remove the organization's customer simulations (companies flagged ``simulated``),
+        each with its subsidiaries; answers how many were removed, subsidiaries uncounted."""
 
     def set_relationship_users(self, rel: Relationship, user_ids: Sequence[str]) -> None:
         """Make ``user_ids`` exactly the company's assigned users."""

@@ -401,6 +401,51 @@ V9_SUPERSEDED_BY = """
 ALTER TABLE requests ADD COLUMN superseded_by TEXT;
 """
 
+# Version 10: customer simulations (demo requests and replays too) live apart from the
+# bank's companies: flagged, they are never counted per status nor found by a search
+# of the whole organization (the triggers below skip them), and lists leave them out
+# unless asked (a small partial index finds the few there are).
+V10_SIMULATED = """
+ALTER TABLE relationships ADD COLUMN simulated INTEGER NOT NULL DEFAULT 0;
+UPDATE relationships SET simulated = 1 WHERE contact_email = 'customer@simulation.invalid';
+UPDATE relationships SET simulated = 1
+    WHERE parent_id IN (SELECT id FROM relationships WHERE simulated = 1);
+CREATE INDEX rel_simulated ON relationships (org_id) WHERE simulated = 1;
+DELETE FROM relationship_keys
+    WHERE rowid IN (SELECT rowid FROM relationships WHERE simulated = 1);
+DELETE FROM status_counts WHERE user_id = '';
+INSERT INTO status_counts (org_id, user_id, status, n)
+    SELECT org_id, '', status, count(*) FROM relationships WHERE simulated = 0
+    GROUP BY org_id, status;
+"""
+
+# Re-created after the version 2 triggers wherever those are (the seed's bulk load too).
+V10_TRIGGERS = """
+DROP TRIGGER IF EXISTS rel_keys_insert;
+CREATE TRIGGER rel_keys_insert AFTER INSERT ON relationships WHEN new.simulated = 0 BEGIN
+    INSERT INTO relationship_keys (rowid, org_id, status)
+    VALUES (new.rowid, new.org_id, new.status);
+END;
+DROP TRIGGER IF EXISTS rel_count_insert;
+CREATE TRIGGER rel_count_insert AFTER INSERT ON relationships WHEN new.simulated = 0 BEGIN
+    INSERT INTO status_counts (org_id, user_id, status, n) VALUES (new.org_id, '', new.status, 1)
+    ON CONFLICT DO UPDATE SET n = n + 1;
+END;
+DROP TRIGGER IF EXISTS rel_count_delete;
+CREATE TRIGGER rel_count_delete AFTER DELETE ON relationships WHEN old.simulated = 0 BEGIN
+    UPDATE status_counts SET n = n - 1
+    WHERE org_id = old.org_id AND user_id = '' AND status = old.status;
+END;
+DROP TRIGGER IF EXISTS rel_count_status;
+CREATE TRIGGER rel_count_status AFTER UPDATE OF status ON relationships
+WHEN old.status IS NOT new.status AND new.simulated = 0 BEGIN
+    UPDATE status_counts SET n = n - 1
+    WHERE org_id = old.org_id AND user_id = '' AND status = old.status;
+    INSERT INTO status_counts (org_id, user_id, status, n) VALUES (new.org_id, '', new.status, 1)
+    ON CONFLICT DO UPDATE SET n = n + 1;
+END;
+"""
+
 MIGRATIONS: tuple[str, ...] = (
     V1_CORE,
     V2_SEARCH_AND_COUNTS + TRIGGERS,
@@ -411,5 +456,6 @@ MIGRATIONS: tuple[str, ...] = (
     V7_TOKEN_EXPIRY_AND_LINK_MISSES,
     V8_ORGANIZATION_ACCENT,
     V9_SUPERSEDED_BY,
+    V10_SIMULATED + V10_TRIGGERS,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

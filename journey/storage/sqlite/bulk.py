@@ -204,7 +204,7 @@ class BulkWriter:
         self._fill_search_index(after_rowid)
         conn.execute(
             "INSERT INTO relationship_keys (rowid, org_id, status)"
-            " SELECT rowid, org_id, status FROM relationships WHERE rowid > ?",
+            " SELECT rowid, org_id, status FROM relationships WHERE rowid > ? AND simulated = 0",
             (after_rowid,),
         )
         conn.executemany(

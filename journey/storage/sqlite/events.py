@@ -80,7 +80,9 @@ class EventQueries(TxBase):
             "   JOIN uploads u ON u.entity_id = le.id"
             "   WHERE le.request_id = r.id AND u.status = 'Processed')) AS data_at,"
             " r.journey, r.features"
-            " FROM requests r WHERE r.org_id = ? AND r.created_at >= ? AND r.created_at < ?" + mine,
+            " FROM requests r WHERE r.org_id = ? AND r.created_at >= ? AND r.created_at < ?"
+            " AND r.relationship_id NOT IN (SELECT id FROM relationships INDEXED BY"
+            " rel_simulated WHERE org_id = r.org_id AND simulated = 1)" + mine,
             *args,
         )
         return [

@@ -104,7 +104,58 @@ class Search:
 class RelationshipListing(RelationshipQueries):
     """The list pages of ``journey.storage.base.Tx``."""
 
+    def _simulated_rowids(self, org_id: str) -> str:
+        """SQL leaving out the organization's customer simulations, or "" when it has
+        none; a rowid test, so the sort indexes still answer without the rows."""
+        if self._one(
+            "SELECT 1 FROM relationships INDEXED BY rel_simulated"
+            " WHERE org_id = ? AND simulated = 1 LIMIT 1",
+            org_id,
+        ):
+            return (
+                " AND r.rowid NOT IN (SELECT rowid FROM relationships INDEXED BY rel_simulated"
+                " WHERE org_id = ? AND simulated = 1)"
+            )
+        return ""
+
+    def _simulations(self, query: RelationshipQuery) -> Page:
+        """The customer simulations of the organization, newest first by default (few)."""
+        column = SORT_COLUMNS[query.sort]
+        order = "DESC" if query.descending else "ASC"
+        search_sql, search_args = Search.of(query.q).where()
+        rows = self._all(
+            "SELECT * FROM relationships r INDEXED BY rel_simulated"
+            " WHERE r.org_id = ? AND r.simulated = 1"
+            + search_sql
+            + f" ORDER BY r.{column} {order}, r.rowid {order} LIMIT ? OFFSET ?",
+            query.org_id,
+            *search_args,
+            query.limit,
+            max(query.offset, 0),
+        )
+        counts = None
+        total = None
+        if query.with_counts:
+            counts = {
+                r[0]: r[1]
+                for r in self._all(
+                    "SELECT r.status, count(*) FROM relationships r INDEXED BY rel_simulated"
+                    " WHERE r.org_id = ? AND r.simulated = 1" + search_sql + " GROUP BY r.status",
+                    query.org_id,
+                    *search_args,
+                )
+            }
+            total = _total_of(query, counts)
+        ids = [r["id"] for r in rows]
+        users = self._users_of(ids)
+        found = [to_relationship(r, users.get(r["id"], ())) for r in rows]
+        if query.status is not None:
+            found = [r for r in found if r.status is query.status]
+        return Page(rows=found, next_after=None, counts=counts, total=total)
+
     def list_relationships(self, query: RelationshipQuery) -> Page:
+        if query.simulated:
+            return self._simulations(query)
         column = SORT_COLUMNS[query.sort]
         search = Search.of(query.q)
         search_sql, search_args = search.where()
@@ -146,6 +197,10 @@ class RelationshipListing(RelationshipQueries):
                 source += f" INDEXED BY {SORT_INDEXES[query.sort]}"
             sql = f"SELECT r.id, r.{column}, r.rowid FROM {source} WHERE r.org_id = ?"
             args = [query.org_id]
+            apart = self._simulated_rowids(query.org_id)
+            if apart:
+                sql += apart
+                args.append(query.org_id)
             if query.status is not None:
                 sql += " AND r.status = ?"
                 args.append(query.status.value)

@@ -17,8 +17,8 @@ class RelationshipQueries(TxBase):
         self.conn.execute(
             "INSERT INTO relationships (id, org_id, parent_id, name, name_key, description,"
             " contact_name, contact_email, created_at, updated_at, version, status, status_at,"
-            " requested, entities_linked, entities_total, platforms, latest_request_id)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " requested, entities_linked, entities_total, platforms, latest_request_id,"
+            " simulated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 rel.id,
                 rel.org_id,
@@ -38,6 +38,7 @@ class RelationshipQueries(TxBase):
                 rel.entities_total,
                 stored(rel.platforms),
                 rel.latest_request_id,
+                int(rel.simulated),
             ),
         )
 
@@ -67,6 +68,20 @@ class RelationshipQueries(TxBase):
 
     def delete_relationship(self, rel_id: str) -> None:
         self.conn.execute("DELETE FROM relationships WHERE id = ?", (rel_id,))
+
+    def delete_simulations(self, org_id: str) -> int:
+        """Remove every customer simulation of the organization; answers how many."""
+        ids = [
+            r[0]
+            for r in self._all(
+                "SELECT id FROM relationships INDEXED BY rel_simulated"
+                " WHERE org_id = ? AND simulated = 1 AND parent_id IS NULL",
+                org_id,
+            )
+        ]
+        for rel_id in ids:
+            self.delete_relationship(rel_id)
+        return len(ids)
 
     def set_relationship_users(self, rel: Relationship, user_ids: Sequence[str]) -> None:
         current = set(self._users_of([rel.id]).get(rel.id, ()))

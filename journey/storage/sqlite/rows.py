@@ -95,6 +95,7 @@ def to_relationship(row: sqlite3.Row, users: tuple[str, ...] = ()) -> Relationsh
         platforms=csv_values(row["platforms"]),
         latest_request_id=row["latest_request_id"],
         users=users,
+        simulated=bool(row["simulated"]),
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from journey.api import views
+from journey import views
 from journey.domain import CompanyStatus
 from journey.errors import Invalid
 from journey.records import User
@@ -31,6 +31,7 @@ def relationship_page(
     limit: int = 50,
     parent: str | None = None,
     counts: bool = True,
+    simulated: bool = False,
 ) -> dict[str, Any]:
     """The page; ``Invalid`` (a 400) names the parameter that is wrong."""
     if not q.isprintable():
@@ -73,6 +74,7 @@ def relationship_page(
                 limit=limit,
                 parent_id=parent,
                 with_counts=counts,
+                simulated=simulated,
             )
         )
     except ValueError:

@@ -38,6 +38,7 @@ def relationship(rel: Relationship) -> dict[str, Any]:
         "requested": [d.value for d in rel.requested],
         "entities_linked": rel.entities_linked,
         "entities_total": rel.entities_total,
+        "simulated": rel.simulated,
         "platforms": [{"key": k, "name": platform_name(k)} for k in rel.platforms],
         "latest_request_id": rel.latest_request_id,
     }

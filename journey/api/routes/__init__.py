@@ -1,0 +1,33 @@
+"""The RM side of the API, one router per resource: a bearer token of a user, scoped
+to the user's organization. ``ROUTERS``: every one, each under ``/v1``."""
+
+from __future__ import annotations
+
+from journey.api.routes import (
+    connections,
+    events,
+    organization,
+    portfolio,
+    relationships,
+    reports,
+    requests,
+    simulations,
+    users,
+)
+
+# Included one by one, each with the prefix: a router within a router is matched
+# level by level, a cost on every request.
+ROUTERS = tuple(
+    resource.router
+    for resource in (
+        organization,
+        users,
+        relationships,
+        requests,
+        simulations,
+        connections,
+        reports,
+        portfolio,
+        events,
+    )
+)

@@ -1,0 +1,35 @@
+"""The event log: its head, and a long poll for what follows."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from starlette.responses import Response
+
+from journey.api.deps import Ctx, Me
+from journey.api.models import (
+    EventsOut,
+)
+from journey.api.routes.common import ERRORS, ok
+
+router = APIRouter(prefix="/v1", tags=["events"], responses=ERRORS)
+
+
+@router.get("/events/head", summary="The newest event's sequence number, to follow from")
+async def events_head(ctx: Ctx, user: Me) -> Response:
+    seq = await ctx.store.read(lambda tx: tx.last_event_seq(user.org_id))
+    return ok({"last_seq": seq})
+
+
+@router.get("/events", response_model=EventsOut, summary="Long-poll the event log")
+async def events(
+    ctx: Ctx,
+    user: Me,
+    after: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    wait: Annotated[float, Query(ge=0, le=60)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+) -> Response:
+    found = await ctx.hub.wait(user.org_id, after, wait, limit)
+    last = found[-1].seq if found else after
+    return ok({"events": [e.to_dict() for e in found], "last_seq": last})

@@ -323,6 +323,31 @@ def test_the_list_sorts_filters_counts_and_pages(store: Store) -> None:
     assert uncounted.counts is None and uncounted.total is None
 
 
+def test_simulations_are_listed_apart_and_deleted_with_their_subsidiaries(store: Store) -> None:
+    store.write_sync(bank)
+    store.write_sync(
+        lambda tx: (
+            tx.insert_relationship(company("sim-1", "Harbour Trial", simulated=True)),
+            tx.insert_relationship(
+                company("sim-1a", "Harbour Trial - East", parent_id="sim-1", simulated=True)
+            ),
+        )
+    )
+    bank_page = store.read_sync(lambda tx: tx.list_relationships(everyone()))
+    assert [r.id for r in bank_page.rows] == ["rel-3", "rel-1", "rel-2"]
+    assert bank_page.total == 3 and bank_page.counts == {"None": 2, "Requested": 1}
+    simulations = store.read_sync(lambda tx: tx.list_relationships(everyone(simulated=True)))
+    assert {r.id for r in simulations.rows} == {"sim-1", "sim-1a"}
+    assert all(r.simulated for r in simulations.rows) and simulations.total == 2
+    assert store.write_sync(lambda tx: tx.delete_simulations("org-1")) == 1
+    gone = store.read_sync(lambda tx: tx.list_relationships(everyone(simulated=True)))
+    assert (
+        gone.rows == []
+        and store.read_sync(lambda tx: tx.get_relationship("org-1", "sim-1a")) is None
+    )
+    assert store.read_sync(lambda tx: tx.list_relationships(everyone())).total == 3
+
+
 def test_the_list_searches_names_and_contacts(store: Store) -> None:
     store.write_sync(bank)
 

@@ -15,16 +15,14 @@ identical on the same day and open links are still live when it runs. Within a
 company they are in order: sent, opened, each action, linked, pulled, failed, cut;
 the status time is that of the event that last changed the status.
 
-The package, by section: ``demo`` (the demo bank, the status mix, the rows), ``paths``
-(journeys through the state machine), ``generator`` (a company's rows), ``blocks``
-(blocks and worker processes), ``load`` (seeding through the bulk writer).
+The package, by section: ``demo`` (the status mix, the rows; the bank itself is
+``journey.demo_bank``), ``paths`` (journeys through the state machine), ``generator``
+(a company's rows), ``blocks`` (blocks and worker processes), ``load`` (seeding through
+the bulk writer).
 """
 
+from journey.demo_bank import DEMO_DOMAIN, DEMO_ORG, DEMO_PORTAL_USER, DEMO_USERS
 from journey.seed.demo import (
-    DEMO_DOMAIN,
-    DEMO_ORG,
-    DEMO_PORTAL_USER,
-    DEMO_USERS,
     SeedResult,
     seeded_id,
 )

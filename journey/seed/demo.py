@@ -11,23 +11,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from journey.domain import Feature, Role
+from journey.domain import Feature
 from journey.records import dumps
 from journey.tokens import RANDOM_BITS, id_from
-
-DEMO_ORG = "Larkspur Bank"
-DEMO_DOMAIN = "larkspurbank.example"
-DEMO_USERS = (
-    ("Alex Morgan", "alex.morgan", Role.RM),
-    ("Priya Shah", "priya.shah", Role.RM),
-    ("Tom Okafor", "tom.okafor", Role.RM),
-    ("Dana Whitfield", "dana.whitfield", Role.RM),
-    ("Sam Lee", "sam.lee", Role.ADMIN),
-    ("Jordan Blake", "jordan.blake", Role.SUPPORT),
-)
-# Who the embedded portal signs in as unless config's [portal] user says otherwise: the
-# demo's first relationship manager, by name, never whoever sorts first.
-DEMO_PORTAL_USER = f"{DEMO_USERS[0][1]}@{DEMO_DOMAIN}"
 
 # How often each portal status occurs in the demo (weights).
 SCENARIOS = (

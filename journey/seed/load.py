@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from journey.demo_bank import DEMO_DOMAIN, DEMO_ORG, DEMO_USERS
 from journey.domain import Feature, Role
 from journey.platforms import DEFAULT_PLATFORMS
 from journey.records import Organization, User, dumps
@@ -21,9 +22,6 @@ from journey.seed.blocks import (
     rows_of,
 )
 from journey.seed.demo import (
-    DEMO_DOMAIN,
-    DEMO_ORG,
-    DEMO_USERS,
     TABLES,
     Rows,
     SeedResult,

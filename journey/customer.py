@@ -185,7 +185,7 @@ def get_journey(tx: Tx, token: str) -> dict[str, Any]:
 def act(tx: Tx, token: str, body: dict[str, Any]) -> dict[str, Any]:
     """Apply one customer action; answers the new journey state."""
     d = _decide(tx, token, body)
-    after = _apply(tx, d.request, d.state, d.transition, d.action, _answer(d.action, d.params))
+    after = _apply(tx, d.request, d.state, d.transition, d.action, kept_answer(d.action, d.params))
     # A transition without effects left the request's entities as they were.
     return view(tx, after, d.parties, None if d.transition.effects else d.entities)
 
@@ -214,50 +214,6 @@ def _decide(tx: Tx, token: str, body: dict[str, Any]) -> _Decision:
     return _Decision(req, state, action, params, parties, entities, transition)
 
 
-@dataclass(frozen=True)
-class DecidedStep:
-    """An action that only moves the journey's place, decided on a read snapshot,
-    with the answer the customer gets once it is recorded (``record_step``)."""
-
-    request: InformationRequest
-    fields: dict[str, Any]
-    event: dict[str, Any]
-    answer: dict[str, Any]
-
-
-def decide_step(tx: Tx, token: str, body: dict[str, Any]) -> DecidedStep | None:
-    """Decide an action without writing: refused as ``act`` would refuse it, or
-    decided. None when the action would change more than the journey's place (an
-    entity, a connection, the request's state), which ``act`` does in one write.
-
-    Most actions are steps on or back. Deciding one takes most of an action's
-    reads; done here, on a snapshot, it keeps them out of the write transaction,
-    which writers of every process take in turns (bench/RESULTS.md).
-    """
-    d = _decide(tx, token, body)
-    if d.transition.effects:
-        return None
-    fields = _step_fields(d.request, d.transition)
-    return DecidedStep(
-        request=d.request,
-        fields=fields,
-        event=_action_event(d.state, d.transition, d.action, _answer(d.action, d.params)),
-        answer=view(tx, replace(d.request, **fields), d.parties, d.entities),
-    )
-
-
-def record_step(tx: Tx, step: DecidedStep) -> bool:
-    """Record a decided step if the request is where it was decided; False, having
-    written nothing, if something moved it since (then ``act`` decides again)."""
-    req = step.request
-    if not tx.update_request_at_version(req.id, req.version, step.fields):
-        return False
-    tx.append_event(
-        req.org_id, _customer(req), "journey.action", step.event, req.relationship_id, req.id
-    )
-    return True
-
-
 def _parse(
     tx: Tx, token: str, body: dict[str, Any]
 ) -> tuple[InformationRequest, JourneyState, Action, dict[str, Any]]:
@@ -280,7 +236,7 @@ def _step_fields(req: InformationRequest, transition: machine.Transition) -> dic
     return {"journey": transition.state.to_dict(), "version": req.version + 1}
 
 
-def _action_event(
+def action_event(
     before: JourneyState, transition: machine.Transition, action: Action, answer: dict[str, Any]
 ) -> dict[str, Any]:
     """The transcript's line for one action (the ``journey.action`` event)."""
@@ -304,7 +260,7 @@ _ANSWERED = {
 }
 
 
-def _answer(action: Action, params: dict[str, Any]) -> dict[str, Any]:
+def kept_answer(action: Action, params: dict[str, Any]) -> dict[str, Any]:
     """What the customer answered, for the transcript: only the value the action took,
     once the machine accepted it, cleaned as it was checked. Never a password, nor a
     parameter the action does not take (the RM's screens show whatever is kept)."""
@@ -479,7 +435,7 @@ def _apply(
         req.org_id,
         actor,
         "journey.action",
-        _action_event(before, transition, action, answer),
+        action_event(before, transition, action, answer),
         req.relationship_id,
         req.id,
     )

@@ -62,7 +62,7 @@ def utc_iso_now() -> str:
 
 
 def _iso(moment: datetime) -> str:
-    """As the store writes times (journey.storage.sqlite.utc_now): they sort as text."""
+    """As the store writes times (journey.storage.sqlite.connection.utc_now): they sort as text."""
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 

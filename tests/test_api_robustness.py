@@ -267,8 +267,8 @@ async def test_wrong_content_type_is_4xx(svc: Service) -> None:
 
 
 async def test_journey_actions_refuse_bad_bodies_as_every_route_does(svc: Service) -> None:
-    """Actions are answered ahead of the routes (ActionLane); whatever it cannot take
-    goes to the route, which refuses it as before."""
+    """A body the action route cannot take is refused as every route refuses it,
+    and takes nothing."""
     rel = await svc.company()
     _, token = await svc.request_link(rel["id"], ["financials"])
     url = f"/v1/journeys/{token}/actions"

@@ -25,7 +25,8 @@ from journey.domain import Role
 from journey.proxies import TrustedProxies
 from journey.settings import ServiceSettings
 from journey.storage.schema import MIGRATIONS
-from journey.storage.sqlite import SQLiteStore, _split_sql
+from journey.storage.sqlite import SQLiteStore
+from journey.storage.sqlite.connection import split_sql
 from journey.tokens import hash_secret
 
 
@@ -176,7 +177,7 @@ def test_a_database_from_before_expiry_upgrades_and_its_tokens_expire_in_90_days
     db = tmp_path / "old.db"
     conn = sqlite3.connect(db, isolation_level=None)
     for number, migration in enumerate(MIGRATIONS[:6]):
-        for statement in _split_sql(migration):
+        for statement in split_sql(migration):
             conn.execute(statement)
         conn.execute(f"PRAGMA user_version = {number + 1}")
     conn.execute(

@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import io
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -751,44 +749,30 @@ async def test_every_answer_to_an_action_is_what_the_link_then_shows(svc: Servic
     assert moves == ["view_request", *(action for action, _ in steps)]
 
 
-@contextmanager
-def other_tab_first(
-    svc: Service, monkeypatch: pytest.MonkeyPatch, body: dict[str, Any]
-) -> Iterator[list[dict[str, Any]]]:
-    """The next step decided on a snapshot is overtaken, before it is written, by
-    ``body`` taken on the same link in another process (another store on the file);
-    yields that action's answer, once it has been taken."""
+def other_tab(svc: Service, token: str, body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` taken on the same link in another process (another store on the
+    file), as the customer's other tab would; that action's answer."""
     other_process = SQLiteStore(svc.settings.db_path, readers=1)
-    decide = customer.decide_step
-    overtaken: list[dict[str, Any]] = []
-
-    def decide_then_overtaken(tx: Any, link: str, asked: dict[str, Any]) -> Any:
-        step = decide(tx, link, asked)
-        if not overtaken:
-            overtaken.append(
-                other_process.write_sync(lambda other: customer.act(other, link, body))
-            )
-        return step
-
-    monkeypatch.setattr(customer, "decide_step", decide_then_overtaken)
     try:
-        yield overtaken
+        answer: dict[str, Any] = other_process.write_sync(
+            lambda other: customer.act(other, token, body)
+        )
+        return answer
     finally:
         other_process.close()
 
 
-async def test_a_step_the_other_tab_overtook_is_decided_again(
-    svc: Service, monkeypatch: pytest.MonkeyPatch
+async def test_a_step_after_the_other_tabs_starts_where_that_left_the_journey(
+    svc: Service,
 ) -> None:
-    """A step on or back is decided on a snapshot and written only if the journey
-    is still where it was. Here another process takes the customer's other tab's
-    "back" in between: the first "back" is decided again from where that left the
-    journey, and neither step is lost."""
+    """Each action is decided and written in one write transaction: after another
+    process takes the customer's other tab's "back", this tab's "back" is decided
+    from where that left the journey, and neither step is lost."""
     _, req, token = await start(svc, ["financials"])
     await svc.walk(token, ("view_request", {}), *CONNECT_XERO[:2])  # at consent
-    with other_tab_first(svc, monkeypatch, {"action": "back"}) as overtaken:
-        answered = await svc.walk(token, ("back", {}))
-    assert overtaken[0]["step"] == "select_platform"
+    overtaken = other_tab(svc, token, {"action": "back"})
+    answered = await svc.walk(token, ("back", {}))
+    assert overtaken["step"] == "select_platform"
     assert answered["step"] == "share_accounting"
     assert answered == await view(svc, token)
     events = (await rm_request(svc, req["id"]))["events"]
@@ -803,18 +787,15 @@ async def test_a_step_the_other_tab_overtook_is_decided_again(
     ]
 
 
-async def test_a_step_the_other_tab_made_impossible_is_refused(
-    svc: Service, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Choosing a platform, decided at that step, is overtaken by the other tab's
-    "back": the step that leaves offers no platforms, so the choice is refused and
-    writes nothing."""
+async def test_a_step_the_other_tab_made_impossible_is_refused(svc: Service) -> None:
+    """Choosing a platform, shown at that step, after the other tab's "back": the
+    step that left offers no platforms, so the choice is refused and writes nothing."""
     _, req, token = await start(svc, ["financials"])
     await svc.walk(token, ("view_request", {}), *CONNECT_XERO[:1])  # at select_platform
-    with other_tab_first(svc, monkeypatch, {"action": "back"}) as overtaken:
-        refused = await svc.act(token, "select_platform", platform="gbol")
+    overtaken = other_tab(svc, token, {"action": "back"})
+    refused = await svc.act(token, "select_platform", platform="gbol")
     problem(refused, 409, "action_not_allowed")
-    assert (await view(svc, token))["step"] == overtaken[0]["step"] == "share_accounting"
+    assert (await view(svc, token))["step"] == overtaken["step"] == "share_accounting"
     events = (await rm_request(svc, req["id"]))["events"]
     moves = [e["payload"]["action"] for e in events if e["kind"] == "journey.action"]
     assert moves[-2:] == ["connect", "back"]

@@ -14,9 +14,10 @@ from conftest import fast_settings
 from journey import derive, service
 from journey.api import create_app
 from journey.domain import CompanyStatus
-from journey.seed import DEMO_ORG, DEMO_PORTAL_USER, seed_connection, seed_file
+from journey.seed import DEMO_ORG, DEMO_PORTAL_USER, seed_bulk, seed_file
 from journey.simulation import replay_plan
 from journey.storage.sqlite import SQLiteStore
+from journey.storage.sqlite.bulk import BulkWriter
 from journey.template import sample_file
 from journey.tokens import link_token_from
 
@@ -53,19 +54,19 @@ def test_seed_is_deterministic_for_a_seed(tmp_path: Path) -> None:
 def test_bulk_path_writes_the_same_rows_and_rebuilds_search_and_counts(tmp_path: Path) -> None:
     for name, bulk in (("plain.db", False), ("bulk.db", True)):
         SQLiteStore(tmp_path / name, readers=0).close()
-        conn = sqlite3.connect(tmp_path / name, isolation_level=None)
-        seed_connection(conn, 250, 5, DEMO_ORG, None, bulk=bulk)
-        conn.close()
+        with BulkWriter.open(tmp_path / name) as writer:
+            seed_bulk(writer, 250, 5, DEMO_ORG, None, bulk=bulk)
     assert _snapshot(tmp_path / "plain.db") == _snapshot(tmp_path / "bulk.db")
-    # Every index dropped for the bulk path is back, as the schema defines it.
+    # Every index and trigger dropped for the bulk path is back, as the schema
+    # defines it, and the triggers in the order they were made (the order they fire).
     index_sql = "SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name"
+    trigger_sql = "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY rowid"
     with (
         sqlite3.connect(tmp_path / "plain.db") as plain,
         sqlite3.connect(tmp_path / "bulk.db") as bulk,
     ):
-        assert [name for name, _ in plain.execute(index_sql)] == [
-            name for name, _ in bulk.execute(index_sql)
-        ]
+        assert list(plain.execute(index_sql)) == list(bulk.execute(index_sql))
+        assert list(plain.execute(trigger_sql)) == list(bulk.execute(trigger_sql))
         # The search index is whole, and merges again as live inserts need.
         bulk.execute("INSERT INTO relationships_fts (relationships_fts) VALUES ('integrity-check')")
         merging = dict(bulk.execute("SELECT k, v FROM relationships_fts_config"))

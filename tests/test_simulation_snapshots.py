@@ -100,7 +100,9 @@ def test_simulation_step(
         # The customer's summary shows the request's date: make it a fixed day.
         fixed = datetime(2031, 3, 3, 9, 30, tzinfo=UTC)
         monkeypatch.setattr("journey.service.requests._now", lambda: fixed)
-        monkeypatch.setattr("journey.storage.sqlite.utc_now", lambda: "2031-03-03T09:30:00.000Z")
+        monkeypatch.setattr(
+            "journey.storage.sqlite.querying.utc_now", lambda: "2031-03-03T09:30:00.000Z"
+        )
     _picture(snap_compare, tmp_path, name, (80, 24))
 
 

@@ -15,14 +15,16 @@ from journey import service
 from journey.domain import CompanyStatus, Role
 from journey.storage.base import RelationshipQuery
 from journey.storage.schema import MIGRATIONS, SCHEMA_VERSION
-from journey.storage.sqlite import SQLiteStore, StorageError, _split_sql
+from journey.storage.sqlite import SQLiteStore, StorageError
+from journey.storage.sqlite.connection import split_sql
+from journey.storage.sqlite.writer import WriterLock
 
 
 def _v1_database(path: Path) -> None:
     """A database as the first released schema left it, with a company in it."""
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode = WAL")
-    for statement in _split_sql(MIGRATIONS[0]):
+    for statement in split_sql(MIGRATIONS[0]):
         conn.execute(statement)
     conn.execute("PRAGMA user_version = 1")
     conn.execute(
@@ -145,41 +147,39 @@ async def test_database_work_does_not_block_the_event_loop(tmp_path: Path) -> No
         store.close()
 
 
-async def test_a_brief_write_runs_on_the_loop_when_the_database_is_free(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path / "brief.db")
+async def test_a_write_commits_tells_the_listeners_and_a_failed_one_rolls_back(
+    tmp_path: Path,
+) -> None:
+    store = SQLiteStore(tmp_path / "write.db")
     told: list[int] = []
     store.on_commit.append(lambda committed: told.append(committed.newest_event))
     try:
-
-        def note(tx: Any) -> threading.Thread:
-            tx.append_event("org", "someone", "note", {})
-            return threading.current_thread()
-
-        ran_in = await store.write(note, brief=True)
-        assert ran_in is threading.current_thread()  # no hand-off to the writer thread
+        ran_in = await store.write(lambda tx: tx.append_event("org", "someone", "note", {}))
+        assert ran_in.seq == 1
         assert told == [1]  # committed, and the listeners told
         assert store.read_sync(lambda tx: tx.max_event_seq()) == 1
-        # A brief write that fails rolls back and leaves the next one free to begin.
+        # A write that fails rolls back and leaves the next one free to begin.
         with pytest.raises(ZeroDivisionError):
-            await store.write(lambda tx: (tx.append_event("org", "x", "y", {}), 1 / 0), brief=True)
-        await store.write(lambda tx: tx.append_event("org", "someone", "note", {}), brief=True)
+            await store.write(lambda tx: (tx.append_event("org", "x", "y", {}), 1 / 0))
+        await store.write(lambda tx: tx.append_event("org", "someone", "note", {}))
         assert store.read_sync(lambda tx: tx.max_event_seq()) == 2
+        assert told == [1, 2]
     finally:
         store.close()
 
 
-async def test_a_brief_write_waits_off_the_loop_while_this_process_is_writing(
+async def test_a_write_waits_off_the_loop_while_this_process_is_writing(
     tmp_path: Path,
 ) -> None:
-    """A long write (a background pass) holds the writer thread: a brief write then
+    """A long write (a background pass) holds the writer thread: the next write
     queues behind it there, and the loop carries on meanwhile."""
     store = SQLiteStore(tmp_path / "busy.db")
     loop = LoopTicks()
     try:
         long = asyncio.create_task(store.write(lambda tx: time.sleep(0.3)))
         await asyncio.sleep(0.05)  # the long write has begun
-        brief = await store.write(lambda tx: threading.current_thread().name, brief=True)
-        assert brief.startswith("store-write")
+        short = await store.write(lambda tx: threading.current_thread().name)
+        assert short.startswith("store-write")
         assert long.done()  # it waited its turn
         assert loop.ticks >= 10
     finally:
@@ -187,11 +187,11 @@ async def test_a_brief_write_waits_off_the_loop_while_this_process_is_writing(
         store.close()
 
 
-async def test_a_brief_write_never_waits_on_the_loop_for_a_writer_that_takes_no_turns(
+async def test_a_write_never_waits_on_the_loop_for_a_writer_that_takes_no_turns(
     tmp_path: Path,
 ) -> None:
-    """A program writing without the lock file (an ad-hoc script, ``relportal seed``)
-    holds SQLite's own lock: the brief write waits for it in the writer thread."""
+    """A program writing without the lock file (an ad-hoc script) holds SQLite's own
+    lock: the write waits for it in the writer thread."""
     path = tmp_path / "foreign.db"
     store = SQLiteStore(path)
     foreign = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -199,9 +199,7 @@ async def test_a_brief_write_never_waits_on_the_loop_for_a_writer_that_takes_no_
     loop = LoopTicks()
     try:
         threading.Timer(0.3, lambda: foreign.execute("COMMIT")).start()
-        written = await store.write(
-            lambda tx: tx.append_event("org", "someone", "note", {}), brief=True
-        )
+        written = await store.write(lambda tx: tx.append_event("org", "someone", "note", {}))
         assert written.seq == 1
         assert loop.ticks >= 10  # the loop ran while the foreign writer held the lock
     finally:
@@ -210,33 +208,13 @@ async def test_a_brief_write_never_waits_on_the_loop_for_a_writer_that_takes_no_
         store.close()
 
 
-def test_a_brief_read_runs_on_the_calling_thread_and_sees_every_commit(tmp_path: Path) -> None:
-    path = tmp_path / "brief-read.db"
+def test_a_read_sees_every_commit_of_another_process(tmp_path: Path) -> None:
+    path = tmp_path / "read.db"
     store, other_process = SQLiteStore(path), SQLiteStore(path)
-    here = threading.current_thread()
     try:
-        assert store.read_brief(lambda tx: (tx.max_event_seq(), threading.current_thread())) == (
-            0,
-            here,
-        )
+        assert store.read_sync(lambda tx: tx.max_event_seq()) == 0
         other_process.write_sync(lambda tx: tx.append_event("org", "someone", "note", {}))
-        assert store.read_brief(lambda tx: tx.max_event_seq()) == 1  # a new snapshot
-        # While another thread reads briefly, a brief read does not wait for it.
-        inside, release = threading.Event(), threading.Event()
-
-        def slow(tx: Any) -> int:
-            inside.set()
-            release.wait(5)
-            return int(tx.max_event_seq())
-
-        holder = threading.Thread(target=lambda: store.read_brief(slow))
-        holder.start()
-        assert inside.wait(5)
-        began = time.monotonic()
-        assert store.read_brief(lambda tx: tx.max_event_seq()) == 1
-        assert time.monotonic() - began < 1
-        release.set()
-        holder.join()
+        assert store.read_sync(lambda tx: tx.max_event_seq()) == 1  # a new snapshot
     finally:
         store.close()
         other_process.close()
@@ -372,7 +350,7 @@ def _every_page(store: SQLiteStore, org_id: str, user: str | None, q: str, sort:
 def test_both_search_plans_give_the_same_pages(tmp_path: Path, sort: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Many matches walk the sort index; few fetch the matches: the rows are the same."""
     from journey.seed import DEMO_ORG, seed_file
-    from journey.storage import sqlite as store_module
+    from journey.storage.sqlite import listing as store_module
 
     db = tmp_path / "plans.db"
     seed_file(db, 400, 2)
@@ -442,7 +420,7 @@ def test_my_companies_search_plans_page_alike(tmp_path: Path, sort: str, monkeyp
     the user's sort index; page by page (cursors) both give the same companies, which
     are everyone's matches assigned to the user, in the same order."""
     from journey.seed import DEMO_ORG, seed_file
-    from journey.storage import sqlite as store_module
+    from journey.storage.sqlite import listing as store_module
 
     db = tmp_path / "mine-plans.db"
     seed_file(db, 400, 5)  # rows, subsidiaries included: enough matches for each plan
@@ -505,7 +483,7 @@ def test_deep_offsets_read_from_the_end_give_the_same_rows(
     offset gives the rows the forward walk gives, and says rightly whether more follow,
     for everyone and for "my companies", with a filter and a search."""
     from journey.seed import DEMO_ORG, seed_file
-    from journey.storage import sqlite as store_module
+    from journey.storage.sqlite import listing as store_module
 
     db = tmp_path / "deep.db"
     seed_file(db, 150, 6)
@@ -558,13 +536,15 @@ def test_writers_sharing_a_file_take_turns_on_its_lock_file(tmp_path: Path) -> N
             second.write_sync(lambda tx: tx.max_event_seq())
             done.set()
 
-        first._turns.take()
+        lock = WriterLock(str(path))  # the first process's lock file, held
+        lock.acquire()
         writer = threading.Thread(target=write)
         writer.start()
         assert not done.wait(0.3)  # waiting for its turn
-        first._turns.give_back()
+        lock.release()
         assert done.wait(5)  # the turn passed on at once
         writer.join()
     finally:
+        lock.close()
         first.close()
         second.close()

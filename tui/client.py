@@ -346,7 +346,7 @@ async def remote_client(url: str, token: str) -> AsyncIterator[ServiceClient]:
 
 def unknown_user(email: str | None, db_path: Any, source: str = "") -> str:
     """Why the embedded portal cannot sign in: its user is not in the database."""
-    from journey.seed import DEMO_PORTAL_USER
+    from journey.demo_bank import DEMO_PORTAL_USER
 
     if source and email:
         return (
@@ -370,7 +370,7 @@ async def embedded_client(
     customer_pages: CustomerPages | None = None,
 ) -> AsyncIterator[ServiceClient]:
     """Run the journey service in this process, signed in as ``user_email`` (default:
-    the demo's relationship manager, ``journey.seed.DEMO_PORTAL_USER``). A user who is
+    the demo's relationship manager, ``journey.demo_bank.DEMO_PORTAL_USER``). A user who is
     not in the database closes the portal with one line (``StartupRefused``) naming
     ``user_source``, where the email was configured ("FILE: portal.user").
 

@@ -11,7 +11,7 @@ per-process by nature, so processes need no coordination beyond SQLite's: answer
 are kept until the database's data version changes (any process's commit), long
 polls see other processes' events by polling, the background worker's passes are
 safe side by side, and writers take turns on a lock file
-(``journey.storage.sqlite.WriterTurns``). The customer-link guard counts misses
+(``journey.storage.sqlite.writer.WriterLock``). The customer-link guard counts misses
 in the database, so a guesser gets the same misses a minute with any number of workers.
 """
 

@@ -97,7 +97,6 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     async def healthz() -> Response:
         return PlainTextResponse("ok")
 
-    app.add_middleware(customer.ActionLane)
     app.add_middleware(BodyLimit, json_limit=JSON_BODY_LIMIT, upload_limit=settings.max_body_bytes)
     app.add_middleware(AccessLog)
     return app

@@ -34,11 +34,11 @@ class LinkGuard:
     per_minute: int
     clock: Callable[[], float] = time.time
 
-    def check(self, client: str) -> None:
+    async def check(self, client: str) -> None:
         """TooManyRequests if ``client`` missed too often in the last minute."""
         now = self.clock()
         minute = int(now // 60)
-        current, previous = self.store.read_brief(lambda tx: tx.link_misses(client, minute))
+        current, previous = await self.store.read(lambda tx: tx.link_misses(client, minute))
         gone = now / 60 - minute  # how much of the previous minute is over
         if current + previous * (1 - gone) < self.per_minute:
             return
@@ -54,7 +54,7 @@ class LinkGuard:
 
     async def miss(self, client: str) -> None:
         minute = int(self.clock() // 60)
-        await self.store.write(lambda tx: tx.count_link_miss(client, minute), brief=True)
+        await self.store.write(lambda tx: tx.count_link_miss(client, minute))
 
 
 @dataclass

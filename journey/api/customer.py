@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
-from pydantic import ValidationError
 from starlette.responses import JSONResponse, Response
 
 from journey import customer
 from journey.api.context import ServiceContext, context
-from journey.api.middleware import ASGIApp, Scope, replaying
 from journey.api.models import JourneyActionBody, JourneyOut, Problem
-from journey.errors import Invalid, NotFound, ServiceError, TooLarge
-from journey.machine import JourneyError
+from journey.errors import Invalid, NotFound, TooLarge
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {"application/problem+json": {}}}
@@ -30,7 +26,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 async def guarded(ctx: ServiceContext, request: Request, work: Callable[[], Awaitable[Any]]) -> Any:
     """Run ``work`` on behalf of a link, counting unknown links against the address."""
     address = ctx.client(request.scope)
-    ctx.guard.check(address)
+    await ctx.guard.check(address)
     try:
         return await work()
     except NotFound:
@@ -44,19 +40,8 @@ def _journey_answer(body: Any) -> JSONResponse:
 
 
 async def take_action(ctx: ServiceContext, token: str, data: dict[str, Any]) -> Any:
-    """One customer action, on the event loop when it can be.
-
-    A step on or back is decided on a snapshot, and its write is two statements
-    long; only an action that changes more, or a step whose request moved while it
-    was decided (the customer's other tab), is decided and written in one write.
-    """
-    store = ctx.store
-    step = store.read_brief(lambda tx: customer.decide_step(tx, token, data))
-    if step is not None and await store.write(
-        lambda tx: customer.record_step(tx, step), brief=True
-    ):
-        return step.answer
-    return await store.write(lambda tx: customer.act(tx, token, data), brief=True)
+    """One customer action: decided and written in one write."""
+    return await ctx.store.write(lambda tx: customer.act(tx, token, data))
 
 
 @router.get("/{token}", response_model=JourneyOut, summary="The current step and what it allows")
@@ -69,8 +54,6 @@ async def get_journey(ctx: Ctx, request: Request, token: str) -> Response:
 
 @router.post("/{token}/actions", response_model=JourneyOut, summary="Take one action")
 async def post_action(ctx: Ctx, request: Request, token: str, body: JourneyActionBody) -> Response:
-    # Most actions are answered by ActionLane before they get here; this is the
-    # documented route, and the one that refuses.
     data = body.model_dump(exclude_none=True)
     return _journey_answer(await guarded(ctx, request, lambda: take_action(ctx, token, data)))
 
@@ -131,63 +114,3 @@ async def take_upload(ctx: ServiceContext, token: str, filename: str, data: byte
             tx, token, filename, data, rows, ctx.settings.upload_processing_seconds
         )
     )
-
-
-# The JSON content types FastAPI decodes a body from (none given counts as JSON).
-_JSON_TYPES = ("", "application/json")
-_ACTION_PATH = re.compile(r"/v1/journeys/([^/]+)/actions")
-
-
-class ActionLane:
-    """Journey actions, the busiest request the service answers, taken straight to
-    the store.
-
-    ``POST /v1/journeys/{token}/actions`` with a JSON body that validates is answered
-    here, before FastAPI routes it, solves its dependencies and validates its body
-    again: about a fifth of an action's CPU in-process (665 → 520 µs); under load the
-    gain, 5–16% in most pairs, is about as large as the machine's noise
-    (bench/RESULTS.md). Everything else about it goes on to ``post_action``, which
-    answers exactly as before: a body that does not validate, a link that is
-    unknown, closed or guessed too often, an action the step does not allow. Such a
-    refusal has written nothing (its transaction rolled back), so asking the route
-    again is safe; the route also counts the misses.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        found = (
-            _ACTION_PATH.fullmatch(scope["path"])
-            if scope["type"] == "http" and scope["method"] == "POST"
-            else None
-        )
-        if found is None or _content_type(scope) not in _JSON_TYPES:
-            await self.app(scope, receive, send)
-            return
-        body = b""
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                return  # the client went away
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
-        replay = replaying(body, receive)
-        ctx: ServiceContext = scope["app"].state.ctx
-        token = found.group(1)
-        try:
-            data = JourneyActionBody.model_validate_json(body).model_dump(exclude_none=True)
-            ctx.guard.check(ctx.client(scope))
-            result = await take_action(ctx, token, data)
-        except (ValidationError, ServiceError, JourneyError):
-            await self.app(scope, replay, send)
-            return
-        await _journey_answer(result)(scope, replay, send)
-
-
-def _content_type(scope: Scope) -> str:
-    for name, value in scope["headers"]:
-        if name == b"content-type":
-            return value.decode("latin-1").split(";")[0].strip().lower()
-    return ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from journey.accent import clean_accent
+from journey.demo_bank import DEMO_PORTAL_USER
 from journey.domain import Feature, Role
 from journey.errors import Invalid
 from journey.platforms import DEFAULT_PLATFORMS, PLATFORMS, platform_name
@@ -46,11 +47,9 @@ def ensure_organization(
 def embedded_user(tx: Tx, email: str | None = None) -> User | None:
     """Who a portal running the service in-process signs in as: the user with
     ``email`` (config's ``[portal] user``), else the demo's relationship manager
-    (``journey.seed.DEMO_PORTAL_USER``). Never "the first one": a user added later
+    (``journey.demo_bank.DEMO_PORTAL_USER``). Never "the first one": a user added later
     (``relportal token create``) must not change who the portal is."""
     if not email:
-        from journey.seed import DEMO_PORTAL_USER
-
         email = DEMO_PORTAL_USER
     for org in tx.list_organizations():
         user = tx.get_user_by_email(org.id, email)

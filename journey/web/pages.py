@@ -172,14 +172,10 @@ async def _multipart(request: Request, body: bytes) -> FormData | None:
 
 
 async def _journey(ctx: ServiceContext, request: Request, token: str) -> dict[str, Any]:
-    """The journey as the JSON API describes it, counting an unknown link as a miss.
-
-    Read on the event loop (``read_brief``): a journey is a few indexed lookups, and
-    handing them to a reader thread and back cost about as much again, which a page,
-    with its template to render as well, cannot spare (bench/RESULTS.md, pages)."""
+    """The journey as the JSON API describes it, counting an unknown link as a miss."""
 
     async def read() -> dict[str, Any]:
-        return ctx.store.read_brief(lambda tx: customer.get_journey(tx, token))
+        return await ctx.store.read(lambda tx: customer.get_journey(tx, token))
 
     view: dict[str, Any] = await guarded(ctx, request, read)
     return view
@@ -404,9 +400,9 @@ class _StepLeft(Exception):
 
 async def _act_at(ctx: ServiceContext, token: str, at: str | None, data: dict[str, Any]) -> Any:
     """The action, if the journey is still where the form was rendered. Only where it
-    is, a brief read: the whole page is read again only when it has to be shown
-    (reading it for every form cost half again a form's time)."""
-    req = ctx.store.read_brief(lambda tx: customer.find_request(tx, token))
+    is, a read of the request: the whole page is read again only when it has to be
+    shown (reading it for every form cost half again a form's time)."""
+    req = await ctx.store.read(lambda tx: customer.find_request(tx, token))
     state = JourneyState.from_dict(req.journey)
     if at != state.step.value + (":closed" if state.closed else ""):  # as _place says it
         raise _StepLeft

@@ -9,7 +9,7 @@ figures, the ratios, the machine and the command, into ``bench/RESULTS.md`` betw
 markers (the analysis around them is kept). Peers are installed into their own virtual
 environments under ``bench/out/`` on first use; wrk from Debian's packages.
 
-    python -m bench                      # everything (about ten minutes)
+    python -m bench                      # everything (about twenty minutes)
     python -m bench --only start,scale   # some of it; the other sections stay as they were
     python -m bench --quick              # fewer runs, for trying a change
 """

@@ -43,7 +43,7 @@ from typing import Any
 import httpx
 
 from bench.common import Section, percentile
-from bench.service import Server
+from bench.service import Server, journeys
 
 P99_BUDGET_MS = 100.0
 EVENT_P95_BUDGET_MS = 250.0
@@ -437,31 +437,6 @@ def rm_tokens(db: Path, count: int, env: dict[str, str]) -> list[str]:
         store.close()
 
 
-def customers(client: httpx.Client, count: int, made: list[str]) -> list[str]:
-    """``count`` customers, each with a link request walked to the platform choice; the
-    companies made are added to ``made`` (deleted after the run)."""
-    links = []
-    for number in range(count):
-        company = client.post(
-            "/v1/relationships",
-            json={
-                "name": f"Mixed Load Company {number:04d}",
-                "contact_name": "Casey Mix",
-                "contact_email": f"casey.mix{number}@mixload.example",
-            },
-        ).raise_for_status()
-        made.append(company.json()["id"])
-        request = client.post(
-            f"/v1/relationships/{made[-1]}/requests",
-            json={"data_types": ["financials"], "delivery": "link"},
-        ).raise_for_status()
-        token = request.json()["link"].rsplit("/", 1)[1]
-        for action in ({"action": "view_request"}, {"action": "connect"}):
-            client.post(f"/v1/journeys/{token}/actions", json=action).raise_for_status()
-        links.append(token)
-    return links
-
-
 def capacity(
     server: Server,
     tokens: list[str],
@@ -479,7 +454,9 @@ def capacity(
 
     def links(count: int) -> list[str]:
         if len(pool) < count:
-            pool.extend(customers(client, count - len(pool), made))
+            companies, tokens = journeys(client, count - len(pool), "Mixed Load Company")
+            made.extend(companies)
+            pool.extend(tokens)
         return pool[:count]
 
     steps: list[Step] = []

@@ -23,7 +23,7 @@ import httpx
 
 from bench import seeding
 from bench.common import Section, median
-from bench.service import Server, demo_rm_token, load
+from bench.service import Server, demo_rm_token, journey_script, journeys, load
 
 CUSTOMERS = 16
 THREADS = 2
@@ -92,68 +92,6 @@ response = function(status, headers, body)
   end
 end
 """
-
-# The JSON API's same actions (as bench/service.py's journey script).
-ACTIONS = """
-local tokens = {%s}
-local per_thread = %d
-local threads = 0
-setup = function(thread)
-  thread:set("first", threads * per_thread + 1)
-  threads = threads + 1
-end
-local free = nil
-local index_of = {}
-local at_consent = {}
-request = function()
-  if free == nil then
-    free = {}
-    for i = first, first + per_thread - 1 do
-      table.insert(free, i)
-    end
-  end
-  local i = table.remove(free, 1) or first
-  local body = '{"action": "select_platform", "platform": "gbol"}'
-  if at_consent[i] then
-    body = '{"action": "back"}'
-  end
-  return wrk.format("POST", "/v1/journeys/" .. tokens[i] .. "/actions",
-    {["Content-Type"] = "application/json"}, body)
-end
-response = function(status, headers, body)
-  local number = string.match(body, '"company":"Page Load Company (%%d+)"')
-  if number then
-    local i = tonumber(number) + 1 - %d
-    at_consent[i] = string.find(body, '"step":"consent"', 1, true) ~= nil
-    table.insert(free, i)
-  end
-end
-"""
-
-
-def _journeys(client: httpx.Client, count: int, prefix: str) -> tuple[list[str], list[str]]:
-    """``count`` companies asked for their financials by link, each journey walked to
-    the choice of platform; their ids and link tokens."""
-    companies, tokens = [], []
-    for number in range(count):
-        company = client.post(
-            "/v1/relationships",
-            json={
-                "name": f"{prefix} {number:02d}",
-                "contact_name": "Casey Load",
-                "contact_email": f"casey.pages{number}@loadtest.example",
-            },
-        ).raise_for_status()
-        companies.append(company.json()["id"])
-        request = client.post(
-            f"/v1/relationships/{companies[-1]}/requests",
-            json={"data_types": ["financials"], "delivery": "link"},
-        ).raise_for_status()
-        token = request.json()["link"].rsplit("/", 1)[1]
-        tokens.append(token)
-        for action in ({"action": "view_request"}, {"action": "connect"}):
-            client.post(f"/v1/journeys/{token}/actions", json=action).raise_for_status()
-    return companies, tokens
 
 
 def _weights(client: httpx.Client, prefix: str) -> tuple[list[tuple[str, int]], int, int]:
@@ -261,15 +199,14 @@ def run(env: dict[str, str], seconds: int, db: Path) -> Section:
         prefix = "Page Load Company"
         # Two sets of journeys at the same step: the forms' run leaves its journeys
         # wherever it stopped, so the JSON actions' run starts from journeys of its own.
-        companies, tokens = _journeys(client, 2 * CUSTOMERS, prefix)
+        companies, tokens = journeys(client, 2 * CUSTOMERS, prefix)
         quoted = ", ".join(f'"{t}"' for t in tokens[:CUSTOMERS])
-        others = ", ".join(f'"{t}"' for t in tokens[CUSTOMERS:])
         share = CUSTOMERS // THREADS
         scripts = {
             "page GET": ROTATE % (quoted, share, "/j/", ""),
             "JSON GET": ROTATE % (quoted, share, "/v1/journeys/", ""),
             "page POST": FORM % (quoted, share),
-            "JSON POST": ACTIONS % (others, share, CUSTOMERS),
+            "JSON POST": journey_script(tokens[CUSTOMERS:], share, prefix, CUSTOMERS),
         }
         runs: dict[str, list[dict]] = {name: [] for name in scripts}
         try:

@@ -44,8 +44,8 @@ end
 # which gives the journey back. Two threads, not one per connection: on two cores
 # the scheduler shares time per thread, and 32 load threads would take the server's.
 JOURNEY = """
-local tokens = {%s}
-local per_thread = %d
+local tokens = {%(tokens)s}
+local per_thread = %(per_thread)d
 local threads = 0
 setup = function(thread)
   thread:set("first", threads * per_thread + 1)
@@ -70,14 +70,28 @@ request = function()
     {["Content-Type"] = "application/json"}, body)
 end
 response = function(status, headers, body)
-  local number = string.match(body, '"company":"Load Test Company (%%d+)"')
+  local number = string.match(body, '"company":"%(prefix)s (%%d+)"')
   if number then
-    local i = tonumber(number) + 1
+    local i = tonumber(number) + 1 - %(first_number)d
     at_consent[i] = string.find(body, '"step":"consent"', 1, true) ~= nil
     table.insert(free, i)
   end
 end
 """
+
+
+def journey_script(
+    tokens: list[str], per_thread: int, prefix: str = "Load Test Company", first_number: int = 0
+) -> str:
+    """The wrk script that walks ``tokens``' journeys back and forth (``JOURNEY``): their
+    companies are named ``prefix`` and a number from ``first_number`` (``journeys``)."""
+    quoted = ", ".join(f'"{t}"' for t in tokens)
+    return JOURNEY % {
+        "tokens": quoted,
+        "per_thread": per_thread,
+        "prefix": prefix,
+        "first_number": first_number,
+    }
 
 
 def _free_port() -> int:
@@ -179,17 +193,21 @@ class Server:
         self.process.wait(timeout=30)
 
 
-def journeys(client: httpx.Client, count: int) -> tuple[list[str], list[str]]:
-    """``count`` new companies, each asked for its financials by link and walked to the
-    choice of accounting platform; their ids and link tokens."""
+def journeys(
+    client: httpx.Client, count: int, prefix: str = "Load Test Company"
+) -> tuple[list[str], list[str]]:
+    """``count`` new companies named ``prefix`` and a number, each asked for its
+    financials by link and walked to the choice of accounting platform; their ids and
+    link tokens."""
     companies, tokens = [], []
+    mailbox = prefix.lower().replace(" ", ".")
     for number in range(count):
         company = client.post(
             "/v1/relationships",
             json={
-                "name": f"Load Test Company {number:02d}",
+                "name": f"{prefix} {number:02d}",
                 "contact_name": "Casey Load",
-                "contact_email": f"casey.load{number}@loadtest.example",
+                "contact_email": f"{mailbox}{number}@loadtest.example",
             },
         ).raise_for_status()
         companies.append(company.json()["id"])
@@ -222,8 +240,7 @@ def measure(db: Path, env: dict[str, str], seconds: int, workers: int) -> dict[s
                 LOAD_THREADS,
                 auth,
             )
-            quoted = ", ".join(f'"{t}"' for t in tokens)
-            script = JOURNEY % (quoted, CONNECTIONS // LOAD_THREADS)
+            script = journey_script(tokens, CONNECTIONS // LOAD_THREADS)
             actions = load(server.url, script, seconds, LOAD_THREADS, {})
         finally:
             for company in companies:

@@ -14,6 +14,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from screens.messages import OpenCompany
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
 from widgets.plain import plain_cells
 from widgets.status_badge import status_text, when
@@ -99,10 +100,8 @@ class SimulationsScreen(Screen[None]):
 
     @on(DataTable.RowSelected)
     def _open(self, event: DataTable.RowSelected) -> None:
-        from screens.relationship import RelationshipScreen
-
         if event.row_key.value:
-            self.app.push_screen(RelationshipScreen(self.client, self.session, event.row_key.value))
+            self.post_message(OpenCompany(event.row_key.value))
 
     def action_clear(self) -> None:
         from screens.confirm import Confirm

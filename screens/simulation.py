@@ -378,7 +378,12 @@ class SimulationScreen(Screen[None]):
 
     def _focus_upload_path(self) -> None:
         field = self.query_one("#upload-path", Input)
-        field.focus()
+        # Jump, not glide: the refusal is read at once, and a scroll still animating
+        # would leave the panel somewhere in between for whoever looks first.
+        field.focus(scroll_visible=False)
+        self.query_one("#customer", VerticalScroll).scroll_to_center(
+            field, animate=False, origin_visible=True
+        )
         field.cursor_position = len(field.value)
 
     def _focus_first(self) -> None:

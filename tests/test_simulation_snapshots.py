@@ -159,7 +159,8 @@ def _picture(snap_compare: Any, tmp_path: Path, name: str, size: tuple[int, int]
             await pilot.pause(0.05)
         if refusal is not None:
             screen.post_message(SimulationScreen.Refused(refusal.detail, refusal.body["errors"]))
-            while screen.refusal is None:
+            while screen.refusal is None or not screen.query_one("#upload-path").has_focus:
+                assert time.monotonic() < deadline + 15, "the refusal never took focus"
                 await pilot.pause(0.05)
         if name == "entity_name":
             # The step drawn and its input focused first, as a customer finds it: an
@@ -174,6 +175,7 @@ def _picture(snap_compare: Any, tmp_path: Path, name: str, size: tuple[int, int]
             while "79/100" not in str(counter.render()):
                 await pilot.pause(0.05)
         await pilot.pause(0.3)
+        await pilot.wait_for_animation()
         for widget in screen.query(Input):
             widget.cursor_blink = False
 

@@ -18,7 +18,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from tests.e2e.test_e2e import Server, new_user_token
+from tests.support.serve import Server, new_user_token
 
 pytestmark = pytest.mark.e2e
 EXAMPLES = int(os.environ.get("RELPORTAL_FUZZ_EXAMPLES", "50"))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_cli import run
+from tests.support.cli import run
 
 
 def one_line(done, expected: str) -> None:  # type: ignore[no-untyped-def]

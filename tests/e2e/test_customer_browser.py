@@ -1,6 +1,6 @@
 """Customers walking every journey in a real browser, behind a real `relportal serve`.
 
-Headless Chromium (Debian's, as tests/hosting/test_web.py launches it): each journey on a
+Headless Chromium (Debian's, the `chromium` fixture of tests/conftest.py): each journey on a
 phone viewport with JavaScript on and on a desktop viewport with it off, one journey
 by keyboard alone, and the RM's events following the customer live. With
 RELPORTAL_SCREENSHOTS=1 the walks write a PNG of every step at both sizes into
@@ -21,8 +21,7 @@ import openpyxl
 import pytest
 
 from journey.template import SUPPLIER_COLUMNS
-from tests.e2e.test_e2e import Server, new_user_token
-from tests.hosting.test_web import chromium  # noqa: F401 - the fixture, launched as test_web does
+from tests.support.serve import Server, new_user_token
 
 pytestmark = pytest.mark.e2e
 

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -16,72 +12,10 @@ import httpx
 import pytest
 
 from journey.tokens import link_token_from
+from tests.support.cli import run
+from tests.support.serve import Server, new_user_token
 
 pytestmark = pytest.mark.e2e
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tui.cli", *args], capture_output=True, text=True, timeout=60
-    )
-
-
-def new_user_token(config: Path, db: Path, email: str) -> subprocess.CompletedProcess[str]:
-    """`relportal token create EMAIL --new-user`: a token for a user made for the test."""
-    return _cli("--config", str(config), "token", "create", email, "--new-user", "--db", str(db))
-
-
-class Server:
-    def __init__(self, config: Path, db: Path, log: Path, *options: str) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log, self.config, self.db, self.options = log, config, db, options
-        self.start()
-
-    def start(self) -> None:
-        """Start (or start again, on the same port) and wait until it answers."""
-        config, db, log = self.config, self.db, self.log
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "tui.cli",
-                "--config",
-                str(config),
-                "serve",
-                "--port",
-                str(self.port),
-                "--db",
-                str(db),
-                *self.options,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=open(log, "ab"),  # noqa: SIM115 - closed with the process
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"relportal serve did not start:\n{log.read_text()}")
-            time.sleep(0.1)
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
 
 
 @pytest.fixture
@@ -318,7 +252,7 @@ def test_the_other_journeys_end_to_end(deployment) -> None:  # type: ignore[no-u
     (server, _), token, _ = deployment
     rm = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=15)
     customer = httpx.Client(base_url=server.url, timeout=15)
-    support_token = _cli(
+    support_token = run(
         "token",
         "create",
         "jo@larkspur.example",
@@ -601,7 +535,7 @@ async def test_an_open_company_recovers_by_itself_after_a_service_restart(deploy
             assert time.monotonic() - back < 20, "the company never loaded by itself"
             await pilot.pause(0.1)
         await pilot.pause(0.1)
-        from tests.tui.test_portal import text_of
+        from tests.support.portal import text_of
 
         shown = text_of(info)
         assert app.screen is company and "Wok This Way" in shown and "retrying" not in shown

@@ -19,7 +19,8 @@ import httpx
 import pytest
 
 from journey.tokens import link_token_from
-from tests.e2e.test_e2e import Server, _cli
+from tests.support.cli import run
+from tests.support.serve import Server
 
 pytestmark = pytest.mark.e2e
 RMS = 5
@@ -46,7 +47,7 @@ def server(tmp_path: Path) -> Any:
     db = tmp_path / "load.db"
     tokens = []
     for number in range(RMS):
-        made = _cli(
+        made = run(
             "--config",
             str(config),
             "token",

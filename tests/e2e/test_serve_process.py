@@ -10,7 +10,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -20,8 +19,8 @@ import httpx
 import pytest
 
 from journey.seed import DEMO_PORTAL_USER
-from tests.e2e.test_cli import portal_in_a_terminal, run
-from tests.e2e.test_e2e import _free_port
+from tests.support.cli import portal_in_a_terminal, run
+from tests.support.serve import Serve, free_port
 
 
 def one_line(done: subprocess.CompletedProcess[str], expected: str) -> str:
@@ -65,7 +64,7 @@ def demo_db(tmp_path: Path) -> Path:
 def test_serve_on_a_folder_is_one_line_naming_it_once(tmp_path: Path) -> None:
     folder = tmp_path / "adir"
     folder.mkdir()
-    line = one_line(run("serve", "--db", str(folder), "--port", str(_free_port())), "is a folder")
+    line = one_line(run("serve", "--db", str(folder), "--port", str(free_port())), "is a folder")
     assert line.count(str(folder)) == 1
     assert "give the path of a file" in line
 
@@ -73,7 +72,7 @@ def test_serve_on_a_folder_is_one_line_naming_it_once(tmp_path: Path) -> None:
 def test_a_read_only_database_is_one_line_for_serve_token_and_seed(demo_db: Path) -> None:
     with read_only(demo_db):
         for args in (
-            ["serve", "--port", str(_free_port())],
+            ["serve", "--port", str(free_port())],
             ["token", "create", DEMO_PORTAL_USER],
             ["seed", "--companies", "3"],
         ):
@@ -133,56 +132,6 @@ def test_a_busy_port_is_one_line_and_nothing_claims_to_listen(
         "or give --port another port"
     )
     assert "password" not in done.stdout
-
-
-class Serve:
-    """`relportal serve` in the background, its standard error read line by line."""
-
-    def __init__(self, db: Path, *options: str) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.lines: list[str] = []
-        self.process = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "tui.cli", "serve", "--port", str(self.port)),
-                *("--db", str(db), "--demo-companies", "5", *options),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        self.listening = threading.Event()
-        self.answered_when_said: bool | None = None
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self.lines.append(line)
-            if "listening on" in line and not self.listening.is_set():
-                # Said only once true: it answers the moment the line is read.
-                try:
-                    self.answered_when_said = (
-                        httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200
-                    )
-                except httpx.TransportError:
-                    self.answered_when_said = False
-                self.listening.set()
-
-    def wait_listening(self) -> None:
-        assert self.listening.wait(60), "".join(self.lines)
-
-    def stop(self, signum: int = signal.SIGTERM) -> float:
-        """Send ``signum``; the seconds until it ended."""
-        began = time.monotonic()
-        self.process.send_signal(signum)
-        self.process.wait(timeout=30)
-        return time.monotonic() - began
-
-    def log(self) -> str:
-        time.sleep(0.2)  # the last lines reach the reader
-        return "".join(self.lines)
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])

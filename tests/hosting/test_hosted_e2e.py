@@ -30,28 +30,24 @@ import openpyxl
 import pytest
 
 from journey.template import sample_file
-from tests.hosting.test_ssh_serve import (
+from tests.support.ssh_serve import (
+    RecordingViewer,
     SshServe,
-    _demo_password,
-    _environ,
-    _get,
-    _gone,
-    _portal_pid,
-    _RecordingViewer,
+    demo_password,
+    environment_of,
+    portal_pid,
+    process_gone,
+    raw_get,
 )
-from tests.hosting.test_web import (
+from tests.support.web import (
     CATCH_TERMINALS,
     SCREEN,
     WebServer,
-    chromium,
     every_file,
     until,
-    web_server,
 )
 
 pytestmark = pytest.mark.e2e
-
-__all__ = ["chromium", "web_server"]  # fixtures, used by name
 
 COLUMNS, ROWS = 120, 40
 DOWN, ENTER, ESCAPE, TAB, RIGHT, CLEAR = "\x1b[B", "\r", "\x1b", "\t", "\x1b[C", "\x15"
@@ -68,7 +64,7 @@ def _seen_on_screen(text: str, extra: tuple[str, ...]) -> list[str]:
 # Over SSH
 
 
-class Viewer(_RecordingViewer):
+class Viewer(RecordingViewer):
     """A viewer's terminal: what the portal sends, drawn on a pyte screen, every frame
     checked for host words the moment it arrives."""
 
@@ -253,12 +249,12 @@ async def test_over_ssh_every_file_action_stays_in_the_session_folder(
     demo_server: SshServe, tmp_path: Path
 ) -> None:
     server = demo_server
-    password = _demo_password(server)
+    password = demo_password(server)
     async with _sign_in(server, password) as conn:
         terminal = await _open_portal(conn)
         viewer = terminal.viewer
         await terminal.wait_for_text("Relationships")
-        environment = await asyncio.to_thread(_environ, _portal_pid(server, 1))
+        environment = await asyncio.to_thread(environment_of, portal_pid(server, 1))
         files = Path(environment["RELPORTAL_SESSION_FILES"])
         session_home = files.parent
         assert session_home.parent == server.tmp
@@ -307,7 +303,7 @@ async def test_over_ssh_every_file_action_stays_in_the_session_folder(
         assert link == link_base + quote("Our report.xlsx")
         # The viewer fetches it by the link on their screen.
         status, headers, body = await asyncio.to_thread(
-            _get,
+            raw_get,
             server.downloads_port,
             link.removeprefix(f"http://127.0.0.1:{server.downloads_port}"),
         )
@@ -389,7 +385,9 @@ async def test_over_ssh_every_file_action_stays_in_the_session_folder(
     await asyncio.to_thread(until, lambda: not server.session_homes(), "the session removed")
     # Its files went with it, and so did their link.
     status, _, _ = await asyncio.to_thread(
-        _get, server.downloads_port, link.removeprefix(f"http://127.0.0.1:{server.downloads_port}")
+        raw_get,
+        server.downloads_port,
+        link.removeprefix(f"http://127.0.0.1:{server.downloads_port}"),
     )
     assert status == 404
     assert unquote(link.rsplit("/", 1)[1]) == "Our report.xlsx"
@@ -551,7 +549,7 @@ def test_stopping_the_server_as_a_viewer_leaves_still_removes_their_session(
     server.argv = [nohup, *server.argv]
     server.start()
     try:
-        password = _demo_password(server)
+        password = demo_password(server)
 
         async def leave() -> int:
             async with _sign_in(server, password) as conn:
@@ -565,6 +563,6 @@ def test_stopping_the_server_as_a_viewer_leaves_still_removes_their_session(
         server.stop()
         assert server.process.returncode == 0
         assert server.session_homes() == []
-        until(lambda: _gone(pid), "the portal ended", timeout=10)
+        until(lambda: process_gone(pid), "the portal ended", timeout=10)
     finally:
         server.stop()

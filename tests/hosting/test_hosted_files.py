@@ -30,7 +30,7 @@ from screens.path_prompt import NamePrompt, PathPrompt
 from screens.portal import PortalScreen
 from screens.report import ReportScreen
 from screens.transcript import TranscriptScreen
-from tests.tui.test_simulation_tui import to_manual_upload
+from tests.support.simulation import to_manual_upload
 from tui.app import RelportalApp
 from tui.client import embedded_client
 from tui.file_choices import Sample, hosted_process
@@ -381,7 +381,7 @@ async def test_over_ssh_every_file_action_stays_in_the_session_folder(
 async def test_over_ssh_the_report_is_saved_by_name_and_a_bad_name_never_leaves(
     settings: ServiceSettings, host: Path
 ) -> None:
-    from tests.tui.test_report_tui import open_reports
+    from tests.support.reports import open_reports
 
     files = host / "session" / "files"
     (files / "Mine.xlsx").symlink_to(host / "secret.xlsx")  # a planted link to write through

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import http.client
 import os
 import re
 import shutil
@@ -26,9 +25,19 @@ from pathlib import Path
 from typing import Any
 
 import asyncssh
-import pyte
 import pytest
 
+from tests.support.ssh_serve import (
+    RecordingViewer,
+    SshServe,
+    demo_password,
+    environment_of,
+    eventually,
+    free_port,
+    portal_pid,
+    process_gone,
+    raw_get,
+)
 from tests.support.ssh_terminal import ScreenTerminal
 
 pytestmark = pytest.mark.e2e
@@ -44,104 +53,6 @@ def openssh_client() -> None:
         if os.environ.get("CI") == "true":
             pytest.fail(reason)
         pytest.skip(reason)
-
-
-# The tests run as root in CI: the server then needs --allow-root (tested on its own below).
-AS_ROOT = ["--allow-root"] if os.geteuid() == 0 else []
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _eventually(check, what: str, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
-class SshServe:
-    """A ``relportal ssh-serve`` process with a home, data and temp folder of its own."""
-
-    def __init__(
-        self, root: Path, *args: str, ssh_config: str = "", cwd: Path | None = None
-    ) -> None:
-        self.root = root
-        self.cwd = cwd  # the server's working folder (None: the test's)
-        self.port = _free_port()
-        self.downloads_port = _free_port()
-        self.tmp = root / "tmp"
-        self.data = root / "data"
-        self.tmp.mkdir(parents=True, exist_ok=True)
-        config = root / "config.toml"
-        config.write_text(f"[ssh]\n{ssh_config}\n")
-        self.environment = {
-            **os.environ,
-            "HOME": str(root / "home"),
-            "XDG_CONFIG_HOME": str(root / "config"),
-            "XDG_DATA_HOME": str(self.data),
-            "XDG_CACHE_HOME": str(root / "cache"),
-            "XDG_STATE_HOME": str(root / "state"),
-            "TMPDIR": str(self.tmp),  # session homes are made here, where tests can see them
-            "PYTHONUNBUFFERED": "1",
-        }
-        self.environment.pop("RELPORTAL_TOKEN", None)
-        self.argv = [
-            sys.executable,
-            "-m",
-            "tui.cli",
-            "--config",
-            str(config),
-            "ssh-serve",
-            "--port",
-            str(self.port),
-            "--downloads-port",
-            str(self.downloads_port),
-            *AS_ROOT,
-            *args,
-        ]
-        self.starts = 0
-        self.start()
-
-    def start(self) -> None:
-        self.starts += 1
-        self.out = self.root / f"stdout-{self.starts}.log"
-        self.err = self.root / f"stderr-{self.starts}.log"
-        with open(self.out, "wb") as out, open(self.err, "wb") as err:
-            self.process = subprocess.Popen(
-                self.argv, stdout=out, stderr=err, env=self.environment, cwd=self.cwd
-            )
-        _eventually(
-            lambda: "listening on" in self.log() or self.process.poll() is not None,
-            "ssh-serve to listen",
-            30,
-        )
-        assert self.process.poll() is None, self.log()
-
-    def log(self) -> str:
-        return self.err.read_text()
-
-    def stdout(self) -> str:
-        return self.out.read_text()
-
-    def session_homes(self) -> list[Path]:
-        return sorted(self.tmp.glob("relportal-session-*"))
-
-    def portal_pids(self) -> list[int]:
-        return [int(pid) for pid in re.findall(r"started \(process (\d+)", self.log())]
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 def _client_key(folder: Path) -> tuple[Path, Path]:
@@ -170,7 +81,7 @@ def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Ss
 def shared(shared_server: tuple[SshServe, Path]) -> tuple[SshServe, Path]:
     """The shared server once the sessions of earlier tests are gone, in any test order."""
     server, _ = shared_server
-    _eventually(lambda: not server.session_homes(), "earlier sessions to end")
+    eventually(lambda: not server.session_homes(), "earlier sessions to end")
     return shared_server
 
 
@@ -225,14 +136,6 @@ def _connect(server: SshServe, key: Path, **options: Any) -> asyncssh.SSHClientC
             **options,
         },
     )
-
-
-def _gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
 
 
 def _search(terminal: ScreenTerminal, words: str) -> None:
@@ -294,9 +197,9 @@ def test_a_viewer_sees_the_portal_types_copies_resizes_and_leaves(shared) -> Non
         assert len(server.session_homes()) == 1
     finally:
         terminal.close()  # the viewer's ssh dies: the connection just drops
-    _eventually(lambda: _gone(pid), "the portal process to end")
-    _eventually(lambda: not server.session_homes(), "the session's home to be removed")
-    _eventually(lambda: "session for 'viewer' ended" in server.log(), "the session's log line")
+    eventually(lambda: process_gone(pid), "the portal process to end")
+    eventually(lambda: not server.session_homes(), "the session's home to be removed")
+    eventually(lambda: "session for 'viewer' ended" in server.log(), "the session's log line")
     assert "disconnected as 'viewer' after" in server.log()
 
 
@@ -331,7 +234,7 @@ def test_two_viewers_at_once_do_not_see_each_others_changes(shared) -> None:  # 
         # The first viewer leaves with ctrl+q: ssh ends normally, the portal with it.
         first.type("\x11")
         assert first.wait_exit() == 0
-        _eventually(lambda: len(server.session_homes()) == 1, "the first home removed")
+        eventually(lambda: len(server.session_homes()) == 1, "the first home removed")
         second.type("\x1b")
         second.wait_for_text("Beacon Hollow Deli Harroga")  # still there (perhaps cut)
     finally:
@@ -363,7 +266,7 @@ def test_commands_subsystems_and_forwarding_are_refused(shared) -> None:  # type
         "-o",
         "ExitOnForwardFailure=yes",
         "-R",
-        f"{_free_port()}:127.0.0.1:{server.port}",
+        f"{free_port()}:127.0.0.1:{server.port}",
         "viewer@127.0.0.1",
     )
     assert "remote port forwarding failed" in done.stderr
@@ -427,7 +330,7 @@ def test_sessions_and_connections_per_address_are_capped_and_idle_sessions_end(
             second.wait_for_text("relportal: all 1 sessions are in use; try again later.")
         finally:
             second.close()
-        _eventually(lambda: "disconnected as 'viewer'" in server.log(), "the refused one to go")
+        eventually(lambda: "disconnected as 'viewer'" in server.log(), "the refused one to go")
 
         async def connections() -> None:
             # The first viewer holds one connection from 127.0.0.1; one more is allowed.
@@ -447,17 +350,11 @@ def test_sessions_and_connections_per_address_are_capped_and_idle_sessions_end(
         first.wait_for_text("relportal: closed after 10 seconds without a key pressed.", 30)
         assert time.monotonic() - typed >= 9.5  # counted from the last key
         assert first.wait_exit() == 0
-        _eventually(lambda: not server.session_homes(), "the idle session's home removed")
-        assert all(_gone(pid) for pid in server.portal_pids())
+        eventually(lambda: not server.session_homes(), "the idle session's home removed")
+        assert all(process_gone(pid) for pid in server.portal_pids())
     finally:
         first.close()
         server.stop()
-
-
-def _demo_password(server: SshServe) -> str:
-    pattern = r"demo password \(any user name\): (\S+)"
-    _eventually(lambda: re.search(pattern, server.stdout()) is not None, "the password")
-    return re.findall(pattern, server.stdout())[0]
 
 
 def test_password_login_is_slowed_after_failures_and_the_host_key_is_kept(
@@ -465,7 +362,7 @@ def test_password_login_is_slowed_after_failures_and_the_host_key_is_kept(
 ) -> None:
     server = SshServe(tmp_path, "--demo-password")
     try:
-        password = _demo_password(server)
+        password = demo_password(server)
         assert len(password) >= 20
         assert password not in server.log()
 
@@ -537,7 +434,7 @@ def test_password_login_is_slowed_after_failures_and_the_host_key_is_kept(
         assert fingerprint is not None
         server.start()  # the same data folder: the same host key, a new password
         assert f"host key {fingerprint[1]}" in server.log()
-        assert _demo_password(server) != password
+        assert demo_password(server) != password
     finally:
         server.stop()
 
@@ -572,22 +469,6 @@ def test_bad_flags_stop_with_one_line(tmp_path: Path, args: list[str], expected:
     assert expected in lines[0]
 
 
-class _RecordingViewer(asyncssh.SSHClientSession[bytes]):
-    """An asyncssh client session that draws what it receives on a pyte screen."""
-
-    def __init__(self, columns: int = 100, rows: int = 30) -> None:
-        self.screen = pyte.Screen(columns, rows)
-        self.stream = pyte.ByteStream(self.screen)
-        self.received = 0
-
-    def data_received(self, data: bytes, datatype: asyncssh.DataType) -> None:
-        self.received += len(data)
-        self.stream.feed(data)
-
-    def text(self) -> str:
-        return "\n".join(self.screen.display)
-
-
 async def _until(check, what: str, timeout: float = 30.0, screen=None) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while not check():
@@ -602,7 +483,7 @@ async def test_a_stalled_link_holds_up_no_one_and_catches_up(shared) -> None:  #
     async with _connect(server, key, username="slow") as conn:
         # A small window: the server may send 16 KiB before it must wait for this viewer.
         chan, slow = await conn.create_session(
-            _RecordingViewer,
+            RecordingViewer,
             term_type="xterm-256color",
             term_size=(100, 30),
             encoding=None,
@@ -659,7 +540,7 @@ def _closed_by_server(sock: socket.socket) -> bool:
     return True
 
 
-def _shows(screen: _RecordingViewer, text: str) -> bool:
+def _shows(screen: RecordingViewer, text: str) -> bool:
     return text in screen.text()
 
 
@@ -671,7 +552,7 @@ async def _time_to_portal(server: SshServe, key: Path, address: str, limit: floa
         try:
             async with _connect(server, key, local_addr=(address, 0)) as conn:
                 chan, screen = await conn.create_session(
-                    _RecordingViewer, term_type="xterm-256color", term_size=(100, 30), encoding=None
+                    RecordingViewer, term_type="xterm-256color", term_size=(100, 30), encoding=None
                 )
                 await _until(partial(_shows, screen, "Relationships"), "the portal", 60)
                 chan.close()
@@ -689,7 +570,7 @@ def test_an_idle_flood_before_sign_in_does_not_lock_viewers_out(tmp_path: Path) 
         # 32 idle connections from one address: it may hold 3 waiting to sign in; the
         # rest are dropped at once, and another address's viewer gets in straight away.
         flood = _idle_connections(server.port, ["127.0.0.3"] * 32)
-        _eventually(lambda: sum(map(_closed_by_server, flood)) >= 29, "the early drops", 10)
+        eventually(lambda: sum(map(_closed_by_server, flood)) >= 29, "the early drops", 10)
         assert sum(map(_closed_by_server, flood)) == 29
         promptly = asyncio.run(_time_to_portal(server, key, "127.0.0.2", 60))
         assert promptly < 10, promptly
@@ -701,7 +582,7 @@ def test_an_idle_flood_before_sign_in_does_not_lock_viewers_out(tmp_path: Path) 
         flood += _idle_connections(server.port, [f"127.0.1.{n}" for n in range(1, 41)])
         waited = asyncio.run(_time_to_portal(server, key, "127.0.0.4", 60))
         assert waited < 25, waited
-        _eventually(lambda: all(map(_closed_by_server, flood)), "the flood to be closed", 30)
+        eventually(lambda: all(map(_closed_by_server, flood)), "the flood to be closed", 30)
         closed = time.monotonic() - flooded
         assert closed < 20, closed
         print(f"flood: in after {promptly:.1f} s, then {waited:.1f} s; closed in {closed:.1f} s")
@@ -711,16 +592,6 @@ def test_an_idle_flood_before_sign_in_does_not_lock_viewers_out(tmp_path: Path) 
         for sock in flood:
             sock.close()
         server.stop()
-
-
-def _portal_pid(server: SshServe, count: int) -> int:
-    _eventually(lambda: len(server.portal_pids()) >= count, f"portal number {count}")
-    return server.portal_pids()[count - 1]
-
-
-def _environ(pid: int) -> dict[str, str]:
-    raw = Path(f"/proc/{pid}/environ").read_bytes()
-    return dict(item.split("=", 1) for item in raw.decode().split("\0") if "=" in item)
 
 
 def _limits(pid: int) -> dict[str, tuple[str, str]]:
@@ -743,20 +614,20 @@ def test_one_session_per_connection_sessions_per_address_and_confined_portals(
     async def sessions() -> None:
         async with _connect(server, key) as first:
             chan, screen = await first.create_session(
-                _RecordingViewer, term_type="xterm-256color", term_size=(100, 30), encoding=None
+                RecordingViewer, term_type="xterm-256color", term_size=(100, 30), encoding=None
             )
             await _until(lambda: "Ashford Leigh Nursery Hitchin" in screen.text(), "the portal")
             # A second session on the same connection: refused, no second portal.
             with pytest.raises(asyncssh.ChannelOpenError):
                 await first.create_session(
-                    _RecordingViewer, term_type="xterm", term_size=(80, 24), encoding=None
+                    RecordingViewer, term_type="xterm", term_size=(80, 24), encoding=None
                 )
             assert "refused a second session on one connection" in server.log()
 
             # Another connection from the same address: its one session is refused.
             async with _connect(server, key) as second:
                 chan2, refused = await second.create_session(
-                    _RecordingViewer, term_type="xterm", term_size=(100, 30), encoding=None
+                    RecordingViewer, term_type="xterm", term_size=(100, 30), encoding=None
                 )
                 await chan2.wait_closed()
                 assert chan2.get_exit_status() == 1
@@ -764,13 +635,13 @@ def test_one_session_per_connection_sessions_per_address_and_confined_portals(
             # Another address is counted on its own.
             async with _connect(server, key, local_addr=("127.0.0.2", 0)) as third:
                 chan3, other = await third.create_session(
-                    _RecordingViewer, term_type="xterm", term_size=(100, 30), encoding=None
+                    RecordingViewer, term_type="xterm", term_size=(100, 30), encoding=None
                 )
                 await _until(lambda: "Relationships" in other.text(), "the other's portal")
                 chan3.close()
 
             # The first portal runs confined: its limits, an empty HOME, its home as cwd.
-            pid = _portal_pid(server, 1)
+            pid = portal_pid(server, 1)
             limits = _limits(pid)
             assert limits["Max address space"] == (str(1024 * 2**20),) * 2
             assert limits["Max cpu time"] == ("300", "300")
@@ -779,7 +650,7 @@ def test_one_session_per_connection_sessions_per_address_and_confined_portals(
             assert limits["Max core file size"] == ("0", "0")
             home = Path(os.readlink(f"/proc/{pid}/cwd"))
             assert home in server.session_homes()
-            environment = _environ(pid)
+            environment = environment_of(pid)
             assert environment["HOME"] == str(home / "home")
             assert list((home / "home").iterdir()) == []
             status = Path(f"/proc/{pid}/status").read_text()
@@ -791,7 +662,7 @@ def test_one_session_per_connection_sessions_per_address_and_confined_portals(
 
     try:
         asyncio.run(sessions())
-        _eventually(lambda: not server.session_homes(), "the sessions to end")
+        eventually(lambda: not server.session_homes(), "the sessions to end")
     finally:
         server.stop()
 
@@ -831,21 +702,10 @@ def test_refuse_root_reads_the_effective_user() -> None:
     refuse_root("web", allow_root=False, euid=1000)
 
 
-def _get(port: int, path: str) -> tuple[int, dict[str, str], bytes]:
-    """A GET with the path sent as given (no client tidies up ``..`` or ``%2f``)."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        connection.request("GET", path)
-        response = connection.getresponse()
-        return response.status, dict(response.getheaders()), response.read()
-    finally:
-        connection.close()
-
-
 async def _open_portal(server: SshServe, key: Path, address: str = "127.0.0.1") -> tuple:  # type: ignore[type-arg]
     conn = await _connect(server, key, local_addr=(address, 0))
     chan, screen = await conn.create_session(
-        _RecordingViewer, term_type="xterm-256color", term_size=(100, 30), encoding=None
+        RecordingViewer, term_type="xterm-256color", term_size=(100, 30), encoding=None
     )
     await _until(partial(_shows, screen, "Relationships"), "the portal")
     return conn, chan
@@ -858,26 +718,26 @@ def test_a_sessions_files_are_offered_at_its_own_link_until_it_ends(shared) -> N
         first, chan = await _open_portal(server, key)
         second, chan2 = await _open_portal(server, key, "127.0.0.2")
         pids = server.portal_pids()[-2:]
-        link, other_link = (_environ(pid)["RELPORTAL_DOWNLOAD_URL"] for pid in pids)
+        link, other_link = (environment_of(pid)["RELPORTAL_DOWNLOAD_URL"] for pid in pids)
         base = f"http://127.0.0.1:{server.downloads_port}/d/"
         assert link.startswith(base) and link.endswith("/") and link != other_link
         token = link[len(base) : -1]
         assert len(token) >= 43  # 32 random bytes
         assert token not in server.log()
-        files = Path(_environ(pids[0])["RELPORTAL_SESSION_FILES"])
+        files = Path(environment_of(pids[0])["RELPORTAL_SESSION_FILES"])
         (files / "Beacon report.xlsx").write_bytes(b"PK\x03\x04 a report")
         (files / "passwd").symlink_to("/etc/passwd")
         (files / ".hidden").write_text("not offered")
         path = link[len(f"http://127.0.0.1:{server.downloads_port}") :]
 
-        status, headers, body = await asyncio.to_thread(_get, server.downloads_port, path)
+        status, headers, body = await asyncio.to_thread(raw_get, server.downloads_port, path)
         assert status == 200
         assert "Beacon report.xlsx" in body.decode()
         assert "passwd" not in body.decode() and ".hidden" not in body.decode()
         assert headers["Cache-Control"] == "no-store"
 
         status, headers, body = await asyncio.to_thread(
-            _get, server.downloads_port, path + "Beacon%20report.xlsx"
+            raw_get, server.downloads_port, path + "Beacon%20report.xlsx"
         )
         assert (status, body) == (200, b"PK\x03\x04 a report")
         assert headers["Content-Disposition"] == "attachment; filename*=UTF-8''Beacon%20report.xlsx"
@@ -900,18 +760,18 @@ def test_a_sessions_files_are_offered_at_its_own_link_until_it_ends(shared) -> N
             other_path + "Beacon%20report.xlsx",  # another session's link
             other_path + f"..%2f..%2f{files.parent.name}%2ffiles%2fBeacon%20report.xlsx",
         ):
-            status, _, body = await asyncio.to_thread(_get, server.downloads_port, refused)
+            status, _, body = await asyncio.to_thread(raw_get, server.downloads_port, refused)
             assert status == 404, refused
             assert b"root:" not in body and b"a report" not in body
 
         # The session ends: its links with it.
         chan.close()
         first.close()
-        await _until(lambda: _gone(pids[0]), "the first portal to end")
+        await _until(lambda: process_gone(pids[0]), "the first portal to end")
         for gone in (path, path + "Beacon%20report.xlsx"):
-            status, _, _ = await asyncio.to_thread(_get, server.downloads_port, gone)
+            status, _, _ = await asyncio.to_thread(raw_get, server.downloads_port, gone)
             assert status == 404
-        status, _, _ = await asyncio.to_thread(_get, server.downloads_port, other_path)
+        status, _, _ = await asyncio.to_thread(raw_get, server.downloads_port, other_path)
         assert status == 200  # the other session's link still works
         chan2.close()
         second.close()
@@ -927,7 +787,7 @@ def test_download_links_can_be_turned_off(tmp_path: Path) -> None:
 
     async def portal() -> None:
         conn, chan = await _open_portal(server, key)
-        assert "RELPORTAL_DOWNLOAD_URL" not in _environ(server.portal_pids()[-1])
+        assert "RELPORTAL_DOWNLOAD_URL" not in environment_of(server.portal_pids()[-1])
         chan.close()
         conn.close()
 

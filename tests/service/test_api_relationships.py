@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Service
+from tests.support.service import Service
 
 PROBLEM_KEYS = ("type", "title", "status", "detail", "code")
 

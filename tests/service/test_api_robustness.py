@@ -14,7 +14,7 @@ import httpx
 import openpyxl
 import pytest
 
-from tests.conftest import Service
+from tests.support.service import Service
 
 PROBLEM_KEYS = ("type", "title", "status", "detail", "code")
 

@@ -27,7 +27,7 @@ from journey.storage.schema import MIGRATIONS
 from journey.storage.sqlite import SQLiteStore
 from journey.storage.sqlite.connection import split_sql
 from journey.tokens import hash_secret
-from tests.conftest import Service, fast_settings
+from tests.support.service import Service, fast_settings
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -8,8 +8,8 @@ from html import unescape
 
 from journey.platforms import PLATFORMS
 from journey.prompts import consent_terms
-from tests.conftest import Service
-from tests.service.test_customer_web import h1, start, walk
+from tests.support.customer_pages import h1, start, walk
+from tests.support.service import Service
 
 
 def test_every_platform_only_asks_to_read() -> None:

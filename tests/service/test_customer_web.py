@@ -21,7 +21,8 @@ import pytest
 from journey.platforms import PLATFORMS
 from journey.prompts import PAGE_WORDS
 from journey.template import SUPPLIER_COLUMNS
-from tests.conftest import Service
+from tests.support.customer_pages import h1, place, post, start, walk
+from tests.support.service import Service
 
 HERE = Path(__file__).resolve().parents[2] / "journey" / "web" / "static"
 ASSETS_WEIGHT = sum(p.stat().st_size for p in HERE.iterdir())
@@ -32,44 +33,10 @@ CSP = (
 )
 
 
-async def start(svc: Service, data_types: list[str]) -> tuple[dict[str, Any], dict[str, Any], str]:
-    rel = await svc.company()
-    req, token = await svc.request_link(rel["id"], data_types)
-    return rel, req, token
-
-
-def h1(response: httpx.Response) -> str:
-    found = re.search(r"<h1>(.*?)</h1>", response.text, re.S)
-    assert found, response.text
-    return unescape(found.group(1)).strip()
-
-
-def place(response: httpx.Response) -> str:
-    """The step a page's forms say they were rendered at (the hidden ``at`` field)."""
-    found = re.search(r'name="at" value="([^"]+)"', response.text)
-    assert found, response.text
-    return found.group(1)
-
-
 def alert(response: httpx.Response) -> str:
     found = re.search(r'<div class="error-summary" role="alert".*?</div>', response.text, re.S)
     assert found, "no error summary on the page"
     return unescape(re.sub(r"<[^>]+>", " ", found.group(0)))
-
-
-async def post(svc: Service, token: str, **form: str) -> httpx.Response:
-    """A step's form as a browser posts it, from the page the customer sees now."""
-    page = await svc.base.get(f"/j/{token}")
-    return await svc.base.post(f"/j/{token}", data={"at": place(page), **form})
-
-
-async def walk(svc: Service, token: str, *actions: dict[str, str]) -> httpx.Response:
-    """Several steps, each answered 303 back to the step's page; that page at the end."""
-    for form in actions:
-        response = await post(svc, token, **form)
-        assert response.status_code == 303, (form, response.status_code, response.text[-800:])
-        assert response.headers["location"] == f"/j/{token}"
-    return await svc.base.get(f"/j/{token}")
 
 
 def assert_page_headers(response: httpx.Response) -> None:
@@ -510,7 +477,7 @@ async def test_guessing_links_is_counted_as_the_api_counts_it(svc: Service) -> N
 def test_serve_writes_the_port_it_listens_on_into_links(tmp_path: Path) -> None:
     """`relportal serve --port N` with no public_url configured: links are on port N,
     and the link opens the customer's page there."""
-    from tests.e2e.test_e2e import Server, new_user_token
+    from tests.support.serve import Server, new_user_token
 
     config = tmp_path / "config.toml"
     config.write_text(

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from tests.conftest import Service
-from tests.service.test_customer_web import h1, post, start, walk
+from tests.support.customer_pages import h1, post, start, walk
+from tests.support.service import Service
 
 SECRET = "hunter2-secret"
 

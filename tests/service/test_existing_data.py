@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import Service
-from tests.service.test_journeys_http import connect_with, start
+from tests.support.journeys import connect_with, start
+from tests.support.service import Service
 
 
 async def spend_available(svc: Service) -> tuple[dict[str, Any], dict[str, Any]]:

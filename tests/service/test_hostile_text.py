@@ -32,7 +32,7 @@ from journey.settings import ServiceSettings
 from journey.template import SUPPLIER_COLUMNS, SUPPLIERS_SHEET, build_template
 from journey.text import MULTI_LINE_FIELDS, UNSAFE_ONE_LINE, clean_answer, decode_answer
 from journey.tokens import link_token_from
-from tests.conftest import ALL_FEATURES, Service, set_features
+from tests.support.service import ALL_FEATURES, Service, set_features
 
 # Terminal control: a clear screen, an OSC 8 hyperlink, an OSC 52 clipboard write, a
 # window title, the same CSI as one C1 character, a bell, DEL, and bidi controls.

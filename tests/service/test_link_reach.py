@@ -12,8 +12,8 @@ import pytest
 from journey.links import LOOPBACK_NOTICE
 from journey.settings import ServiceSettings
 from screens.portal import PortalScreen
-from tests.conftest import Service
-from tests.tui.test_portal import started, until
+from tests.support.portal import started, until
+from tests.support.service import Service
 from tui.app import RelportalApp
 from tui.client import embedded_client
 
@@ -81,7 +81,7 @@ async def test_the_portal_warns_when_it_emails_a_loopback_link(tmp_path: Path) -
 
 @pytest.mark.parametrize("public_url", ["", "https://journeys.example.com"])
 def test_serve_says_once_at_start_when_links_reach_no_one(tmp_path: Path, public_url: str) -> None:
-    from tests.e2e.test_serve_process import Serve
+    from tests.support.serve import Serve
 
     config = tmp_path / "config.toml"
     config.write_text(f'[service]\npublic_url = "{public_url}"\n' if public_url else "")

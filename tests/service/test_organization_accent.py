@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from journey.accent import contrast_with_white
-from tests.conftest import Service
+from tests.support.service import Service
 
 
 async def _patch(svc: Service, accent: object, who: str = "admin"):  # type: ignore[no-untyped-def]

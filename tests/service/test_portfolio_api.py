@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.conftest import Service
-from tests.service.test_journeys_http import CONNECT_XERO, start
+from tests.support.journeys import CONNECT_XERO, start
+from tests.support.service import Service
 
 
 async def test_the_funnel_counts_each_request_once_per_stage(svc: Service) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
-from tests.conftest import Service
-from tests.service.test_journeys_http import connect_with, start
+from tests.support.journeys import connect_with, start
+from tests.support.service import Service
 
 
 async def _three_entities(svc: Service) -> str:
@@ -50,7 +50,7 @@ async def test_financials_combined_for_a_parent(svc: Service) -> None:
     # Spend-only requests produce no financials; ask for financials of the same company.
     pnl = await svc.get(f"/v1/relationships/{rel_id}/reports/profit_and_loss")
     assert pnl.status_code == 409  # not requested: not available
-    from tests.service.test_journeys_http import CONNECT_XERO
+    from tests.support.journeys import CONNECT_XERO
 
     req = await svc.post(
         f"/v1/relationships/{rel_id}/requests",

@@ -19,7 +19,7 @@ from journey.storage.sqlite import SQLiteStore
 from journey.storage.sqlite.bulk import BulkWriter
 from journey.template import sample_file
 from journey.tokens import link_token_from
-from tests.conftest import fast_settings
+from tests.support.service import fast_settings
 
 
 def _snapshot(path: Path) -> list[tuple[object, ...]]:

@@ -13,7 +13,7 @@ from journey.errors import Invalid
 from journey.simulation import GOOD_PASSWORD, WRONG_PASSWORD, replay_plan
 from journey.template import sample_file
 from journey.tokens import link_token_from
-from tests.conftest import Service
+from tests.support.service import Service
 
 
 async def simulate(svc: Service, who: str = "support", **body: Any) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import Service
+from tests.support.service import Service
 
 
 async def books(svc: Service) -> dict[str, Any]:
@@ -68,7 +68,7 @@ async def test_the_customer_simulations_view_opens_from_the_palette_and_clears(
     from screens.confirm import Confirm
     from screens.portal import PortalScreen
     from screens.simulations import SimulationsScreen
-    from tests.tui.test_portal import started, until
+    from tests.support.portal import started, until
     from tui.app import RelportalApp
     from tui.client import embedded_client
 

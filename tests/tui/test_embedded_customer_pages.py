@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from journey.settings import ServiceSettings
-from tests.tui.test_portal import started
+from tests.support.portal import started
 from tui.app import RelportalApp
 from tui.client import embedded_client
 from tui.config import load

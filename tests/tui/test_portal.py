@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.geometry import Region
 
 from journey.settings import ServiceSettings
 from screens.portal import PortalScreen, SummaryBar
 from screens.relationship import RelationshipScreen
+from tests.support.portal import open_first_with_status, started, text_of, until
 from tui.app import RelportalApp
 from tui.client import embedded_client
 from widgets.relationship_table import RelationshipTable
@@ -31,24 +31,6 @@ def demo_settings(tmp_path: Path) -> ServiceSettings:
     )
 
 
-async def until(pilot: Any, check: Any, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("the portal never showed what was expected")
-        await pilot.pause(0.05)
-
-
-def text_of(widget: Any) -> str:
-    """What a widget shows, as plain text."""
-    region = Region(0, 0, widget.size.width, widget.size.height)
-    return "\n".join(strip.text for strip in widget.render_lines(region))
-
-
-def table_of(app: RelportalApp) -> RelationshipTable:
-    return app.screen.query_one(RelationshipTable)
-
-
 def not_yet_requested(table: RelationshipTable) -> tuple[int, dict[str, Any]]:
     """The first company on screen whose status a new request would change, and its row."""
     for number in range(20):
@@ -56,14 +38,6 @@ def not_yet_requested(table: RelationshipTable) -> tuple[int, dict[str, Any]]:
         if row is not None and row["status"] != "Requested":
             return number, row
     raise AssertionError("every company on screen is already Requested")
-
-
-async def started(pilot: Any) -> RelationshipTable:
-    app = pilot.app
-    await until(pilot, lambda: isinstance(app.screen, PortalScreen) and app.screen.is_mounted)
-    table = table_of(app)
-    await until(pilot, lambda: table.total > 0 and table.row(0) is not None)
-    return table
 
 
 async def test_the_portal_shows_my_companies_with_status_counts(demo_settings) -> None:  # type: ignore[no-untyped-def]
@@ -534,21 +508,6 @@ async def test_help_lists_the_keys_where_you_are_remapped_included(demo_settings
         assert "Mine/all" not in shown
         await pilot.press("question_mark")
         await until(pilot, lambda: isinstance(app.screen, RelationshipScreen))
-
-
-async def open_first_with_status(pilot: Any, status: str) -> RelationshipScreen:
-    """Filter the portal to ``status``, open the first company, wait for its detail."""
-    app = pilot.app
-    table = await started(pilot)
-    screen = app.screen
-    while screen.criteria.status != status:
-        await pilot.press("s")
-    await until(pilot, lambda: table.row(0) is not None and table.row(0)["status"] == status)
-    await pilot.press("enter")
-    await until(pilot, lambda: isinstance(app.screen, RelationshipScreen))
-    detail = app.screen
-    await until(pilot, lambda: detail.body is not None)
-    return detail  # type: ignore[return-value]
 
 
 async def test_a_completed_request_says_when_it_completed_not_when_its_link_expires(  # type: ignore[no-untyped-def]

@@ -6,26 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from journey.seed import DEMO_PORTAL_USER, ensure_demo
-from journey.settings import ServiceSettings
-from journey.storage.sqlite import SQLiteStore
+from journey.seed import DEMO_PORTAL_USER
 from screens.portal import PortalScreen
-from tests.e2e.test_cli import portal_in_a_terminal, run
-from tests.tui.test_portal import text_of, until
+from tests.support.cli import portal_in_a_terminal, run
+from tests.support.portal import demo_database, text_of, until
 from tui.app import RelportalApp
 from tui.client import embedded_client
-
-
-def demo_database(path: Path) -> ServiceSettings:
-    settings = ServiceSettings(
-        db_path=path, outbox_dir=path.parent / "outbox", demo_companies=20, worker_interval=0.02
-    )
-    store = SQLiteStore(path)
-    try:
-        ensure_demo(store, settings.demo_companies, settings.demo_seed, settings.demo_anchor)
-    finally:
-        store.close()
-    return settings
 
 
 def test_token_create_for_an_unknown_email_asks_for_new_user(tmp_path: Path) -> None:

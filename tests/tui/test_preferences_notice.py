@@ -9,8 +9,7 @@ from pathlib import Path
 
 from journey.settings import ServiceSettings
 from screens.portal import PortalScreen
-from tests.tui.test_portal import until
-from tests.tui.test_portal_user import demo_database
+from tests.support.portal import demo_database, until
 from tui import preferences
 from tui.app import RelportalApp
 from tui.client import embedded_client

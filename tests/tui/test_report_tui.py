@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import time
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +13,7 @@ import pytest
 from journey.settings import ServiceSettings
 from screens.path_prompt import PathPrompt
 from screens.portal import PortalScreen
-from screens.relationship import RelationshipScreen
-from screens.report import ReportScreen
+from tests.support.reports import open_reports, until
 from tui.app import RelportalApp
 from tui.client import embedded_client
 
@@ -30,37 +28,6 @@ def report_settings(tmp_path: Path) -> ServiceSettings:
         pull_fetch_seconds=0.05,
         worker_interval=0.02,
     )
-
-
-async def until(pilot: Any, check: Any, what: str, timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"never happened: {what}"
-        await pilot.pause(0.05)
-
-
-async def open_reports(pilot: Any, status: str = "Available") -> ReportScreen:
-    """The first demo company with ``status``, then its reports (p)."""
-    app = pilot.app
-    await until(pilot, lambda: isinstance(app.screen, PortalScreen), "the portal")
-    portal = app.screen
-    await pilot.pause(0.3)
-    while portal.criteria.status != status:
-        await pilot.press("s")
-    await pilot.pause(0.5)
-    await pilot.press("enter")
-    await until(
-        pilot,
-        lambda: isinstance(app.screen, RelationshipScreen) and app.screen.body is not None,
-        "the company",
-    )
-    await pilot.press("p")
-    await until(
-        pilot,
-        lambda: isinstance(app.screen, ReportScreen) and app.screen.statuses,
-        "the reports",
-    )
-    return app.screen  # type: ignore[return-value]
 
 
 async def test_the_spend_report_reads_like_the_service_says(report_settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -238,7 +205,7 @@ async def test_the_portfolio_screen_follows_its_filters(report_settings) -> None
         await pilot.press("u")
         await until(pilot, lambda: screen.user == "all" and screen.body["user"] == "all", "all")
         assert screen.body["requests"] >= mine
-        from tests.tui.test_portal import text_of
+        from tests.support.portal import text_of
 
         funnel = text_of(screen.query_one("#funnel"))
         assert "Request sent" in funnel and "Data available" in funnel
@@ -254,7 +221,7 @@ async def test_the_funnel_keeps_its_percentages_whole_at_80_columns(tmp_path) ->
     """At 80 columns the bars are shorter, so "100.0%" is not cut to "100.…" beside
     the demo's longest step titles."""
     from journey.settings import ServiceSettings
-    from tests.tui.test_portal import text_of
+    from tests.support.portal import text_of
 
     settings = ServiceSettings(
         db_path=tmp_path / "demo.db", outbox_dir=tmp_path / "outbox", demo_companies=300

@@ -12,7 +12,7 @@ from textual.widgets import Button
 
 from journey.settings import ServiceSettings
 from screens.confirm import Confirm
-from tests.tui.test_portal import open_first_with_status, started, text_of, until
+from tests.support.portal import open_first_with_status, started, text_of, until
 from tui.app import RelportalApp
 from tui.client import embedded_client
 

@@ -4,21 +4,25 @@ a screen drawn from an asyncssh session."""
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import asyncssh
 import pyte
 
 from tests.support.serve import free_port
+from tests.support.ssh_terminal import ScreenTerminal
 
-# The tests run as root in CI: the server then needs --allow-root (test_ssh_serve.py tests
+# The tests run as root in CI: the server then needs --allow-root (test_ssh_serve_guards.py tests
 # the refusal itself).
 AS_ROOT = ["--allow-root"] if os.geteuid() == 0 else []
 
@@ -160,3 +164,84 @@ def raw_get(port: int, path: str) -> tuple[int, dict[str, str], bytes]:
         return response.status, dict(response.getheaders()), response.read()
     finally:
         connection.close()
+
+
+async def until_seen(check, what: str, timeout: float = 30.0, screen=None) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            shown = f"; the screen:\n{screen.text()}" if screen else ""
+            raise AssertionError(f"timed out waiting for {what}{shown}")
+        await asyncio.sleep(0.05)
+
+
+def screen_shows(screen: RecordingViewer, text: str) -> bool:
+    return text in screen.text()
+
+
+SSH = shutil.which("ssh")
+
+
+SSH_AGENT = shutil.which("ssh-agent")
+
+
+def client_key(folder: Path) -> tuple[Path, Path]:
+    """A viewer's key pair, and an authorized_keys file that lets it in."""
+    folder.mkdir(parents=True, exist_ok=True)
+    key = asyncssh.generate_private_key("ssh-ed25519")
+    private = folder / "viewer_key"
+    private.write_bytes(key.export_private_key())
+    private.chmod(0o600)
+    authorized = folder / "authorized_keys"
+    authorized.write_bytes(key.export_public_key())
+    return private, authorized
+
+
+def ssh_command(server: SshServe, key: Path | None) -> list[str]:
+    """The ssh command up to its destination: this server, and the viewer's key if given
+    (then never a prompt)."""
+    assert SSH is not None
+    command = [SSH, "-F", "/dev/null", "-p", str(server.port)]  # none of this machine's config
+    for option in ("StrictHostKeyChecking=no", "UserKnownHostsFile=/dev/null", "LogLevel=ERROR"):
+        command += ["-o", option]
+    if key is not None:
+        command += ["-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-i", str(key)]
+    return command
+
+
+def viewer(
+    server: SshServe,
+    key: Path,
+    *extra: str,
+    term: str = "xterm-256color",
+    columns: int = 100,
+    rows: int = 30,
+    extra_env: dict[str, str] | None = None,
+) -> ScreenTerminal:
+    """``ssh -tt`` to the server as a viewer would, in a terminal of the given size."""
+    argv = [*ssh_command(server, key), "-tt", *extra, "viewer@127.0.0.1"]
+    env = {"PATH": os.environ.get("PATH", ""), "TERM": term, "HOME": str(key.parent)}
+    env.update(extra_env or {})
+    return ScreenTerminal(argv, env, columns=columns, rows=rows)
+
+
+def ssh_connect(server: SshServe, key: Path, **options: Any) -> asyncssh.SSHClientConnection:
+    """asyncssh's client, logging in with the viewer's key and nothing else."""
+    return asyncssh.connect(  # type: ignore[return-value]  # awaitable or context manager
+        "127.0.0.1",
+        server.port,
+        **{
+            "username": "viewer",
+            "client_keys": [str(key)],
+            "known_hosts": None,
+            "agent_path": None,
+            **options,
+        },
+    )
+
+
+def search_for(terminal: ScreenTerminal, words: str) -> None:
+    terminal.type("/")
+    terminal.wait_for(lambda text: "▔▔▔" in text, "the search box")
+    terminal.type(words)
+    terminal.wait_for_text(f"“{words}”")

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-# The tests run as root in CI: the server then needs --allow-root (test_ssh_serve.py
+# The tests run as root in CI: the server then needs --allow-root (test_ssh_serve_guards.py
 # tests the refusal itself).
 AS_ROOT = ("--allow-root",) if os.geteuid() == 0 else ()
 

@@ -29,7 +29,7 @@ from textual.widget import Widget
 from textual.widgets import Button, DataTable, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from journey.labels import ENTITY_STATE_LABELS
+from journey.core.labels import ENTITY_STATE_LABELS
 from screens.messages import OpenTranscript
 from tui.client import (
     Company,

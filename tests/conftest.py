@@ -19,9 +19,9 @@ import pytest
 
 from journey import service
 from journey.api import create_app
-from journey.domain import Feature, Role
+from journey.core.domain import Feature, Role
+from journey.core.tokens import link_token_from
 from journey.settings import ServiceSettings
-from journey.tokens import link_token_from
 
 ORG = "Larkspur Bank"
 OTHER_ORG = "Quayside Credit Union"

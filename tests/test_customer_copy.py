@@ -8,8 +8,8 @@ from html import unescape
 
 from conftest import Service
 
-from journey.platforms import PLATFORMS
-from journey.prompts import consent_terms
+from journey.core.platforms import PLATFORMS
+from journey.core.prompts import consent_terms
 from tests.test_customer_web import h1, start, walk
 
 

@@ -19,8 +19,8 @@ import openpyxl
 import pytest
 from conftest import Service
 
-from journey.platforms import PLATFORMS
-from journey.prompts import PAGE_WORDS
+from journey.core.platforms import PLATFORMS
+from journey.core.prompts import PAGE_WORDS
 from journey.template import SUPPLIER_COLUMNS
 
 HERE = Path(__file__).resolve().parent.parent / "journey" / "web" / "static"

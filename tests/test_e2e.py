@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from journey.tokens import link_token_from
+from journey.core.tokens import link_token_from
 
 pytestmark = pytest.mark.e2e
 

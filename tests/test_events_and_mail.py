@@ -20,8 +20,8 @@ import pytest
 from conftest import Service
 
 from journey import service
+from journey.core.tokens import hash_secret, link_token_from
 from journey.storage.sqlite import SQLiteStore, SQLiteTx
-from journey.tokens import hash_secret, link_token_from
 
 LINK = re.compile(r"http://relportal\.test/j/[A-Za-z0-9_\-]+")
 

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from journey.tokens import link_token_from
+from journey.core.tokens import link_token_from
 from tests.test_e2e import Server, _cli
 
 pytestmark = pytest.mark.e2e

@@ -1,4 +1,4 @@
-"""The customer journey state machine (journey/machine.py), step by step and action by action.
+"""The customer journey state machine (journey/core/machine.py), step by step and action by action.
 
 Expected next steps are written out per case from DESIGN.md ("Customer journey, step by
 step", "Organization features"), never recomputed with the machine's own helpers.
@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from journey.domain import Action, DataType, Feature, Step
-from journey.machine import (
+from journey.core.domain import Action, DataType, Feature, Step
+from journey.core.machine import (
     STEP_TITLES,
     AcceptUpload,
     ActionNotAllowed,
@@ -40,7 +40,7 @@ from journey.machine import (
     decide,
     first_step,
 )
-from journey.platforms import DEFAULT_PLATFORMS, PLATFORMS
+from journey.core.platforms import DEFAULT_PLATFORMS, PLATFORMS
 
 A = Action
 S = Step

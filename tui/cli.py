@@ -659,7 +659,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "locate":
             return cmd_locate(args, config)
         if args.command == "ssh-serve":
-            from tui.hosting.ssh_serve import cmd_ssh_serve
+            from tui.hosting.ssh.command import cmd_ssh_serve
 
             return cmd_ssh_serve(args, config)
         if args.command == "web":

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import time
 
-from journey.records import Event
+from journey.core.records import Event
 from journey.storage.base import Committed, Store
 
 POLL_SECONDS = 0.05

@@ -18,7 +18,7 @@ import pytest
 
 from journey import service
 from journey.api import create_app
-from journey.domain import Role
+from journey.core.domain import Role
 from journey.settings import ServiceSettings
 from tests.support.service import ORG, OTHER_ORG, Service, fast_settings
 

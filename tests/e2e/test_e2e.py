@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from journey.tokens import link_token_from
+from journey.core.tokens import link_token_from
 from tests.support.cli import run
 from tests.support.serve import Server, new_user_token
 

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from journey.tokens import link_token_from
+from journey.core.tokens import link_token_from
 from tests.support.cli import run
 from tests.support.serve import Server
 

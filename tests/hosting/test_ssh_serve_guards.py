@@ -422,7 +422,7 @@ def test_refuse_root_reads_the_effective_user() -> None:
 
 
 def test_the_waiting_room_drops_as_sshd_max_startups() -> None:
-    from tui.hosting.ssh_serve import Startups
+    from tui.hosting.ssh.settings import Startups
 
     startups = Startups.parse("10:30:30")
     assert [startups.drop_chance(n) for n in (0, 9, 10, 20, 29, 30, 99)] == [
@@ -438,12 +438,13 @@ def test_the_waiting_room_drops_as_sshd_max_startups() -> None:
 
 
 def test_the_failure_table_is_swept_and_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    from tui.hosting import ssh_serve
+    from tui.hosting.ssh import gate as gate_module
+    from tui.hosting.ssh.settings import Limits
 
-    gate = ssh_serve.Gatekeeper(ssh_serve.Limits())
+    gate = gate_module.Gatekeeper(Limits())
     now = [1000.0]
-    monkeypatch.setattr(ssh_serve.time, "monotonic", lambda: now[0])
-    monkeypatch.setattr(ssh_serve, "TRACKED_ADDRESSES", 100)
+    monkeypatch.setattr(gate_module.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(gate_module, "TRACKED_ADDRESSES", 100)
 
     async def fail(address: str) -> None:
         async with gate.login_turn(address):
@@ -459,7 +460,7 @@ def test_the_failure_table_is_swept_and_bounded(monkeypatch: pytest.MonkeyPatch)
     assert gate.pause_owed("10.0.0.249") > 0  # the latest are kept
     assert gate.pause_owed("10.0.0.0") == 0  # the oldest forgotten
 
-    now[0] += ssh_serve.FAILURE_MEMORY + 1  # ten quiet minutes: all forgotten
+    now[0] += gate_module.FAILURE_MEMORY + 1  # ten quiet minutes: all forgotten
     asyncio.run(fail("192.0.2.1"))
     assert gate.tracked == 1
 

@@ -205,9 +205,9 @@ async def test_a_200_char_name_is_accepted_and_whitespace_is_tidied(svc: Service
 async def test_each_field_takes_exactly_the_limit_the_portal_holds(
     svc: Service, field: str
 ) -> None:
-    """Finding 24: the service's limits are journey/domain.py's, which the portal's
+    """Finding 24: the service's limits are journey/core/domain.py's, which the portal's
     company form holds its fields to: the limit is accepted, one more is refused."""
-    from journey.domain import COMPANY_NAME_MAX, CONTACT_NAME_MAX, DESCRIPTION_MAX, EMAIL_MAX
+    from journey.core.domain import COMPANY_NAME_MAX, CONTACT_NAME_MAX, DESCRIPTION_MAX, EMAIL_MAX
 
     limit = {
         "name": COMPANY_NAME_MAX,
@@ -580,8 +580,8 @@ async def test_kept_answers_end_with_any_write_even_from_another_process(svc: Se
     through another connection — another process sharing the file — retires them at
     once: the new company is listed, the revoked token refused, on the next request."""
     from journey import service
+    from journey.core.tokens import hash_secret
     from journey.storage.sqlite import SQLiteStore
-    from journey.tokens import hash_secret
 
     url = "/v1/relationships?user=all&q=Kept+Answers&limit=100"
     assert (await svc.get(url)).json()["total"] == 0

@@ -20,13 +20,13 @@ import pytest
 
 from journey import service
 from journey.api import create_app
-from journey.domain import Role
+from journey.core.domain import Role
+from journey.core.tokens import hash_secret
 from journey.proxies import TrustedProxies
 from journey.settings import ServiceSettings
 from journey.storage.schema import MIGRATIONS
 from journey.storage.sqlite import SQLiteStore
 from journey.storage.sqlite.connection import split_sql
-from journey.tokens import hash_secret
 from tests.support.service import Service, fast_settings
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from html import unescape
 
-from journey.platforms import PLATFORMS
-from journey.prompts import consent_terms
+from journey.core.platforms import PLATFORMS
+from journey.core.prompts import consent_terms
 from tests.support.customer_pages import h1, start, walk
 from tests.support.service import Service
 

@@ -18,8 +18,8 @@ import httpx
 import openpyxl
 import pytest
 
-from journey.platforms import PLATFORMS
-from journey.prompts import PAGE_WORDS
+from journey.core.platforms import PLATFORMS
+from journey.core.prompts import PAGE_WORDS
 from journey.template import SUPPLIER_COLUMNS
 from tests.support.customer_pages import h1, place, post, start, walk
 from tests.support.service import Service

@@ -19,8 +19,8 @@ import httpx
 import pytest
 
 from journey import service
+from journey.core.tokens import hash_secret, link_token_from
 from journey.storage.sqlite import SQLiteStore, SQLiteTx
-from journey.tokens import hash_secret, link_token_from
 from tests.support.service import Service
 
 LINK = re.compile(r"http://relportal\.test/j/[A-Za-z0-9_\-]+")

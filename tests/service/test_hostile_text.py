@@ -28,10 +28,10 @@ from rich.console import Console
 
 from journey import service
 from journey.api import create_app
+from journey.core.text import MULTI_LINE_FIELDS, UNSAFE_ONE_LINE, clean_answer, decode_answer
+from journey.core.tokens import link_token_from
 from journey.settings import ServiceSettings
 from journey.template import SUPPLIER_COLUMNS, SUPPLIERS_SHEET, build_template
-from journey.text import MULTI_LINE_FIELDS, UNSAFE_ONE_LINE, clean_answer, decode_answer
-from journey.tokens import link_token_from
 from tests.support.service import ALL_FEATURES, Service, set_features
 
 # Terminal control: a clear screen, an OSC 8 hyperlink, an OSC 52 clipboard write, a

@@ -36,11 +36,11 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, rule
 
 from journey import service
 from journey.api import create_app
-from journey.domain import Role
+from journey.core.domain import Role
+from journey.core.tokens import link_token_from
 from journey.settings import ServiceSettings
 from journey.storage.sqlite import SQLiteStore
 from journey.template import sample_file
-from journey.tokens import link_token_from
 
 SAMPLES = {True: sample_file(valid=True), False: sample_file(valid=False)}
 REACHED: Counter[str] = Counter()  # steps the accepted actions led to, across the run

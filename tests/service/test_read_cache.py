@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from journey.api.cache import ReadCache
-from journey.tokens import hash_secret
+from journey.core.tokens import hash_secret
 
 
 class Versioned:
@@ -198,7 +198,7 @@ async def test_a_token_that_expired_is_refused_while_its_page_is_kept(
     url = "/v1/relationships?user=me"
     assert (await svc.get(url)).status_code == 200
     assert [key for key in svc.app.state.ctx.cache._kept if key[0] == "relationships"]
-    monkeypatch.setattr("journey.tokens.utc_iso_now", lambda: "9999-12-31T00:00:00.000Z")
+    monkeypatch.setattr("journey.core.tokens.utc_iso_now", lambda: "9999-12-31T00:00:00.000Z")
     refused = await svc.get(url)
     assert refused.status_code == 401
     assert refused.json()["code"] == "token_expired"

@@ -56,7 +56,7 @@ async def test_financials_combined_for_a_parent(svc: Service) -> None:
         f"/v1/relationships/{rel_id}/requests",
         json={"data_types": ["financials"], "delivery": "link"},
     )
-    from journey.tokens import link_token_from
+    from journey.core.tokens import link_token_from
 
     token = link_token_from(req.json()["link"])
     await svc.walk(token, ("view_request", {}), *CONNECT_XERO)
@@ -71,9 +71,9 @@ def test_statements_combine_account_by_account_within_a_currency() -> None:
     """Several entities' statements (a parent's): added per currency, account by account."""
     from datetime import date
 
-    from journey.domain import ReportKind
+    from journey.core.domain import ReportKind
+    from journey.core.records import LegalEntity
     from journey.ledger import generate_ledger
-    from journey.records import LegalEntity
     from journey.reports import _financials
 
     def entity(name: str) -> LegalEntity:

@@ -12,13 +12,13 @@ import pytest
 
 from journey import derive, service
 from journey.api import create_app
-from journey.domain import CompanyStatus
+from journey.core.domain import CompanyStatus
+from journey.core.tokens import link_token_from
 from journey.seed import DEMO_ORG, DEMO_PORTAL_USER, seed_bulk, seed_file
 from journey.simulation import replay_plan
 from journey.storage.sqlite import SQLiteStore
 from journey.storage.sqlite.bulk import BulkWriter
 from journey.template import sample_file
-from journey.tokens import link_token_from
 from tests.support.service import fast_settings
 
 

@@ -9,10 +9,10 @@ from typing import Any
 import openpyxl
 import pytest
 
-from journey.errors import Invalid
+from journey.core.errors import Invalid
+from journey.core.tokens import link_token_from
 from journey.simulation import GOOD_PASSWORD, WRONG_PASSWORD, replay_plan
 from journey.template import sample_file
-from journey.tokens import link_token_from
 from tests.support.service import Service
 
 

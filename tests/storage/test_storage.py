@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from journey import service
-from journey.domain import CompanyStatus, Role
+from journey.core.domain import CompanyStatus, Role
 from journey.storage.base import RelationshipQuery
 from journey.storage.schema import MIGRATIONS, SCHEMA_VERSION
 from journey.storage.sqlite import SQLiteStore, StorageError

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from journey.domain import Action, DataType, Feature, Step
-from journey.machine import (
+from journey.core.domain import Action, DataType, Feature, Step
+from journey.core.machine import (
     EntityState,
     EntityView,
     JourneyContext,
     JourneyState,
 )
-from journey.platforms import DEFAULT_PLATFORMS
+from journey.core.platforms import DEFAULT_PLATFORMS
 
 A = Action
 S = Step

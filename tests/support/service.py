@@ -12,9 +12,9 @@ from typing import Any
 
 import httpx
 
-from journey.domain import Feature
+from journey.core.domain import Feature
+from journey.core.tokens import link_token_from
 from journey.settings import ServiceSettings
-from journey.tokens import link_token_from
 
 ORG = "Larkspur Bank"
 OTHER_ORG = "Quayside Credit Union"

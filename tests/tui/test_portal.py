@@ -76,7 +76,7 @@ async def test_a_search_in_force_stays_shown_until_esc_clears_it(demo_settings) 
     the service's limit with a notice, never sent whole to be refused."""
     from textual import events
 
-    from journey.domain import SEARCH_MAX
+    from journey.core.domain import SEARCH_MAX
 
     app = RelportalApp(lambda: embedded_client(demo_settings))
     async with app.run_test(size=(80, 24)) as pilot:
@@ -398,7 +398,7 @@ async def test_sort_reverse_and_jump_to_the_end(demo_settings) -> None:  # type:
 async def test_a_toast_when_one_of_my_companies_links(demo_settings) -> None:  # type: ignore[no-untyped-def]
     """The customer connects (through the customer side of the same service); the RM
     sees the status change and a toast naming the company and the platform."""
-    from journey.tokens import link_token_from
+    from journey.core.tokens import link_token_from
 
     app = RelportalApp(lambda: embedded_client(demo_settings))
     async with app.run_test(size=(120, 40)) as pilot:

@@ -65,7 +65,7 @@ async def test_the_company_form_cuts_a_long_paste_to_the_services_limit(demo_set
     what is left, and what the form holds the service accepts (their limits are one)."""
     from textual import events
 
-    from journey.domain import COMPANY_NAME_MAX, DESCRIPTION_MAX
+    from journey.core.domain import COMPANY_NAME_MAX, DESCRIPTION_MAX
     from screens.company_form import CompanyForm
 
     app = RelportalApp(lambda: embedded_client(demo_settings))
@@ -273,7 +273,7 @@ async def test_refresh_data_then_unlink_a_connection(demo_settings) -> None:  # 
 async def test_an_open_company_follows_its_customer_live(demo_settings) -> None:  # type: ignore[no-untyped-def]
     """With a company's screen open, each step its customer takes appears in the
     timeline and its status changes, without the RM reloading."""
-    from journey.tokens import link_token_from
+    from journey.core.tokens import link_token_from
 
     app = RelportalApp(lambda: embedded_client(demo_settings))
     async with app.run_test(size=(120, 50)) as pilot:

@@ -44,7 +44,7 @@ async def test_the_cancel_dialog_says_keep_or_cancel_the_request(demo_settings) 
         assert "Cancelled" not in text_of(detail.query_one("#requests"))
 
 
-# The vendor's values that have a label (journey/labels.py), Python's None, and
+# The vendor's values that have a label (journey/core/labels.py), Python's None, and
 # snake_case identifiers (steps, report kinds, actions) never reach a screen.
 LEAKS = re.compile(
     r"\bNone\b|PendingAuth|FetchError|AuthError|BankTransfer|CreditCard|DebitCard|\bCheck\b"
@@ -164,7 +164,7 @@ async def test_a_new_request_keeps_shared_data_on_screen_and_says_what_it_replac
     the dialog says that a new request replaces the open one."""
     from textual.widgets import Checkbox
 
-    from journey.labels import REPLACES_OPEN_REQUEST
+    from journey.core.labels import REPLACES_OPEN_REQUEST
     from screens.request_form import RequestForm
 
     app = RelportalApp(lambda: embedded_client(demo_settings))

@@ -10,13 +10,14 @@ import sys
 from pathlib import Path
 
 import journey
+import journey.core
 
 FORBIDDEN = ("textual", "tui", "screens", "widgets")
 
 
 def test_every_journey_module_imports_without_the_tui() -> None:
     modules = sorted(m.name for m in pkgutil.walk_packages(journey.__path__, prefix="journey."))
-    assert "journey.machine" in modules and "journey.api.app" in modules
+    assert "journey.core.machine" in modules and "journey.api.app" in modules
     code = (
         "import importlib, json, sys\n"
         f"for name in {modules!r}:\n"
@@ -29,17 +30,25 @@ def test_every_journey_module_imports_without_the_tui() -> None:
     assert leaked == []
 
 
-def test_the_state_machine_is_pure() -> None:
-    """The machine and the status rules import no IO, framework or storage module."""
+def test_the_core_is_pure() -> None:
+    """The core (the state machine, the status rules, the words, ...) loads no IO,
+    framework or other part of the service, however deep the import."""
+    core = sorted(
+        m.name for m in pkgutil.walk_packages(journey.core.__path__, prefix="journey.core.")
+    )
+    assert "journey.core.machine" in core and "journey.core.status" in core
     code = (
-        "import json, sys\n"
-        "import journey.machine, journey.status, journey.prompts\n"
+        "import importlib, json, sys\n"
+        f"for name in {core!r}:\n"
+        "    importlib.import_module(name)\n"
         "print(json.dumps(sorted(sys.modules)))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     loaded = set(json.loads(done.stdout))
-    for heavy in ("sqlite3", "fastapi", "httpx", "starlette", "journey.storage", "asyncio"):
+    for heavy in ("sqlite3", "fastapi", "httpx", "starlette", "jinja2", "pydantic", "asyncio"):
         assert heavy not in loaded, heavy
+    service = [m for m in loaded if m.startswith("journey.") and not m.startswith("journey.core")]
+    assert service == []
 
 
 def test_the_import_contracts_are_kept() -> None:

@@ -1,4 +1,4 @@
-"""The customer journey state machine (journey/machine.py), step by step and action by action.
+"""The customer journey state machine (journey/core/machine.py), step by step and action by action.
 
 Expected next steps are written out per case from DESIGN.md ("Customer journey, step by
 step", "Organization features"), never recomputed with the machine's own helpers.
@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from journey.domain import Action, DataType, Feature, Step
-from journey.machine import (
+from journey.core.domain import Action, DataType, Feature, Step
+from journey.core.machine import (
     STEP_TITLES,
     ActionNotAllowed,
     JourneyContext,

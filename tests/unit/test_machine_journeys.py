@@ -1,4 +1,4 @@
-"""The customer journey state machine (journey/machine.py) past single moves: invalid
+"""The customer journey state machine (journey/core/machine.py) past single moves: invalid
 values, the platform sign-in, close and resume, effects, whole journeys through the pure
 machine, the state's persistence, and random journeys.
 
@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from journey.domain import Action, Feature, Step
-from journey.machine import (
+from journey.core.domain import Action, Feature, Step
+from journey.core.machine import (
     AcceptUpload,
     ActionNotAllowed,
     CompleteJourney,
@@ -37,7 +37,7 @@ from journey.machine import (
     allowed_actions,
     decide,
 )
-from journey.platforms import PLATFORMS
+from journey.core.platforms import PLATFORMS
 from tests.support.machine import (
     BOTH,
     CLOSABLE_STATES,

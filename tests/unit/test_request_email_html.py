@@ -8,7 +8,7 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
 
-from journey.domain import DataType
+from journey.core.domain import DataType
 from journey.emails import compose_request_email
 from journey.mail import deliver
 from journey.settings import ServiceSettings

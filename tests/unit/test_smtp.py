@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from journey.domain import DataType
+from journey.core.domain import DataType
 from journey.emails import compose_request_email
 from journey.mail import deliver
 from journey.settings import ServiceSettings, SmtpSettings

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from journey.domain import CompanyStatus, ConnectionStatus, PullStatus, UploadStatus
-from journey.status import EntityFacts, RequestFacts, derive_company_status
+from journey.core.domain import CompanyStatus, ConnectionStatus, PullStatus, UploadStatus
+from journey.core.status import EntityFacts, RequestFacts, derive_company_status
 
 C = CompanyStatus
 LINKED = ConnectionStatus.LINKED

@@ -5,8 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from journey.seed import seed_file
-from journey.tokens import (
+from journey.core.tokens import (
     hash_secret,
     id_from,
     link_token_from,
@@ -14,6 +13,7 @@ from journey.tokens import (
     new_id,
     new_link_token,
 )
+from journey.seed import seed_file
 
 
 def test_ids_are_short_and_sort_in_creation_order() -> None:

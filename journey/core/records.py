@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from journey.domain import (
+from journey.core.domain import (
     CompanyStatus,
     ConnectionStatus,
     DataType,

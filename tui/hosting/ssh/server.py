@@ -1,286 +1,43 @@
-"""``relportal ssh-serve``: the portal over SSH, a portal of their own for each viewer.
-
-Every shell session gets its own ``HostedSession`` (a private home and demo database,
-or a named user's view of a service) and its own process, on a real pseudo-terminal
-sized to the viewer's window. The server grants nothing else: no commands, no
-subsystems (SFTP), no port, agent or X11 forwarding, one session per connection.
-The gate before sign-in is small (a waiting room with early drops, as sshd's
-MaxStartups, and a short login grace); a growing pause after each failed attempt from
-an address is waited out before its next attempt is checked, on any connection.
-Limits: sessions at once in all and per client address, connections per address,
-idle and total session time. What a session saves is offered at a download link of
-its own (tui/hosting/download_links.py). docs/ssh.md describes the security model.
-"""
+"""The asyncssh server: the listening ``PortalServer``, a ``ViewerConnection`` for each
+client (admission through the gate, sign-in, refusal of all but one shell session) and
+the ``PortalSession`` that relays a viewer's bytes to and from their portal's pty.
+The three name one another, as asyncssh's factories make them: they live together."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import errno
 import fcntl
-import hashlib
-import hmac
 import logging
 import os
-import random
-import re
-import secrets
-import signal
-import socket
-import stat
-import struct
-import sys
 import termios
 import time
-import warnings
-from collections import Counter
-from collections.abc import AsyncIterator, Coroutine
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Coroutine
 
-with warnings.catch_warnings():
-    # asyncssh names DSA key types as it is imported, and cryptography 51 and newer warn
-    # about DSA on each such name: two warnings on stderr at every start, before the
-    # server's one line, for a key type ssh-serve never offers.
-    warnings.filterwarnings("ignore", message="DSA is deprecated")
-    import asyncssh
+import asyncssh
 
-from tui import paths
-from tui.config import Config, ConfigError
 from tui.hosting.download_links import DownloadLinks
-from tui.hosting.hosted import HostedOptions, HostedSession, PortalLimits, attach_from, refuse_root
+from tui.hosting.hosted import HostedSession
+from tui.hosting.ssh.credentials import Credentials
+from tui.hosting.ssh.gate import Gatekeeper
+from tui.hosting.ssh.settings import SshSettings, downloads_base
+from tui.hosting.ssh.terminal import (
+    STOP_GRACE,
+    TERMINAL_RESET,
+    stop_portal,
+    take_terminal,
+    terminal_settings,
+    window_size,
+)
 
 log = logging.getLogger("relportal.ssh")
 
-HOST_KEY_NAME = "ssh_host_ed25519_key"
 AUTH_ATTEMPTS = 6  # per connection, as OpenSSH's MaxAuthTries
-FAILURE_MEMORY = 600.0  # seconds an address's failed attempts keep slowing it down
-MAX_AUTH_PAUSE = 10.0
-TRACKED_ADDRESSES = 4096  # the failure table's bound: beyond it the oldest are forgotten
-SWEEP_SECONDS = 30.0
 DROP_LOG_SECONDS = 10.0
 READ_CHUNK = 64 * 1024
 SEND_HIGH_WATER = 16 * 1024  # about a full frame: stop reading the portal's output above it
 INPUT_BACKLOG = 64 * 1024  # stop reading the viewer's keys above this backlog
-STOP_GRACE = 3.0  # seconds a portal has to exit on SIGHUP before SIGKILL
-_SAFE_VALUE = re.compile(r"[A-Za-z0-9._+-]{1,64}")
-
-# Put the viewer's terminal back after a portal was stopped mid-frame: CAN ends any
-# half-sent escape sequence; then leave the alternate screen, stop mouse reports,
-# bracketed paste, focus events and the kitty keyboard protocol; show the cursor.
-TERMINAL_RESET = (
-    b"\x18\x1b[0m\x1b[?1049l\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?1015l"
-    b"\x1b[?2004l\x1b[?1004l\x1b[<u\x1b[?25h\r\n"
-)
-
-
-@dataclass(frozen=True)
-class Startups:
-    """sshd's MaxStartups for connections not yet signed in: from ``start`` of them on,
-    a new one is dropped with probability ``rate`` %, rising linearly to all at ``full``."""
-
-    start: int = 10
-    rate: int = 30
-    full: int = 30
-
-    @classmethod
-    def parse(cls, text: str) -> Startups:
-        start, rate, full = (int(part) for part in text.split(":"))
-        return cls(start, rate, full)
-
-    def drop_chance(self, unauthenticated: int) -> float:
-        """The probability that a new connection is dropped, with this many waiting."""
-        if unauthenticated >= self.full:
-            return 1.0
-        if unauthenticated < self.start:
-            return 0.0
-        rising = (unauthenticated - self.start) / (self.full - self.start)
-        return (self.rate + (100 - self.rate) * rising) / 100
-
-
-@dataclass(frozen=True)
-class Limits:
-    max_sessions: int = 8
-    sessions_per_address: int = 3
-    connections_per_address: int = 4
-    startups: Startups = Startups()
-    startups_per_address: int = 3
-    login_seconds: float = 15
-    idle_seconds: float = 900
-    session_seconds: float = 3600
-
-
-@dataclass(frozen=True)
-class SshSettings:
-    host: str
-    port: int
-    host_key_path: Path
-    authorized_keys: Path | None
-    limits: Limits
-    hosted: HostedOptions
-    downloads_port: int | None = None  # None: no download links
-    downloads_url: str = ""  # the links' base as viewers reach it; "" for host:port
-
-
-@dataclass
-class _Failures:
-    """One address's failed logins: how many lately, and when it may be answered next."""
-
-    count: int = 0
-    last: float = 0.0
-    not_before: float = 0.0
-    turn: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-
-def _pause(failures: int) -> float:
-    """Seconds an address waits before its next attempt is checked (doubling)."""
-    return float(min(0.5 * 2 ** (failures - 1), MAX_AUTH_PAUSE)) if failures else 0.0
-
-
-class Gatekeeper:
-    """What the whole server counts, by client address: connections, connections not
-    yet signed in, sessions, and failed logins."""
-
-    def __init__(self, limits: Limits, chance: random.Random | None = None) -> None:
-        self.limits = limits
-        self.connections: Counter[str] = Counter()
-        self.unauthenticated: Counter[str] = Counter()
-        self.sessions: Counter[str] = Counter()
-        self._failures: dict[str, _Failures] = {}
-        self._swept = time.monotonic()
-        self._chance = chance or random.SystemRandom()
-
-    def admit(self, address: str) -> tuple[bool, str | None]:
-        """Count a new connection from ``address``: (counted, refusal). Not counted: drop
-        it now, without a word (too many connections wait to sign in, as sshd's
-        MaxStartups). A refusal: tell the viewer why once they ask to sign in."""
-        waiting = sum(self.unauthenticated.values())
-        if self._chance.random() < self.limits.startups.drop_chance(waiting):
-            return False, None
-        if self.unauthenticated[address] >= self.limits.startups_per_address:
-            return False, None
-        # Counted as waiting to sign in from here, refused or not, so that refusals
-        # that linger until the login grace ends are bounded too.
-        self.unauthenticated[address] += 1
-        if self.connections[address] >= self.limits.connections_per_address:
-            return True, f"too many connections from {address}"
-        self.connections[address] += 1
-        return True, None
-
-    def signed_in(self, address: str) -> None:
-        self._forget(self.unauthenticated, address)
-
-    def release(self, address: str, *, signed_in: bool, refused: bool) -> None:
-        """A connection from ``address`` is gone."""
-        if not signed_in:
-            self._forget(self.unauthenticated, address)
-        if not refused:
-            self._forget(self.connections, address)
-
-    @staticmethod
-    def _forget(counter: Counter[str], address: str) -> None:
-        counter[address] -= 1
-        if counter[address] <= 0:
-            del counter[address]
-
-    def open_session(self, address: str) -> str | None:
-        """Count a session for ``address``; the viewer's message if it is refused."""
-        limits = self.limits
-        if sum(self.sessions.values()) >= limits.max_sessions:
-            return f"all {limits.max_sessions} sessions are in use; try again later."
-        if self.sessions[address] >= limits.sessions_per_address:
-            return (
-                f"{address} already has {limits.sessions_per_address} sessions open; end one first."
-            )
-        self.sessions[address] += 1
-        return None
-
-    def close_session(self, address: str) -> None:
-        self._forget(self.sessions, address)
-
-    @contextlib.asynccontextmanager
-    async def login_turn(self, address: str) -> AsyncIterator[None]:
-        """Hold ``address``'s turn to have a login checked. The pause its earlier
-        failures earned is waited out first, before any password is looked at, so a
-        new connection does not skip it; attempts from one address go one at a time."""
-        self._sweep()
-        failures = self._failures.setdefault(address, _Failures())
-        async with failures.turn:
-            wait = failures.not_before - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            yield
-
-    def failed(self, address: str) -> None:
-        """Record a failed attempt: the address's next one waits longer."""
-        now = time.monotonic()
-        failures = self._failures.setdefault(address, _Failures())
-        if now - failures.last > FAILURE_MEMORY:
-            failures.count = 0
-        failures.count += 1
-        failures.last = now
-        failures.not_before = now + _pause(failures.count)
-
-    def succeeded(self, address: str) -> None:
-        failures = self._failures.get(address)
-        if failures is not None and not failures.turn.locked():
-            del self._failures[address]
-
-    def pause_owed(self, address: str) -> float:
-        """Seconds before ``address``'s next attempt would be checked."""
-        failures = self._failures.get(address)
-        return max(0.0, failures.not_before - time.monotonic()) if failures else 0.0
-
-    @property
-    def tracked(self) -> int:
-        """Addresses in the failure table."""
-        return len(self._failures)
-
-    def _sweep(self) -> None:
-        # Forget addresses quiet for FAILURE_MEMORY, now and then; beyond the table's
-        # bound, the longest quiet go first. Entries in use (a turn held) stay.
-        now = time.monotonic()
-        if now - self._swept < SWEEP_SECONDS and len(self._failures) < TRACKED_ADDRESSES:
-            return
-        self._swept = now
-        idle = [(f.last, a) for a, f in self._failures.items() if not f.turn.locked()]
-        idle.sort()
-        excess = len(self._failures) - TRACKED_ADDRESSES + 1
-        for index, (last, address) in enumerate(idle):
-            if index < excess or now - last > FAILURE_MEMORY:
-                del self._failures[address]
-
-
-class Credentials:
-    """Who may log in: keys from an authorized_keys file, or the one demo password."""
-
-    def __init__(
-        self,
-        authorized_keys: asyncssh.SSHAuthorizedKeys | None = None,
-        password_hash: bytes | None = None,
-    ) -> None:
-        self.authorized_keys = authorized_keys
-        self._password_hash = password_hash
-
-    @classmethod
-    def demo_password(cls) -> tuple[Credentials, str]:
-        """A fresh strong password and the credentials that accept it (only its hash kept)."""
-        password = secrets.token_urlsafe(18)
-        return cls(password_hash=_digest(password)), password
-
-    def password_matches(self, candidate: str) -> bool:
-        if self._password_hash is None:
-            return False
-        return hmac.compare_digest(_digest(candidate), self._password_hash)
-
-    @property
-    def uses_password(self) -> bool:
-        return self._password_hash is not None
-
-
-def _digest(password: str) -> bytes:
-    return hashlib.sha256(password.encode("utf-8", "surrogatepass")).digest()
 
 
 class PortalServer:
@@ -487,33 +244,6 @@ class ViewerConnection(asyncssh.SSHServer):
         return False
 
 
-def terminal_settings(term_type: str | None, environment: dict[str, str]) -> dict[str, str]:
-    """The viewer's terminal type and colour depth, from an allow-list of plain values
-    (the client's other variables never reach the portal)."""
-    settings: dict[str, str] = {}
-    if term_type and _SAFE_VALUE.fullmatch(term_type):
-        settings["TERM"] = term_type
-    colorterm = environment.get("COLORTERM", "")
-    if _SAFE_VALUE.fullmatch(colorterm):
-        settings["COLORTERM"] = colorterm
-    if environment.get("NO_COLOR"):
-        settings["NO_COLOR"] = "1"
-    return settings
-
-
-def _window(width: int, height: int, pixwidth: int, pixheight: int) -> bytes:
-    # Clamp what the client says: a 0-column or absurd window must not break the portal.
-    columns = min(max(width, 10), 1000)
-    rows = min(max(height, 4), 1000)
-    return struct.pack("HHHH", rows, columns, pixwidth & 0xFFFF, pixheight & 0xFFFF)
-
-
-def _take_terminal() -> None:
-    """In the child, after setsid: make the pty (fd 0) its controlling terminal, so
-    resizes deliver SIGWINCH and a hang-up reaches it."""
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
-
 class PortalSession(asyncssh.SSHServerSession[bytes]):
     """One viewer's shell session: a portal process on a pty, its bytes relayed both ways."""
 
@@ -594,7 +324,7 @@ class PortalSession(asyncssh.SSHServerSession[bytes]):
         self.size = (width, height, pixwidth, pixheight)
         if self.master >= 0:
             with contextlib.suppress(OSError):
-                fcntl.ioctl(self.master, termios.TIOCSWINSZ, _window(*self.size))
+                fcntl.ioctl(self.master, termios.TIOCSWINSZ, window_size(*self.size))
 
     def break_received(self, msec: int) -> bool:
         return False
@@ -638,7 +368,7 @@ class PortalSession(asyncssh.SSHServerSession[bytes]):
             self.server.downloads.open(self.download_token, self.hosted.files)
         master, slave = os.openpty()
         try:
-            fcntl.ioctl(slave, termios.TIOCSWINSZ, _window(*self.size))
+            fcntl.ioctl(slave, termios.TIOCSWINSZ, window_size(*self.size))
             os.set_blocking(master, False)
             self.master = master
             self._task(self._run(slave))
@@ -657,7 +387,7 @@ class PortalSession(asyncssh.SSHServerSession[bytes]):
                 env=self.hosted.environment,
                 cwd=self.hosted.home,
                 start_new_session=True,
-                preexec_fn=_take_terminal,
+                preexec_fn=take_terminal,
             )
         except OSError as exc:
             log.error("%s: could not start a portal: %s", self.connection.address, exc)
@@ -666,7 +396,7 @@ class PortalSession(asyncssh.SSHServerSession[bytes]):
             return
         os.close(slave)  # the child holds it now: the master reads EIO when the child is gone
         if self.ending:  # the viewer left while it started
-            await _stop(self.process)
+            await stop_portal(self.process)
             return
         log.info(
             "%s: session for %r started (process %d, %sx%s, TERM=%s)",
@@ -803,7 +533,7 @@ class PortalSession(asyncssh.SSHServerSession[bytes]):
         if self.master >= 0:
             asyncio.get_running_loop().remove_writer(self.master)
         if self.process is not None and self.process.returncode is None:
-            await _stop(self.process)
+            await stop_portal(self.process)
         if self.master >= 0:
             os.close(self.master)
             self.master = -1
@@ -829,203 +559,7 @@ class PortalSession(asyncssh.SSHServerSession[bytes]):
         self._close_connection_soon()
 
 
-async def _stop(process: asyncio.subprocess.Process) -> None:
-    """Hang up on the portal's process group; kill it if it does not go in time."""
-    for sig in (signal.SIGHUP, signal.SIGKILL):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, sig)
-        try:
-            await asyncio.wait_for(process.wait(), STOP_GRACE)
-            return
-        except TimeoutError:
-            continue
-
-
 def _duration(seconds: float) -> str:
     if seconds >= 120:
         return f"{seconds / 60:g} minutes"
     return f"{seconds:g} seconds"
-
-
-def host_key(path: Path) -> asyncssh.SSHKey:
-    """The server's ed25519 key: generated on first start (0600), the same ever after,
-    so viewers' known_hosts keep matching."""
-    try:
-        mode = path.stat().st_mode
-    except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        key = asyncssh.generate_private_key("ssh-ed25519", comment="relportal ssh-serve")
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another ssh-serve made it meanwhile: use theirs
-            return host_key(path)
-        with os.fdopen(fd, "wb") as file:
-            file.write(key.export_private_key())
-        return key
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ConfigError(f"{path}: the host key is open to other users; chmod 600 it")
-    try:
-        return asyncssh.read_private_key(path)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
-    except (asyncssh.KeyImportError, ValueError) as exc:
-        raise ConfigError(f"{path}: is not a usable host key ({exc})") from None
-
-
-def read_authorized_keys(path: Path) -> asyncssh.SSHAuthorizedKeys:
-    try:
-        text = path.read_text()
-    except OSError as exc:  # missing, a folder, not allowed: strerror says which
-        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: is not an OpenSSH authorized_keys file") from None
-    if not any(line.strip() and not line.lstrip().startswith("#") for line in text.splitlines()):
-        raise ConfigError(f"{path}: has no keys")
-    try:
-        return asyncssh.import_authorized_keys(text)
-    except (asyncssh.KeyImportError, ValueError) as exc:
-        raise ConfigError(f"{path}: is not an OpenSSH authorized_keys file ({exc})") from None
-
-
-def downloads_base(settings: SshSettings) -> str | None:
-    """Where viewers reach the download links (None: they are off): ``downloads_url``,
-    else this host and the downloads port."""
-    if settings.downloads_port is None:
-        return None
-    if settings.downloads_url:
-        return settings.downloads_url
-    host = settings.host
-    if host in ("0.0.0.0", "::", ""):  # every address: name the machine instead
-        host = socket.gethostname()
-    elif ":" in host:
-        host = f"[{host}]"
-    return f"http://{host}:{settings.downloads_port}"
-
-
-def settings_from(args: argparse.Namespace, config: Config) -> SshSettings:
-    """The server's settings from the command line over ``[ssh]`` in config."""
-    ssh = config.values["ssh"]
-    port = args.port if args.port is not None else ssh["port"]
-    if not 1 <= port <= 65535:
-        raise ConfigError(f"--port must be from 1 to 65535, not {port}")
-    keys_file = args.authorized_keys or (
-        Path(ssh["authorized_keys"]).expanduser() if ssh["authorized_keys"] else None
-    )
-    if args.demo_password and args.authorized_keys:
-        raise ConfigError("ssh-serve takes --authorized-keys FILE or --demo-password, not both")
-    if args.demo_password:
-        keys_file = None
-    elif keys_file is None:
-        raise ConfigError(
-            "ssh-serve needs --authorized-keys FILE (or ssh.authorized_keys) or --demo-password"
-        )
-    # Only an explicit --service attaches: a service.url in the operator's own config
-    # must not expose their data to viewers by accident.
-    attach = attach_from(getattr(args, "service", None), config)
-    downloads_port: int | None = None
-    if ssh["downloads"]:
-        flag = getattr(args, "downloads_port", None)
-        downloads_port = flag if flag is not None else ssh["downloads_port"] or port + 1
-        if not 1 <= downloads_port <= 65535:
-            raise ConfigError(f"--downloads-port must be from 1 to 65535, not {downloads_port}")
-        if downloads_port == port:
-            raise ConfigError(f"--downloads-port must differ from the SSH port ({port})")
-    return SshSettings(
-        host=args.host or ssh["host"],
-        port=port,
-        host_key_path=paths.data_dir() / HOST_KEY_NAME,
-        authorized_keys=keys_file,
-        limits=Limits(
-            max_sessions=ssh["max_sessions"],
-            sessions_per_address=ssh["sessions_per_address"],
-            connections_per_address=ssh["connections_per_address"],
-            startups=Startups.parse(ssh["max_startups"]),
-            startups_per_address=ssh["startups_per_address"],
-            login_seconds=float(ssh["login_seconds"]),
-            idle_seconds=float(ssh["idle_seconds"]),
-            session_seconds=float(ssh["session_seconds"]),
-        ),
-        hosted=HostedOptions(
-            demo_companies=ssh["demo_companies"],
-            attach=attach,
-            limits=PortalLimits.from_config(config),
-        ),
-        downloads_port=downloads_port,
-        downloads_url=ssh["downloads_url"],
-    )
-
-
-async def serve(
-    settings: SshSettings,
-    credentials: Credentials,
-    key: asyncssh.SSHKey,
-    password: str | None = None,
-) -> int:
-    """Listen until SIGINT or SIGTERM; then end every session. ``password``, if any, is
-    shown once it is listening (never when it could not start)."""
-    server = PortalServer(settings, credentials)
-    try:
-        acceptor = await server.start(key)
-    except OSError as exc:
-        from tui.serving import cannot_listen
-
-        raise ConfigError(cannot_listen(settings.host, settings.port, exc)) from None
-    if settings.downloads_port is not None:
-        try:
-            await server.downloads.start(settings.host, settings.downloads_port)
-        except OSError as exc:
-            acceptor.close()
-            from tui.serving import cannot_listen
-
-            why = cannot_listen(settings.host, settings.downloads_port, exc, "--downloads-port")
-            raise ConfigError(f"download links: {why} (or set [ssh] downloads = false)") from None
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    data = (
-        f"{settings.hosted.attach.url} as the token's user"
-        if settings.hosted.attach
-        else f"a private demo organization ({settings.hosted.demo_companies} companies)"
-    )
-    print(
-        f"relportal: ssh-serve listening on {settings.host}:{settings.port}; "
-        f"each session gets {data}; host key {key.get_fingerprint()}"
-        + (f"; download links on {server.downloads.base_url}" if server.downloads.enabled else ""),
-        file=sys.stderr,
-        flush=True,
-    )
-    if password is not None:
-        # Shown once, to the operator only; it is never logged.
-        print(f"relportal: demo password (any user name): {password}", flush=True)
-    try:
-        await stop.wait()
-    finally:
-        acceptor.close()
-        await server.shut_down()
-        await server.downloads.stop()
-        await acceptor.wait_closed()
-    return 0
-
-
-def cmd_ssh_serve(args: argparse.Namespace, config: Config) -> int:
-    """``relportal ssh-serve``: run until interrupted; bad settings raise ConfigError."""
-    settings = settings_from(args, config)
-    if settings.authorized_keys is not None:
-        credentials = Credentials(authorized_keys=read_authorized_keys(settings.authorized_keys))
-        password = None
-    else:
-        credentials, password = Credentials.demo_password()
-    # After the flags' own checks (their messages say more), before anything is written.
-    refuse_root("ssh-serve", getattr(args, "allow_root", False))
-    key = host_key(settings.host_key_path)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("asyncssh").setLevel(logging.WARNING)  # it logs every channel request
-    try:
-        return asyncio.run(serve(settings, credentials, key, password))
-    except KeyboardInterrupt:
-        return 130

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from journey.domain import ENTITY_NAME_MAX, Action, DataType, Feature, Step
-from journey.platforms import PLATFORMS
-from journey.text import has_hidden_characters
+from journey.core.domain import ENTITY_NAME_MAX, Action, DataType, Feature, Step
+from journey.core.platforms import PLATFORMS
+from journey.core.text import has_hidden_characters
 
 
 class EntityState(StrEnum):

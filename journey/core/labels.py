@@ -8,9 +8,9 @@ TUI and the web pages agree.
 
 from __future__ import annotations
 
-from journey.domain import Action, Step
-from journey.machine import ACTION_LABELS
-from journey.prompts import DATA_TYPE_LABELS, ENTITY_STATE_LABELS
+from journey.core.domain import Action, Step
+from journey.core.machine import ACTION_LABELS
+from journey.core.prompts import DATA_TYPE_LABELS, ENTITY_STATE_LABELS
 
 __all__ = [
     "CONNECTION_STATUS_LABELS",

@@ -8,7 +8,7 @@ are the same escapes in one character, and the bidi embeddings, overrides and
 isolates (U+202A-U+202E, U+2066-U+2069) make text read differently from what it is.
 
 The service refuses such characters where text enters (``journey.service.clean_text``,
-``journey.machine.clean_entity_name``, the template's cells), and the portal strips
+``journey.core.machine.clean_entity_name``, the template's cells), and the portal strips
 them again from every answer it decodes (``clean_answer``), so neither side relies on
 the other. Pure: the state machine and the TUI both import it.
 """

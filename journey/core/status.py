@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from journey.domain import CompanyStatus, ConnectionStatus, PullStatus, UploadStatus
+from journey.core.domain import CompanyStatus, ConnectionStatus, PullStatus, UploadStatus
 
 
 @dataclass(frozen=True)

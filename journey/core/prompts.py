@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from journey.domain import ENTITY_NAME_MAX, Action, DataType, Step
-from journey.machine import (
+from journey.core.domain import ENTITY_NAME_MAX, Action, DataType, Step
+from journey.core.machine import (
     ACTION_LABELS,
     STEP_TITLES,
     JourneyContext,
@@ -17,7 +17,7 @@ from journey.machine import (
     allowed_actions,
     journey_path,
 )
-from journey.platforms import DEMO_PASSWORD, DEMO_USERNAME, PLATFORMS, SHARED_DATA
+from journey.core.platforms import DEMO_PASSWORD, DEMO_USERNAME, PLATFORMS, SHARED_DATA
 
 EXIT_CONFIRMATION = (
     "Are you sure you want to exit? Your progress is saved: open the link again "

@@ -446,7 +446,9 @@ class PortalScreen(Screen[None]):
         shows (``tui.live``)."""
         table = self.query_one(RelationshipTable)
         me = self.session.user["id"]
-        reaction = react(message.events, self.criteria, me, table.held_rows())
+        reaction = react(
+            message.events, self.criteria, me, table.held_rows(), loading=self._load_pending
+        )
         if reaction.changes and table.change_rows(reaction.changes):
             reaction.reload = True  # a read under way may not have seen the change
         if reaction.reload:

@@ -331,6 +331,9 @@ def test_steps_that_change_no_column_cost_nothing_and_others_on_a_row_held_reloa
     assert react([entity], Criteria(), "me", held).reload
     elsewhere = {**entity, "relationship_id": "x", "request_id": "other"}
     assert not react([elsewhere], Criteria(), "me", held).reload
+    # While a list for new criteria is read, the rows it will hold are not known yet.
+    assert react([elsewhere], Criteria(), "me", held, loading=True).reload
+    assert not react(steps, Criteria(), "me", held, loading=True).reload
 
 
 def test_the_throttle_reloads_at_once_then_once_a_second() -> None:

@@ -63,9 +63,15 @@ def react(
     criteria: Criteria,
     me: str,
     held: Mapping[str, Mapping[str, Any]],
+    *,
+    loading: bool = False,
 ) -> Reaction:
     """The reaction to ``events`` of a list showing ``criteria`` to the user ``me``,
-    holding the rows ``held`` (by id). When an event cannot tell, the list reloads."""
+    holding the rows ``held`` (by id). When an event cannot tell, the list reloads.
+
+    ``loading``: a list for new criteria is being read, so the rows it will hold are
+    not known yet, and its read may have been made before these events: any event
+    that may change a column asks for the list to be read once more."""
     reaction = Reaction()
     by_request = {
         row["latest_request_id"]: rel_id
@@ -98,7 +104,7 @@ def react(
                 reaction.reload = True  # it may have left this user's list
         elif kind in COLUMNS_UNCHANGED:
             continue
-        elif own is not None or event.get("request_id") in by_request:
+        elif loading or own is not None or event.get("request_id") in by_request:
             # A column of a row held (its own, or its latest request's: a subsidiary's
             # entity counts in its parent's row) changed in a way the event does not say.
             reaction.reload = True

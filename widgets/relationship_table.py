@@ -262,6 +262,8 @@ class RelationshipTable(ScrollView, can_focus=True):
                     overlay = self._overlay.setdefault(page, {})
                     for rel_id, fields in changes.items():
                         overlay[rel_id] = {**overlay.get(rel_id, {}), **fields}
+                else:
+                    self._overlay.pop(page, None)  # no read under way for it to correct
         self.refresh()
         return overtaken
 

@@ -4,13 +4,17 @@ stepping through journeys, against ``relportal serve`` on the million-company ba
 What a loop of one request cannot show: the service's capacity for what its users do
 together. Each of R relationship managers holds a live portal as the TUI does:
 
-* an events long-poll (``GET /v1/events?after=&wait=20``), and on a batch that touches
-  rows, a reload of the page on screen (one in flight at a time, one more after it if
-  events came meanwhile: the best a portal can do);
+* an events long-poll (``GET /v1/events?after=&wait=20``), each batch met as the
+  portal meets it, by the portal's own rules (``tui.live``): a status change of a row
+  held updates it from the event; the page on screen (with its counts) is read again
+  only when the events touch what it shows (a row held, a company added, edited or
+  deleted, a status change of a company that may be in the list), at most once a
+  second (``RELOAD_SECONDS``), and once after the event log's head is read;
 * every 3-7 s a list page (their companies, by name, status time or creation) or a
   search of three letters;
 * now and then (every ~30 s) a company opened and kept open ~10 s: while it is open,
-  its events reload it too.
+  events about it (its own, its subsidiaries', its requests') reload it too, at most
+  once a second.
 
 Each of C customers takes a journey step every 1-3 s (2 s on average): choosing a
 platform, then back, so every action is valid and writes an event.
@@ -45,14 +49,14 @@ import httpx
 
 from bench.common import ROOT, Section, percentile, relportal_command
 from bench.service import Server, journeys
+from tui.listing import Criteria
+from tui.live import Throttle, react
 
 P99_BUDGET_MS = 100.0
 EVENT_P95_BUDGET_MS = 250.0
 WARM_UP_S = 4.0
 SEARCHES = ("bre", "mot", "nur", "ash", "tec", "gar", "hou", "cat", "lon", "bak")
 SORTS = ("name", "updated", "-updated", "created")
-# The kinds of event that change a row of the portal's list (screens/portal.py).
-ROW_EVENTS = ("relationship.", "request.", "connection.", "pull.", "upload.", "entity.")
 
 
 class Broken(RuntimeError):
@@ -174,12 +178,24 @@ class Portal:
         self.pages = Connection(host, port, auth)
         self.tally, self.stop = tally, stop
         self.page = "/v1/relationships?q=&user=me&sort=name&limit=100"
+        self.criteria = Criteria()
+        self.me = ""
+        # The rows of the page on screen, by id, as the portal holds them.
+        self.held: dict[str, dict[str, Any]] = {}
         self.open_company: str | None = None
         self.open_until = 0.0
+        # What the company open shows besides itself: its subsidiaries and requests.
+        self.open_shows: tuple[set[str], set[str]] = (set(), set())
         self.seen: list[str] = []
-        self.reload_wanted = asyncio.Event()
         self.lock = asyncio.Lock()  # the portal's one client: one page request at a time
-        self.reloads: set[asyncio.Future[bytes]] = set()
+        # Whether a list for new criteria is being read (``loading`` in tui.live), and
+        # whether the page on screen is being read again (a status change laid over the
+        # rows held then asks for one more read, as the portal's table does).
+        self.loading = False
+        self.reading = False
+        self.page_reloads = Throttle()
+        self.company_reloads = Throttle()
+        self.reloads: set[asyncio.Future[None]] = set()
 
     async def get(self, kind: str, path: str) -> bytes:
         started = time.perf_counter()
@@ -192,9 +208,47 @@ class Portal:
         self.tally.note(kind, started, status)
         return body
 
+    def hold(self, body: bytes) -> None:
+        """The page read: its rows are what the portal holds now."""
+        with contextlib.suppress(ValueError, KeyError, TypeError):
+            self.held = {item["id"]: item for item in json.loads(body)["items"]}
+
+    def later(self, work: Any) -> None:
+        task = asyncio.ensure_future(work)
+        self.reloads.add(task)
+        task.add_done_callback(self.reloads.discard)
+
+    def want_page(self) -> None:
+        wait = self.page_reloads.ask()
+        if wait is not None:
+            self.later(self.reload_page(wait))
+
+    async def reload_page(self, wait: float) -> None:
+        await asyncio.sleep(wait)
+        self.page_reloads.ran()
+        self.reading = True
+        try:
+            self.hold(await self.get("list page (on an event)", self.page))
+        finally:
+            self.reading = False
+
+    def want_company(self) -> None:
+        wait = self.company_reloads.ask()
+        if wait is not None:
+            self.later(self.reload_company(wait))
+
+    async def reload_company(self, wait: float) -> None:
+        await asyncio.sleep(wait)
+        self.company_reloads.ran()
+        if time.perf_counter() < self.open_until:
+            await self.get("company (on an event)", self.open_company_path)
+
     async def follow(self) -> None:
+        status, body = await self.poll.request("GET", "/v1/me")
+        self.me = json.loads(body)["user"]["id"]
         status, body = await self.poll.request("GET", "/v1/events/head")
         after = json.loads(body)["last_seq"]
+        self.want_page()  # the page was read apart from the head: once more
         while time.perf_counter() < self.stop:
             try:
                 status, body = await self.poll.request(
@@ -210,61 +264,69 @@ class Portal:
                 continue
             answer = json.loads(body)
             after = answer["last_seq"]
-            touched = set()
-            rows = False
-            for event in answer["events"]:
-                if self.tally.measuring:
-                    self.tally.event_delay.append(_event_delay_ms(event["at"]))
-                touched.add(event.get("relationship_id"))
-                rows = rows or event["kind"].startswith(ROW_EVENTS)
-            if rows:
-                self.reload_wanted.set()
-            if self.open_company in touched and time.perf_counter() < self.open_until:
-                reload = asyncio.ensure_future(
-                    self.get("company (on an event)", self.open_company_path)
-                )
-                self.reloads.add(reload)
-                reload.add_done_callback(self.reloads.discard)
+            events = answer["events"]
+            if self.tally.measuring:
+                self.tally.event_delay.extend(_event_delay_ms(e["at"]) for e in events)
+            if not events:
+                continue
+            reaction = react(events, self.criteria, self.me, self.held, loading=self.loading)
+            for rel_id, fields in reaction.changes.items():
+                self.held[rel_id] = {**self.held[rel_id], **fields}
+            if reaction.reload or (reaction.changes and self.reading):
+                self.want_page()
+            if self.open_company is not None and time.perf_counter() < self.open_until:
+                subsidiaries, requests = self.open_shows
+                if any(
+                    e.get("relationship_id") in subsidiaries or e.get("request_id") in requests
+                    for e in events
+                ):
+                    self.want_company()
 
     @property
     def open_company_path(self) -> str:
         return f"/v1/relationships/{self.open_company}"
-
-    async def react(self) -> None:
-        """Reload the page on screen when events touched rows: one reload in flight."""
-        while time.perf_counter() < self.stop:
-            try:
-                await asyncio.wait_for(self.reload_wanted.wait(), timeout=1)
-            except TimeoutError:
-                continue
-            self.reload_wanted.clear()
-            await self.get("list page (on an event)", self.page)
 
     async def browse(self, rng: random.Random) -> None:
         await asyncio.sleep(rng.uniform(0, 5))
         next_company = time.perf_counter() + rng.uniform(5, 30)
         while time.perf_counter() < self.stop:
             if rng.random() < 0.3:
-                self.page = (
-                    f"/v1/relationships?q={rng.choice(SEARCHES)}&user=me&sort=name&limit=100"
-                )
-                body = await self.get("search", self.page)
+                search, sort = rng.choice(SEARCHES), "name"
+                kind = "search"
             else:
-                self.page = f"/v1/relationships?q=&user=me&sort={rng.choice(SORTS)}&limit=100"
-                body = await self.get("list page", self.page)
-            with contextlib.suppress(ValueError, KeyError):
-                self.seen = [item["id"] for item in json.loads(body)["items"]] or self.seen
+                search, sort = "", rng.choice(SORTS)
+                kind = "list page"
+            self.page = f"/v1/relationships?q={search}&user=me&sort={sort}&limit=100"
+            self.criteria = Criteria(
+                q=search, sort=sort.removeprefix("-"), descending=sort.startswith("-")
+            )
+            self.loading = True
+            try:
+                body = await self.get(kind, self.page)
+            finally:
+                self.loading = False
+            self.hold(body)
+            self.seen = list(self.held) or self.seen
             if time.perf_counter() >= next_company and self.seen:
                 self.open_company = rng.choice(self.seen)
                 self.open_until = time.perf_counter() + 10
-                await self.get("company", self.open_company_path)
+                self.open_shows = ({self.open_company}, set())
+                company = await self.get("company", self.open_company_path)
+                with contextlib.suppress(ValueError, KeyError, TypeError):
+                    shown = json.loads(company)
+                    self.open_shows = (
+                        {self.open_company, *(s["id"] for s in shown["subsidiaries"])},
+                        {r["id"] for r in shown["requests"]},
+                    )
                 next_company = time.perf_counter() + rng.uniform(20, 40)
             await asyncio.sleep(rng.uniform(3, 7))
 
     async def run(self, rng: random.Random) -> None:
         try:
-            await asyncio.gather(self.follow(), self.react(), self.browse(rng))
+            await asyncio.gather(self.follow(), self.browse(rng))
         finally:
+            for task in list(self.reloads):
+                task.cancel()
             self.poll.close()
             self.pages.close()
 

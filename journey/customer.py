@@ -562,6 +562,8 @@ def link_connection(
             "platform_name": platform_name(platform),
             "entity": entity.name,
             "name": rel.name if rel else entity.name,
+            # Whose company it is: a portal toasts its own user's without reading it.
+            "users": list(rel.users) if rel else [],
         },
         entity.relationship_id,
         req.id,

@@ -153,7 +153,14 @@ def recompute(tx: Tx, org_id: str, rel_id: str, actor: str = "system") -> Compan
             org_id,
             actor,
             "relationship.status_changed",
-            {"from": rel.status.value, "to": status.value, "name": rel.name},
+            # Who the company belongs to: a portal following only its user's companies
+            # can tell whether the change moves its counts without reading them.
+            {
+                "from": rel.status.value,
+                "to": status.value,
+                "name": rel.name,
+                "users": list(rel.users),
+            },
             relationship_id=rel_id,
             request_id=req.id if req else None,
         )

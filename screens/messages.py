@@ -10,6 +10,7 @@ each screen directly and do not bubble.
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from textual.message import Message
@@ -67,11 +68,15 @@ class OpenSimulation(Message):
 
 
 class CompaniesTouched(Message, bubble=False):
-    """Events touched these companies: a company screen showing one reloads it."""
+    """Events touched these companies, or these requests: a company screen showing one
+    reloads it."""
 
-    def __init__(self, rel_ids: set[str | None]) -> None:
+    def __init__(
+        self, rel_ids: AbstractSet[str], request_ids: AbstractSet[str] = frozenset()
+    ) -> None:
         super().__init__()
         self.rel_ids = rel_ids
+        self.request_ids = request_ids
 
 
 class ServiceBack(Message, bubble=False):

@@ -7,6 +7,7 @@ service and hand results back through messages; the table only draws.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Any
 
 from rich.text import Text
@@ -30,6 +31,7 @@ from tui.client import (
     Session,
 )
 from tui.listing import PAGE_SIZE, Criteria
+from tui.live import Throttle, react
 from widgets.keys_footer import KeysFooter
 from widgets.limited_input import LimitedInput
 from widgets.relationship_table import SORT_OF_COLUMN, RelationshipTable
@@ -38,9 +40,7 @@ from widgets.status_badge import STATUS_STYLES
 STATUSES = [None, *STATUS_STYLES, "None"]
 # The sort's name, as the title and the sorted column's header both say it.
 SORTS = [("name", "Company"), ("created", "Created"), ("updated", "Status date")]
-# Events that can change what a row shows.
 COUNTS_DELAY = 0.25  # seconds of quiet typing before a search's counts are asked for
-ROW_EVENTS = ("relationship.", "request.", "connection.", "pull.", "upload.", "entity.")
 
 
 class SummaryBar(Static):
@@ -192,6 +192,13 @@ class PortalScreen(Screen[None]):
     class Changed(Message):
         """Something changed at the service that rows on screen may show."""
 
+    class Happened(Message):
+        """The service recorded these events (the long poll's latest answer)."""
+
+        def __init__(self, events: list[Event]) -> None:
+            super().__init__()
+            self.events = events
+
     class PageLoaded(Message):
         def __init__(self, generation: int, page: int, rows: list[Relationship]) -> None:
             super().__init__()
@@ -220,6 +227,8 @@ class PortalScreen(Screen[None]):
         # shown (a change may have landed between its read and the event log's head).
         self._load_pending = False
         self._refetch_after_load = False
+        # Reads of the page on screen that events call for: at most one a second.
+        self._reloads = Throttle()
 
     def compose(self) -> ComposeResult:
         yield Static(id="title")
@@ -338,8 +347,9 @@ class PortalScreen(Screen[None]):
             **query.params(), offset=page * PAGE_SIZE, limit=PAGE_SIZE
         )
         self.post_message(self.PageLoaded(generation, page, body["items"]))
-        if page == 0:
-            self.post_message(self.Totals(query, body))
+        # Every page comes with the counts: a page read again down the list brings
+        # them up to date as well as the first does.
+        self.post_message(self.Totals(query, body))
 
     @on(Totals)
     def _totals(self, message: Totals) -> None:
@@ -389,7 +399,7 @@ class PortalScreen(Screen[None]):
 
     @work(exclusive=True, group="events", exit_on_error=False)
     async def follow_events(self) -> None:
-        """Long-poll the event log; on changes, fetch what is on screen again."""
+        """Long-poll the event log; each batch goes to the screen (``Happened``)."""
         delay = 0.5
         after: int | None = None
         reachable = True
@@ -425,33 +435,68 @@ class PortalScreen(Screen[None]):
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 8.0)
                 continue
-            events = body["events"]
             after = body["last_seq"]
-            if any(e["kind"].startswith(ROW_EVENTS) for e in events):
-                self.post_message(self.Changed())
-            self._tell_open_companies({e.get("relationship_id") for e in events})
-            for event in events:
-                if event["kind"] == "connection.linked":
-                    await self._maybe_toast(event)
+            if body["events"]:
+                self.post_message(self.Happened(body["events"]))
 
-    def _tell_open_companies(self, touched: set[str | None]) -> None:
+    @on(Happened)
+    def _happened(self, message: Happened) -> None:
+        """Rows held are updated from the events where they say enough; the page on
+        screen is read again, at most once a second, only when they touch what it
+        shows (``tui.live``)."""
+        table = self.query_one(RelationshipTable)
+        me = self.session.user["id"]
+        reaction = react(
+            message.events, self.criteria, me, table.held_rows(), loading=self._load_pending
+        )
+        if reaction.changes and table.change_rows(reaction.changes):
+            reaction.reload = True  # a read under way may not have seen the change
+        if reaction.reload:
+            self._want_reload()
+        self._tell_open_companies(message.events)
+        linked = [e for e in message.events if e["kind"] == "connection.linked"]
+        if linked:
+            held = table.held_rows()
+            for event in linked:
+                self._maybe_toast(event, held)
+
+    def _tell_open_companies(self, events: list[Event]) -> None:
         """Company screens open over the portal follow their company through this one
         long-poll, rather than each holding a poll of its own."""
-        for screen in self.app.screen_stack:
-            if screen is not self:
-                screen.post_message(CompaniesTouched(touched))
+        others = [screen for screen in self.app.screen_stack if screen is not self]
+        if not others:
+            return
+        rel_ids = {e["relationship_id"] or "" for e in events} - {""}
+        request_ids = {e["request_id"] or "" for e in events} - {""}
+        for screen in others:
+            screen.post_message(CompaniesTouched(rel_ids, request_ids))
 
     def _tell_open_companies_it_is_back(self) -> None:
         for screen in self.app.screen_stack:
             if screen is not self:
                 screen.post_message(ServiceBack())
 
-    async def _maybe_toast(self, event: Event) -> None:
+    def _maybe_toast(self, event: Event, held: Mapping[str, Mapping[str, Any]]) -> None:
+        """A toast when one of the user's companies links: whose it is and its name come
+        from the row held, or the event itself; only an event that says neither (from
+        an older service) has the company read."""
         rel_id = event.get("relationship_id")
         if not rel_id:
             return
+        payload = event["payload"]
+        row = held.get(rel_id)
+        users = row["users"] if row is not None else payload.get("users")
+        name = row["name"] if row is not None else payload.get("name")
+        if users is None or name is None:
+            self.toast_after_reading(event)
+        elif self.session.user["id"] in users:
+            self.post_message(self.Linked(f"{name}: Linked via {payload['platform_name']}"))
+
+    @work(group="toasts", exit_on_error=False)
+    async def toast_after_reading(self, event: Event) -> None:
+        rel_id = event.get("relationship_id")
         try:
-            rel = await self.client.company(rel_id)
+            rel = await self.client.company(str(rel_id))
         except (ServiceProblem, ServiceUnavailable):
             return
         if self.session.user["id"] in rel.get("users", []):
@@ -460,8 +505,22 @@ class PortalScreen(Screen[None]):
 
     @on(Changed)
     def _changed(self) -> None:
+        self._want_reload()
+
+    def _want_reload(self) -> None:
+        wait = self._reloads.ask()
+        if wait is None:
+            return  # one is on its way, and will read what this one would
+        if wait > 0:
+            self.set_timer(wait, self._reload)
+        else:
+            self._reload()
+
+    def _reload(self) -> None:
+        self._reloads.ran()
         if self._load_pending:
-            self._refetch_after_load = True
+            self._refetch_after_load = True  # read it once the list asked for is shown
+            return
         self.query_one(RelationshipTable).forget_pages()
 
     @on(Linked)

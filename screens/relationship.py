@@ -36,6 +36,7 @@ from screens.messages import (
     StartSimulation,
 )
 from tui.client import Company, Request, ServiceClient, ServiceProblem, ServiceUnavailable, Session
+from tui.live import Throttle
 from widgets.keys_footer import KeysFooter
 from widgets.plain import plain_cells
 from widgets.status_badge import status_text, when
@@ -158,6 +159,8 @@ class RelationshipScreen(Screen[None]):
         # longer than the last (one timer, re-armed only after an answer).
         self._retry_timer: Timer | None = None
         self._retries = 0
+        # Reads its customer's events call for: at most one a second (tui.live).
+        self._reloads = Throttle()
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
@@ -224,9 +227,26 @@ class RelationshipScreen(Screen[None]):
     @on(CompaniesTouched)
     def _touched(self, message: CompaniesTouched) -> None:
         """The service recorded events about companies (the portal's event follower
-        says so): this one's customer's journey arriving live."""
-        if self.rel_id in message.rel_ids:
-            self.load()
+        says so): this one's customer's journey arriving live. Its subsidiaries and its
+        requests are on this screen too; any other company's events are not read for."""
+        body = self.body
+        shown = {self.rel_id}
+        requests: set[str] = set()
+        if body is not None:
+            shown.update(s["id"] for s in body["subsidiaries"])
+            requests.update(r["id"] for r in body["requests"])
+        if shown & message.rel_ids or requests & message.request_ids:
+            wait = self._reloads.ask()
+            if wait is None:
+                return  # one is on its way
+            if wait > 0:
+                self.set_timer(wait, self._reload_touched)
+            else:
+                self._reload_touched()
+
+    def _reload_touched(self) -> None:
+        self._reloads.ran()
+        self.load()
 
     def _reload(self, _: object = None) -> None:
         self.load()

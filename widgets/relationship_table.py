@@ -178,6 +178,12 @@ class RelationshipTable(ScrollView, can_focus=True):
         self.generation = 0  # bumps when the query changes, so stale pages are dropped
         self._pages: OrderedDict[int, Sequence[Mapping[str, Any]]] = OrderedDict()
         self._wanted: set[int] = set()
+        # Pages held but known to be behind the service: shown as they are, and read
+        # again when they come into view.
+        self._stale: set[int] = set()
+        # Changes made to rows of a page while it was being read again: the answer may
+        # have been read before them, so they are laid over it when it arrives.
+        self._overlay: dict[int, dict[str, dict[str, Any]]] = {}
         self.users: dict[str, str] = {}
 
     # Data
@@ -188,6 +194,8 @@ class RelationshipTable(ScrollView, can_focus=True):
         self.total = total
         self._pages.clear()
         self._wanted.clear()
+        self._stale.clear()
+        self._overlay.clear()
         self._pages[0] = first_rows
         # Another query is another list: start at its top.
         self.cursor = 0
@@ -199,6 +207,10 @@ class RelationshipTable(ScrollView, can_focus=True):
         if generation != self.generation:
             return
         self._wanted.discard(page)
+        self._stale.discard(page)
+        overlay = self._overlay.pop(page, None)
+        if overlay:
+            rows = [{**row, **overlay[row["id"]]} if row["id"] in overlay else row for row in rows]
         self._pages[page] = rows
         self._pages.move_to_end(page)
         while len(self._pages) > CACHED_PAGES:
@@ -211,11 +223,49 @@ class RelationshipTable(ScrollView, can_focus=True):
         self.refresh()
 
     def forget_pages(self) -> None:
-        """Live changes: keep what is shown, but fetch it again."""
-        self._wanted.clear()
-        for page in list(self._pages):
+        """Live changes: keep what is held on show, but fetch the pages on screen again
+        now and the others when they come into view (a reload costs the service a page
+        or two, not every page scrolled through)."""
+        shown = self.pages_on_screen()
+        self._stale = set(self._pages) - shown
+        self._wanted.clear()  # a read that failed is asked for again
+        for page in sorted(shown):
             self._wanted.add(page)
             self.post_message(self.PageWanted(page))
+
+    def pages_on_screen(self) -> set[int]:
+        """The pages the rows in view belong to (one, or two across a page's end)."""
+        if not self.total:
+            return {0}
+        first = int(self.scroll_y) // ROW_HEIGHT
+        last = first + max(1, self.size.height // ROW_HEIGHT)
+        last = max(first, min(last, self.total - 1))
+        return {first // self.page_size, last // self.page_size}
+
+    def held_rows(self) -> dict[str, Mapping[str, Any]]:
+        """Every row held, by company id."""
+        return {row["id"]: row for rows in self._pages.values() for row in rows}
+
+    def change_rows(self, changes: Mapping[str, Mapping[str, Any]]) -> bool:
+        """Change fields of rows held (``changes``: by company id, the new values);
+        whether one of them is on a page being read again, whose answer may have been
+        read before the change (it is laid over the answer; the caller may read the page
+        once more, to be sure of the rest)."""
+        overtaken = False
+        for page, held in self._pages.items():
+            if any(row["id"] in changes for row in held):
+                self._pages[page] = [
+                    {**row, **changes[row["id"]]} if row["id"] in changes else row for row in held
+                ]
+                if page in self._wanted:
+                    overtaken = True
+                    overlay = self._overlay.setdefault(page, {})
+                    for rel_id, fields in changes.items():
+                        overlay[rel_id] = {**overlay.get(rel_id, {}), **fields}
+                else:
+                    self._overlay.pop(page, None)  # no read under way for it to correct
+        self.refresh()
+        return overtaken
 
     def row(self, index: int) -> Mapping[str, Any] | None:
         page, offset = divmod(index, self.page_size)
@@ -225,6 +275,10 @@ class RelationshipTable(ScrollView, can_focus=True):
                 self._wanted.add(page)
                 self.post_message(self.PageWanted(page))
             return None
+        if page in self._stale and page not in self._wanted:
+            self._stale.discard(page)
+            self._wanted.add(page)
+            self.post_message(self.PageWanted(page))
         return rows[offset] if offset < len(rows) else None
 
     def visible_ids(self) -> set[str]:

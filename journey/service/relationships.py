@@ -122,7 +122,10 @@ def update_relationship(
     changes = {k: v for k, v in clean.items() if getattr(rel, k) != v}
     tx.update_relationship(rel.id, {**changes, "version": rel.version + 1, "updated_at": tx.now()})
     payload: dict[str, Any] = {
-        "changed": sorted(changes) + (["users"] if users is not None else [])
+        "changed": sorted(changes) + (["users"] if users is not None else []),
+        # Whose company it is now: a portal following its own user's companies can
+        # leave another's edit unread.
+        "users": list(users if users is not None else rel.users),
     }
     if "name" in changes:
         payload["name"] = changes["name"]
@@ -143,6 +146,6 @@ def delete_relationship(tx: Tx, user: User, rel_id: str, version: int | None) ->
         user.org_id,
         actor_of(user),
         "relationship.deleted",
-        {"name": rel.name, "subsidiaries": [c.id for c in children]},
+        {"name": rel.name, "subsidiaries": [c.id for c in children], "users": list(rel.users)},
         relationship_id=rel.id,
     )

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from journey.core.tokens import link_token_from
 from journey.settings import ServiceSettings
-from journey.tokens import link_token_from
 from screens.portal import PortalScreen
 from screens.relationship import RelationshipScreen
 from tui.app import RelportalApp

@@ -16,7 +16,7 @@ import importlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from journey.text import clean_answer, decode_answer, shown_text
 from tui.listing import answer_key
@@ -112,6 +112,10 @@ class Company(Relationship):
     requests: list[Request]
     entities: list[dict[str, Any]]
     events: list[Event]
+
+
+# Which events a long-poll follows (``GET /v1/events?scope=``).
+EventScope = Literal["organization", "mine"]
 
 
 class EventsPage(TypedDict):
@@ -298,11 +302,16 @@ class ServiceClient:
             users=me["users"],
         )
 
-    async def events(self, after: int, wait: float) -> EventsPage:
+    async def events(
+        self, after: int, wait: float, scope: EventScope = "organization"
+    ) -> EventsPage:
+        """Events after ``after``, waiting up to ``wait`` seconds for one: the
+        organization's, or (``scope="mine"``) those of the user's companies and about
+        the user; resume from the answer's ``last_seq``."""
         result: EventsPage = await self._call(
             "GET",
             "/v1/events",
-            params={"after": after, "wait": wait},
+            params={"after": after, "wait": wait, "scope": scope},
             timeout=wait + 10,
         )
         return result

@@ -126,6 +126,11 @@ def update_relationship(
     }
     if "name" in changes:
         payload["name"] = changes["name"]
+    if users is not None:
+        # Who follows the company from now on, and who no longer does: a portal
+        # following only its user's companies (``scope=mine``) hears of both.
+        payload["users"] = list(users)
+        payload["unassigned"] = sorted(set(rel.users) - set(users))
     tx.append_event(
         user.org_id, actor_of(user), "relationship.updated", payload, relationship_id=rel.id
     )
@@ -143,6 +148,6 @@ def delete_relationship(tx: Tx, user: User, rel_id: str, version: int | None) ->
         user.org_id,
         actor_of(user),
         "relationship.deleted",
-        {"name": rel.name, "subsidiaries": [c.id for c in children]},
+        {"name": rel.name, "subsidiaries": [c.id for c in children], "users": list(rel.users)},
         relationship_id=rel.id,
     )

@@ -12,6 +12,7 @@ from journey.api.models import (
     EventsOut,
 )
 from journey.api.routes.common import ERRORS, ok
+from journey.events import Scope
 
 router = APIRouter(prefix="/v1", tags=["events"], responses=ERRORS)
 
@@ -29,7 +30,15 @@ async def events(
     after: Annotated[int, Query(ge=0, le=2**62)] = 0,
     wait: Annotated[float, Query(ge=0, le=60)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+    scope: Annotated[
+        Scope,
+        Query(
+            description="organization: every event of the organization; mine: those of"
+            " the companies assigned to you, those that assign one to you or take it"
+            " away, and those about you or the organization itself"
+        ),
+    ] = Scope.ORGANIZATION,
 ) -> Response:
-    found = await ctx.hub.wait(user.org_id, after, wait, limit)
-    last = found[-1].seq if found else after
+    audience = await ctx.hub.audience(user.org_id, user.id) if scope is Scope.MINE else None
+    found, last = await ctx.hub.wait(user.org_id, after, wait, limit, audience)
     return ok({"events": [e.to_dict() for e in found], "last_seq": last})

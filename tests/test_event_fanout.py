@@ -1,0 +1,239 @@
+"""The event long-poll under many waiters and bursts: every waiter sees every event once,
+in order, in a few answers; resuming from anywhere, the ring's past included; and
+``scope=mine``, which follows only the caller's companies."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from conftest import Service
+
+from journey import events as hub_module
+
+
+async def head(svc: Service, who: str = "rm") -> int:
+    response = await svc.get("/v1/events/head", who)
+    assert response.status_code == 200
+    return int(response.json()["last_seq"])
+
+
+async def poll(svc: Service, after: int, wait: float, who: str = "rm", **params: Any) -> Any:
+    response = await svc.get("/v1/events", who, params={"after": after, "wait": wait, **params})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+class Follower:
+    """A portal following the log: polls again at once with each answer's last_seq."""
+
+    def __init__(self, svc: Service, after: int, who: str = "rm", **params: Any) -> None:
+        self.svc, self.after, self.who, self.params = svc, after, who, params
+        self.seen: list[dict[str, Any]] = []
+        self.answers = 0
+
+    async def follow_until(
+        self, expected: int | Callable[[list[dict[str, Any]]], bool], timeout: float = 10.0
+    ) -> None:
+        """Until ``expected`` events are seen (or the seen events satisfy it)."""
+        enough = expected if callable(expected) else lambda seen: len(seen) >= expected
+        deadline = time.monotonic() + timeout
+        while not enough(self.seen) and time.monotonic() < deadline:
+            body = await poll(self.svc, self.after, 5, self.who, **self.params)
+            if body["events"]:
+                self.answers += 1
+                self.seen += body["events"]
+            self.after = body["last_seq"]
+
+
+async def burst(svc: Service, count: int, prefix: str, **fields: Any) -> list[dict[str, Any]]:
+    """``count`` companies created at once, as many RMs' clicks would."""
+    return await asyncio.gather(
+        *(svc.company(name=f"{prefix} {i}", **fields) for i in range(count))
+    )
+
+
+async def test_fifty_waiters_each_see_every_event_of_a_burst_once_in_order_in_few_answers(
+    svc: Service,
+) -> None:
+    start = await head(svc)
+    followers = [Follower(svc, start) for _ in range(50)]
+    following = [asyncio.create_task(f.follow_until(40)) for f in followers]
+    await asyncio.sleep(0.2)  # every follower waits
+    made = await burst(svc, 40, "Burst")
+    await asyncio.wait_for(asyncio.gather(*following), 15)
+
+    logged = (await poll(svc, start, 0, limit=1000))["events"]
+    assert sorted(e["relationship_id"] for e in logged) == sorted(r["id"] for r in made)
+    for follower in followers:
+        assert [e["seq"] for e in follower.seen] == [e["seq"] for e in logged]
+        assert follower.seen == logged  # the same events, whole
+    # A burst of 40 commits reaches a follower in a handful of answers, not 40.
+    answers = [f.answers for f in followers]
+    assert max(answers) <= 10, answers
+
+
+async def test_the_hub_reads_the_database_once_per_news_not_once_per_waiter(svc: Service) -> None:
+    hub = svc.app.state.ctx.hub
+    start = await head(svc)
+    followers = [Follower(svc, start) for _ in range(30)]
+    following = [asyncio.create_task(f.follow_until(10)) for f in followers]
+    await asyncio.sleep(0.2)
+    reads = hub.reads
+    await burst(svc, 10, "Told")  # this process's commits: told, not read
+    await asyncio.wait_for(asyncio.gather(*following), 10)
+    # The 30 followers' some 100 answers cost a read every 50 ms at most (to look for
+    # other processes' commits), not one per answer.
+    assert hub.reads - reads <= 10
+    assert all(len(f.seen) == 10 for f in followers)
+
+
+async def test_resuming_from_any_point_even_before_the_ring_s_oldest_event(
+    svc: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(hub_module, "RING_EVENTS", 8)  # a ring of 8 (10 before a trim)
+    start = await head(svc)
+    for i in range(30):
+        await svc.company(name=f"Resume {i}")
+    logged = (await poll(svc, start, 0, limit=1000))["events"]
+    seqs = [e["seq"] for e in logged]
+    assert len(seqs) == 30
+    hub = svc.app.state.ctx.hub
+    assert hub._ring(svc.users["rm"]["org_id"]).floor > seqs[10], "the ring kept it all"
+
+    for index, after in enumerate([start, *seqs]):
+        for wait in (0, 1):
+            body = await poll(svc, after, wait, limit=1000)
+            assert [e["seq"] for e in body["events"]] == seqs[index:], (after, wait)
+            assert body["last_seq"] == (seqs[-1] if index < len(seqs) else after)
+
+    # One at a time from the start, across the ring's floor: each exactly once, in order.
+    walked: list[int] = []
+    cursor = start
+    while page := (await poll(svc, cursor, 0, limit=1))["events"]:
+        walked.append(page[0]["seq"])
+        cursor = page[0]["seq"]
+    assert walked == seqs
+
+
+async def test_a_waiter_from_before_the_ring_is_answered_from_the_database(
+    svc: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(hub_module, "RING_EVENTS", 4)
+    start = await head(svc)
+    for i in range(12):
+        await svc.company(name=f"Old {i}")
+    body = await poll(svc, start, 5, limit=3)
+    assert [e["payload"]["name"] for e in body["events"]] == ["Old 0", "Old 1", "Old 2"]
+
+
+async def test_scope_mine_sees_only_the_caller_s_companies_and_their_reassignment(
+    svc: Service,
+) -> None:
+    rm, rm2 = svc.users["rm"]["id"], svc.users["rm2"]["id"]
+    start = await head(svc)
+    mine_follower = Follower(svc, start, scope="mine")
+    everything = Follower(svc, start)
+    followed = [
+        asyncio.create_task(
+            mine_follower.follow_until(lambda seen: any("unassigned" in e["payload"] for e in seen))
+        ),
+        asyncio.create_task(everything.follow_until(5)),
+    ]
+    await asyncio.sleep(0.2)
+    mine = await svc.company(name="Mine Ltd", users=[rm])
+    theirs = await svc.company("rm2", name="Theirs Ltd", users=[rm2])
+    unassigned = await svc.company("rm2", name="Nobody's Ltd", users=[])
+    # Theirs is assigned to me too, then Mine is taken from me.
+    for rel, users, version in ((theirs, [rm2, rm], "1"), (mine, [rm2], "1")):
+        response = await svc.patch(
+            f"/v1/relationships/{rel['id']}",
+            "admin",
+            json={"users": users},
+            headers={"If-Match": version},
+        )
+        assert response.status_code == 200, response.text
+    await asyncio.wait_for(asyncio.gather(*followed), 10)
+
+    seen = [(e["kind"], e["relationship_id"]) for e in mine_follower.seen]
+    # Theirs' creation is the caller's too if the answer came after Theirs became
+    # theirs: ``mine`` is by who is assigned now.
+    assert [
+        kind_rel for kind_rel in seen if kind_rel[1] != theirs["id"] or "updated" in kind_rel[0]
+    ] == [
+        ("relationship.created", mine["id"]),
+        ("relationship.updated", theirs["id"]),  # now mine
+        ("relationship.updated", mine["id"]),  # no longer mine
+    ]
+    assert mine_follower.seen[-1]["payload"]["unassigned"] == [rm]
+    assert unassigned["id"] not in str(mine_follower.seen)
+    assert unassigned["id"] in [e["relationship_id"] for e in everything.seen]
+
+    # From now on: Theirs is followed, Mine is not.
+    after = mine_follower.after
+    await svc.patch(
+        f"/v1/relationships/{mine['id']}",
+        "admin",
+        json={"name": "Was Mine"},
+        headers={"If-Match": "2"},
+    )
+    await svc.patch(
+        f"/v1/relationships/{theirs['id']}",
+        "admin",
+        json={"name": "Ours"},
+        headers={"If-Match": "2"},
+    )
+    body = await poll(svc, after, 5, scope="mine")
+    assert [(e["relationship_id"], e["payload"].get("name")) for e in body["events"]] == [
+        (theirs["id"], "Ours")
+    ]
+    # Resuming past what was not mine; and from the start, the same (by who is assigned now).
+    assert body["last_seq"] >= body["events"][-1]["seq"]
+    again = await poll(svc, start, 0, scope="mine", limit=1000)
+    assert {e["relationship_id"] for e in again["events"]} == {mine["id"], theirs["id"]}
+    assert unassigned["id"] not in str(again)
+
+    # rm2's own view of the same log.
+    theirs_only = await poll(svc, start, 0, "rm2", scope="mine", limit=1000)
+    assert unassigned["id"] not in str(theirs_only)
+    assert {e["relationship_id"] for e in theirs_only["events"]} == {mine["id"], theirs["id"]}
+
+
+async def test_scope_mine_waits_through_events_that_are_not_the_caller_s(svc: Service) -> None:
+    start = await head(svc)
+    waiting = asyncio.create_task(poll(svc, start, 3, scope="mine"))
+    await asyncio.sleep(0.1)
+    await burst(svc, 5, "Not Mine", users=[])
+    await asyncio.sleep(0.3)
+    assert not waiting.done(), "a poll for my companies answered with others' events"
+    rel = await svc.company(name="Mine At Last")
+    body = await asyncio.wait_for(waiting, 5)
+    assert [e["relationship_id"] for e in body["events"]] == [rel["id"]]
+
+
+async def test_an_unknown_scope_is_refused_with_the_reason(svc: Service) -> None:
+    response = await svc.get("/v1/events", params={"scope": "everyone"})
+    assert response.status_code == 422
+    assert "scope" in response.text and "mine" in response.text
+
+
+async def test_a_burst_spread_over_a_moment_reaches_a_follower_in_fewer_answers(
+    svc: Service,
+) -> None:
+    """Customers' steps a few milliseconds apart: each waiting poll is answered a
+    coalescing moment after the first of them, with all that came meanwhile."""
+    start = await head(svc)
+    followers = [Follower(svc, start) for _ in range(10)]
+    following = [asyncio.create_task(f.follow_until(20)) for f in followers]
+    await asyncio.sleep(0.2)
+    for i in range(20):
+        await svc.company(name=f"Trickle {i}")
+        await asyncio.sleep(0.005)
+    await asyncio.wait_for(asyncio.gather(*following), 10)
+    assert all(len(f.seen) == 20 for f in followers)
+    # 20 commits over some 150 ms: answered every 30 ms or so (measured: 6 answers
+    # each; 20, one per commit, without the coalescing moment).
+    assert max(f.answers for f in followers) <= 10, [f.answers for f in followers]

@@ -48,7 +48,7 @@ POLL_SECONDS = 0.05
 COALESCE_SECONDS = 0.03
 # When many polls are answered at each publication, the moment grows so that this
 # process answers about this many polls a second at most (an answer, and the poll
-# that follows it, cost some 0.4 ms of a core: bench/RESULTS.md, "Following"):
+# that follows it, cost 0.5-1 ms of a core: bench/RESULTS.md, "Following"):
 # delivery slows down rather than the whole service, when a thousand portals follow
 # a busy organization. Polls that wait through an event that is not theirs
 # (``scope=mine``) cost next to nothing, and do not count.
@@ -143,8 +143,13 @@ class Ring:
 
     floor: int
     events: list[Event] = field(default_factory=list)
-    # Set (and replaced) when events are published: this organization's waiters wake.
-    news: asyncio.Event = field(default_factory=asyncio.Event)
+    # The polls waiting for this organization's news: each one's own wake-up, and whose
+    # events it follows (None: all). Only those an event concerns are woken: a
+    # thousand portals following their own companies cost nothing for the others'.
+    waiting: dict[asyncio.Event, Audience | None] = field(default_factory=dict)
+
+    def newer(self, seq: int) -> list[Event]:
+        return self.events[bisect.bisect_right(self.events, seq, key=lambda e: e.seq) :]
 
     def keep(self, event: Event) -> None:
         self.events.append(event)
@@ -251,15 +256,20 @@ class EventHub:
     def _publish(self) -> None:
         self._publishing = None
         self._answered = 0
-        self.published = self.filled
+        before, self.published = self.published, self.filled
         touched, self._touched = self._touched, set()
         for org_id in touched:
-            self._wake(self._ring(org_id))
+            ring = self._ring(org_id)
+            news = ring.newer(before)
+            for wake, audience in ring.waiting.items():
+                if audience is None or any(audience.concerns(e) for e in news):
+                    wake.set()
 
     @staticmethod
     def _wake(ring: Ring) -> None:
-        ring.news.set()
-        ring.news = asyncio.Event()
+        """Every poll waiting for the organization's news looks again."""
+        for wake in ring.waiting:
+            wake.set()
 
     def _ring(self, org_id: str) -> Ring:
         ring = self._rings.get(org_id)
@@ -330,7 +340,7 @@ class EventHub:
         audience = Audience(user_id, org_id, relationships, now)
         # Events kept while the read ran (after its snapshot) change it still.
         ring = self._ring(org_id)
-        for event in ring.events[bisect.bisect_right(ring.events, seq, key=lambda e: e.seq) :]:
+        for event in ring.newer(seq):
             audience.learn(event)
         self._audiences[user_id] = audience
         self._audiences.move_to_end(user_id)
@@ -356,6 +366,8 @@ class EventHub:
         events that were looked through and are not the audience's."""
         deadline = time.monotonic() + max(0.0, wait)
         cursor = after
+        wake = asyncio.Event()
+        ring = self._ring(org_id)
         self._waiters += 1
         self._someone_waits.set()
         try:
@@ -363,7 +375,6 @@ class EventHub:
                 # An answer now says what is committed now, by any process.
                 await self._fill()
             while True:
-                ring = self._ring(org_id)
                 if cursor < ring.floor:
                     events, cursor = await self._read_back(
                         org_id, cursor, ring.floor, limit, audience
@@ -371,7 +382,10 @@ class EventHub:
                     if events:
                         return events, cursor if audience else events[-1].seq
                     continue
-                news = ring.news
+                # Told of what is published from now on (no await between this and
+                # the look below, so nothing is published unseen in between).
+                wake.clear()
+                ring.waiting[wake] = audience
                 # A poll that does not wait sees what is kept; one that waits, what is
                 # published, so that a burst reaches it in one answer.
                 events, looked = ring.after(
@@ -385,8 +399,9 @@ class EventHub:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or self._closing:
                     return [], cursor
-                await wait_event(news, remaining)
+                await wait_event(wake, remaining)
         finally:
+            ring.waiting.pop(wake, None)
             self._waiters -= 1
 
     async def _read_back(

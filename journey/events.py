@@ -232,9 +232,11 @@ class EventHub:
         if events[0].seq <= self.filled + 1:
             self._keep(events)
         else:
-            # Another process committed events in between: they are read, with these.
+            # Another process committed events in between: they are read, with these,
+            # by the next look (data_version has moved too; this says so without it).
             self._version = None
-            self._someone_waits.set()
+            if self._waiters:
+                self._someone_waits.set()
 
     def _keep(self, events: Sequence[Event]) -> None:
         for event in events:
@@ -320,6 +322,8 @@ class EventHub:
             if not self._waiters:
                 self._someone_waits.clear()
                 await self._someone_waits.wait()
+                if not self._waiters:
+                    continue  # the poll was answered before the watch came round
             with contextlib.suppress(Exception):  # the database is briefly unavailable
                 await self._fill()
             await asyncio.sleep(POLL_SECONDS)
@@ -368,10 +372,12 @@ class EventHub:
         cursor = after
         wake = asyncio.Event()
         ring = self._ring(org_id)
-        self._waiters += 1
-        self._someone_waits.set()
+        waits = wait > 0
+        if waits:  # the watch looks for other processes' events while anyone waits
+            self._waiters += 1
+            self._someone_waits.set()
         try:
-            if wait <= 0:
+            if not waits:
                 # An answer now says what is committed now, by any process.
                 await self._fill()
             while True:
@@ -389,7 +395,7 @@ class EventHub:
                 # A poll that does not wait sees what is kept; one that waits, what is
                 # published, so that a burst reaches it in one answer.
                 events, looked = ring.after(
-                    cursor, self.filled if wait <= 0 else self.published, limit, audience
+                    cursor, self.published if waits else self.filled, limit, audience
                 )
                 if audience is not None:
                     cursor = looked
@@ -398,11 +404,12 @@ class EventHub:
                     return events, cursor if audience else events[-1].seq
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or self._closing:
-                    return [], cursor
+                    return [], cursor if audience else after
                 await wait_event(wake, remaining)
         finally:
             ring.waiting.pop(wake, None)
-            self._waiters -= 1
+            if waits:
+                self._waiters -= 1
 
     async def _read_back(
         self, org_id: str, cursor: int, floor: int, limit: int, audience: Audience | None

@@ -311,6 +311,7 @@ class EventHub:
         """Too far behind to catch up by reading: the rings start at ``head``; waiters
         from before it read the database."""
         self.filled = self.published = self._origin = head
+        self._audiences.clear()  # the skipped events may have assigned companies
         for ring in self._rings.values():
             ring.events.clear()
             ring.floor = head

@@ -402,11 +402,7 @@ class PortalScreen(Screen[None]):
                     # what is shown once more (cheap: unchanged answers are cached).
                     self.post_message(self.Changed())
                 # Back from an outage: a poll that does not wait says so at once.
-                body = await self.client.events(
-                    after,
-                    wait=20 if reachable else 0,
-                    scope="mine" if self.criteria.user == "me" else "organization",
-                )
+                body = await self.client.events(after, wait=20 if reachable else 0)
                 delay = 0.5
                 if not reachable:
                     reachable = True

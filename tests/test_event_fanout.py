@@ -13,6 +13,8 @@ import pytest
 from conftest import Service
 
 from journey import events as hub_module
+from journey import service
+from journey.storage.sqlite import SQLiteStore
 
 
 async def head(svc: Service, who: str = "rm") -> int:
@@ -237,3 +239,38 @@ async def test_a_burst_spread_over_a_moment_reaches_a_follower_in_fewer_answers(
     # 20 commits over some 150 ms: answered every 30 ms or so (measured: 6 answers
     # each; 20, one per commit, without the coalescing moment).
     assert max(f.answers for f in followers) <= 10, [f.answers for f in followers]
+
+
+async def test_a_large_backlog_from_another_process_is_read_from_the_database(
+    svc: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process (a bulk load, say) wrote more than the hub would catch up on by
+    reading: the rings start over at the newest event, and a poll from before them
+    reads the database, every event once and in order."""
+    monkeypatch.setattr(hub_module, "CATCH_UP_LIMIT", 5)
+    start = await head(svc)
+    other_process = SQLiteStore(svc.settings.db_path, readers=1)
+    try:
+        user = await other_process.read(
+            lambda tx: tx.get_user(svc.users["rm"]["org_id"], svc.users["rm"]["id"])
+        )
+        assert user is not None
+        for number in range(12):
+            await other_process.write(
+                lambda tx, number=number: service.create_relationship(
+                    tx,
+                    user,
+                    {"name": f"Bulk {number}", "contact_name": "B", "contact_email": "b@b.example"},
+                )
+            )
+    finally:
+        other_process.close()
+    follower = Follower(svc, start)
+    await follower.follow_until(12)
+    assert [e["payload"]["name"] for e in follower.seen] == [f"Bulk {n}" for n in range(12)]
+    hub = svc.app.state.ctx.hub
+    assert hub._ring(svc.users["rm"]["org_id"]).floor > start, "the rings did not start over"
+    # And from the newest on, the ring serves what follows.
+    rel = await svc.company(name="After The Bulk")
+    body = await poll(svc, follower.after, 5)
+    assert [e["relationship_id"] for e in body["events"]] == [rel["id"]]

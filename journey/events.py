@@ -33,6 +33,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Protocol
 
 from journey.records import Event
 from journey.storage.base import Committed, Store, Tx
@@ -136,6 +137,24 @@ class Audience:
                 self.relationships.discard(rel_id)
 
 
+class Interest(Protocol):
+    """Whose events a poll follows, when not all of the organization's."""
+
+    def concerns(self, event: Event) -> bool: ...
+
+
+@dataclass(frozen=True)
+class AlsoFollowing:
+    """The user's companies and a few more: those open on the portal's screen, which
+    are not always the user's."""
+
+    audience: Audience
+    relationships: frozenset[str]
+
+    def concerns(self, event: Event) -> bool:
+        return event.relationship_id in self.relationships or self.audience.concerns(event)
+
+
 @dataclass
 class Ring:
     """An organization's newest events, in order. Every event of the organization with
@@ -146,7 +165,7 @@ class Ring:
     # The polls waiting for this organization's news: each one's own wake-up, and whose
     # events it follows (None: all). Only those an event concerns are woken: a
     # thousand portals following their own companies cost nothing for the others'.
-    waiting: dict[asyncio.Event, Audience | None] = field(default_factory=dict)
+    waiting: dict[asyncio.Event, Interest | None] = field(default_factory=dict)
 
     def newer(self, seq: int) -> list[Event]:
         return self.events[bisect.bisect_right(self.events, seq, key=lambda e: e.seq) :]
@@ -159,7 +178,7 @@ class Ring:
             del self.events[:dropped]
 
     def after(
-        self, cursor: int, upto: int, limit: int, audience: Audience | None
+        self, cursor: int, upto: int, limit: int, audience: Interest | None
     ) -> tuple[list[Event], int]:
         """Up to ``limit`` events in (cursor, upto] the audience is concerned with, and
         the sequence number up to which the ring was looked through."""
@@ -361,7 +380,7 @@ class EventHub:
         after: int,
         wait: float,
         limit: int = 500,
-        audience: Audience | None = None,
+        audience: Interest | None = None,
     ) -> tuple[list[Event], int]:
         """Events of ``org_id`` newer than ``after`` (those ``audience`` is concerned
         with, if given), waiting up to ``wait`` seconds for one; and the sequence
@@ -413,7 +432,7 @@ class EventHub:
                 self._waiters -= 1
 
     async def _read_back(
-        self, org_id: str, cursor: int, floor: int, limit: int, audience: Audience | None
+        self, org_id: str, cursor: int, floor: int, limit: int, audience: Interest | None
     ) -> tuple[list[Event], int]:
         """From the database, for a reader behind the ring: the events after ``cursor``
         (the audience's), and how far it looked."""

@@ -216,6 +216,36 @@ async def test_scope_mine_waits_through_events_that_are_not_the_caller_s(svc: Se
     assert [e["relationship_id"] for e in body["events"]] == [rel["id"]]
 
 
+async def test_scope_mine_follows_the_companies_open_on_screen_too(svc: Service) -> None:
+    """A portal following its own companies also follows those it has open, which may
+    be another RM's."""
+    start = await head(svc)
+    opened = await svc.company("rm2", name="Open On Screen", users=[svc.users["rm2"]["id"]])
+    closed = await svc.company("rm2", name="Not Open", users=[svc.users["rm2"]["id"]])
+    for rel in (opened, closed):
+        response = await svc.patch(
+            f"/v1/relationships/{rel['id']}",
+            "rm2",
+            json={"name": "Renamed"},
+            headers={"If-Match": "1"},
+        )
+        assert response.status_code == 200, response.text
+    body = await poll(svc, start, 1, scope="mine", relationship=[opened["id"]], limit=1000)
+    assert [(e["kind"], e["relationship_id"]) for e in body["events"]] == [
+        ("relationship.created", opened["id"]),
+        ("relationship.updated", opened["id"]),
+    ]
+    # Without it: none of them.
+    assert (await poll(svc, start, 0, scope="mine", limit=1000))["events"] == []
+
+
+async def test_following_too_many_companies_besides_one_s_own_is_refused(svc: Service) -> None:
+    ids = [f"rel-{n}" for n in range(51)]
+    response = await svc.get("/v1/events", params={"scope": "mine", "relationship": ids, "wait": 0})
+    assert response.status_code == 422
+    assert response.json()["code"] == "too_many_relationships"
+
+
 async def test_an_unknown_scope_is_refused_with_the_reason(svc: Service) -> None:
     response = await svc.get("/v1/events", params={"scope": "everyone"})
     assert response.status_code == 422

@@ -14,7 +14,7 @@ import contextlib
 import gc
 import importlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
@@ -303,17 +303,20 @@ class ServiceClient:
         )
 
     async def events(
-        self, after: int, wait: float, scope: EventScope = "organization"
+        self,
+        after: int,
+        wait: float,
+        scope: EventScope = "organization",
+        also: Collection[str] = (),
     ) -> EventsPage:
         """Events after ``after``, waiting up to ``wait`` seconds for one: the
-        organization's, or (``scope="mine"``) those of the user's companies and about
-        the user; resume from the answer's ``last_seq``."""
-        result: EventsPage = await self._call(
-            "GET",
-            "/v1/events",
-            params={"after": after, "wait": wait, "scope": scope},
-            timeout=wait + 10,
-        )
+        organization's, or (``scope="mine"``) those of the user's companies, about the
+        user, and of the companies ``also`` names (at most 50: those open on screen);
+        resume from the answer's ``last_seq``."""
+        params: dict[str, Any] = {"after": after, "wait": wait, "scope": scope}
+        if also:
+            params["relationship"] = sorted(also)
+        result: EventsPage = await self._call("GET", "/v1/events", params=params, timeout=wait + 10)
         return result
 
     async def relationships(self, **params: Any) -> RelationshipPage:

@@ -11,6 +11,10 @@ the database has committed (seen by ``PRAGMA data_version`` moving, asked every
 50 ms while anyone waits). Only a reader resuming from further back than its
 organization's ring reads the database itself.
 
+Fewer, fuller answers: new events are published to the waiting polls a coalescing
+moment after the first of them (``COALESCE_SECONDS``), and only the polls they concern
+are woken (a poll following its user's companies sleeps through the others').
+
 Why no event is ever skipped: an event's ``seq`` is an AUTOINCREMENT key given inside
 its write transaction, and writes take turns over the whole database, across
 processes too (``BEGIN IMMEDIATE``). A transaction that has appended an event holds
@@ -20,7 +24,8 @@ of commits: once the hub holds every event up to ``filled`` (one consistent read
 "every event after ``filled``", or a commit whose first event is ``filled + 1``), no
 event at or below ``filled`` can turn up later. A commit's events that do not follow
 on (another process committed in between) are not kept as told: the hub reads
-instead (``tests/test_event_fanout.py``).
+instead (``tests/test_events_and_mail.py``, a commit during the hub's read;
+``tests/test_event_fanout.py``, every waiter sees every event once, in order).
 """
 
 from __future__ import annotations

@@ -304,3 +304,47 @@ async def test_a_large_backlog_from_another_process_is_read_from_the_database(
     rel = await svc.company(name="After The Bulk")
     body = await poll(svc, follower.after, 5)
     assert [e["relationship_id"] for e in body["events"]] == [rel["id"]]
+
+
+async def test_two_processes_writing_at_once_reach_every_follower_once_in_order(
+    svc: Service,
+) -> None:
+    """This process's commits are kept as told, the other's are read; interleaved, with
+    a commit of ours often not following on from what the hub holds. No follower may
+    miss one, see one twice, or see them out of order."""
+    start = await head(svc)
+    followers = [Follower(svc, start) for _ in range(20)]
+    following = [asyncio.create_task(f.follow_until(60, timeout=20)) for f in followers]
+    await asyncio.sleep(0.2)
+    other_process = SQLiteStore(svc.settings.db_path, readers=1)
+    try:
+        user = await other_process.read(
+            lambda tx: tx.get_user(svc.users["rm"]["org_id"], svc.users["rm"]["id"])
+        )
+        assert user is not None
+
+        def elsewhere() -> None:
+            for number in range(30):
+                other_process.write_sync(
+                    lambda tx, number=number: service.create_relationship(
+                        tx,
+                        user,
+                        {
+                            "name": f"There {number}",
+                            "contact_name": "T",
+                            "contact_email": "t@t.example",
+                        },
+                    )
+                )
+
+        await asyncio.gather(
+            asyncio.to_thread(elsewhere),
+            *(svc.company(name=f"Here {number}") for number in range(30)),
+        )
+    finally:
+        other_process.close()
+    await asyncio.wait_for(asyncio.gather(*following), 25)
+    logged = (await poll(svc, start, 0, limit=1000))["events"]
+    assert len(logged) == 60
+    for follower in followers:
+        assert [e["seq"] for e in follower.seen] == [e["seq"] for e in logged]

@@ -25,6 +25,7 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 from bench import follow, mix, pages, propagation, scale, seeding, service, start
 from bench.common import ROOT, WORK, Section, machine, relportal_env
@@ -90,6 +91,12 @@ def main() -> int:
         "--mix-portals", default="50,200", help="numbers of live portals R, comma-separated"
     )
     mixed.add_argument("--mix-workers", type=int, default=2, help="relportal serve --workers")
+    mixed.add_argument(
+        "--mix-checkout",
+        type=Path,
+        help="serve (and seed) with another checkout's .venv/bin/relportal, e.g. a worktree "
+        "of an older commit: the 'before' of a before/after",
+    )
     mixed.add_argument("--mix-seconds", type=float, default=20, help="seconds per load step")
     mixed.add_argument(
         "--mix-generators", type=int, default=1, help="processes generating the load"
@@ -113,7 +120,9 @@ def main() -> int:
     million, small = WORK / "m1.db", WORK / "k10.db"
     runs = 3 if args.quick else 7
     compile_sources()
-    on_the_million = ON_THE_MILLION | ({"mix"} if args.mix_companies == 1_000_000 else set())
+    on_the_million = ON_THE_MILLION | (
+        {"mix"} if args.mix_companies == 1_000_000 and not args.mix_checkout else set()
+    )
     if "seed" not in chosen and not million.exists() and on_the_million & set(chosen):
         print("seeding the million-company database the others use…", file=sys.stderr)
         seeding.seed(million, 1_000_000, env)
@@ -121,10 +130,13 @@ def main() -> int:
         seeding.seed(small, 10_000, env)
 
     mix_db = million
-    if "mix" in chosen and args.mix_companies != 1_000_000:
-        mix_db = WORK / f"mix{args.mix_companies}.db"
+    checkout = args.mix_checkout.resolve() if args.mix_checkout else None
+    if "mix" in chosen and (args.mix_companies != 1_000_000 or checkout):
+        # Another checkout seeds a database of its own: its schema may be older.
+        tag = f"-{checkout.name}" if checkout else ""
+        mix_db = WORK / f"mix{args.mix_companies}{tag}.db"
         if not mix_db.exists():
-            seeding.seed(mix_db, args.mix_companies, env)
+            seeding.seed(mix_db, args.mix_companies, env, checkout)
 
     benchmarks: dict[str, Callable[[], Section]] = {
         "seed": lambda: seeding.run(million, env),
@@ -141,6 +153,7 @@ def main() -> int:
             generators=args.mix_generators,
             budget=1 if args.quick else args.mix_budget,
             first=args.mix_first,
+            checkout=checkout,
         ),
         "pages": lambda: pages.run(env, 3 if args.quick else 10, WORK / "pages.db"),
         "follow": lambda: follow.run(env, WORK, args.quick),

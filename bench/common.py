@@ -284,3 +284,11 @@ class Section:
 
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:,.0f} ms"
+
+
+def relportal_command(checkout: Path | None = None) -> Path:
+    """The ``relportal`` command of this checkout, or of another one with a ``.venv`` of
+    its own (an older commit's worktree, to measure before and after a change)."""
+    if checkout is None:
+        return Path(sys.executable).parent / "relportal"
+    return checkout / ".venv" / "bin" / "relportal"

@@ -32,6 +32,7 @@ import multiprocessing
 import os
 import random
 import sqlite3
+import subprocess
 import sys
 import time
 from collections import defaultdict
@@ -42,7 +43,7 @@ from typing import Any
 
 import httpx
 
-from bench.common import Section, percentile
+from bench.common import ROOT, Section, percentile, relportal_command
 from bench.service import Server, journeys
 
 P99_BUDGET_MS = 100.0
@@ -410,31 +411,46 @@ def run_step(
     )
 
 
-def rm_tokens(db: Path, count: int, env: dict[str, str]) -> list[str]:
+# Run by the serving checkout's own Python: the tokens are written with the code (and
+# the schema) of the server that will read them.
+_MAKE_TOKENS = """
+import json, sqlite3, sys
+from journey import service
+from journey.storage.sqlite import SQLiteStore
+
+db, count = sys.argv[1], int(sys.argv[2])
+with sqlite3.connect(db) as conn:
+    users = conn.execute(
+        "SELECT org_id, email FROM users WHERE role = 'rm' ORDER BY rowid"
+    ).fetchall()
+store = SQLiteStore(db)
+try:
+    def make(tx):
+        tokens = []
+        for number in range(count):
+            org_id, email = users[number % len(users)]
+            user = tx.get_user_by_email(org_id, email)
+            tokens.append(service.create_token(tx, user, label="bench-mix", days=1))
+        return tokens
+    print(json.dumps(store.write_sync(make)))
+finally:
+    store.close()
+"""
+
+
+def rm_tokens(db: Path, count: int, env: dict[str, str], checkout: Path | None = None) -> list[str]:
     """``count`` API tokens (one per portal), spread over the demo bank's relationship
     managers, made in the database before the server starts."""
-    del env  # the tokens are written directly; nothing reads the user's settings
-    from journey import service
-    from journey.storage.sqlite import SQLiteStore
-
-    with sqlite3.connect(db) as conn:
-        users = conn.execute(
-            "SELECT org_id, email FROM users WHERE role = 'rm' ORDER BY rowid"
-        ).fetchall()
-    store = SQLiteStore(db)
-    try:
-
-        def make(tx):  # type: ignore[no-untyped-def]
-            tokens = []
-            for number in range(count):
-                org_id, email = users[number % len(users)]
-                user = tx.get_user_by_email(org_id, email)
-                tokens.append(service.create_token(tx, user, label="bench-mix", days=1))
-            return tokens
-
-        return store.write_sync(make)
-    finally:
-        store.close()
+    python = relportal_command(checkout).parent / "python"
+    made = subprocess.run(
+        [str(python), "-c", _MAKE_TOKENS, str(db), str(count)],
+        env=env,
+        cwd=checkout or ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return list(json.loads(made.stdout))
 
 
 def capacity(
@@ -508,6 +524,7 @@ def run(
     generators: int = 1,
     budget: int = 2,
     first: int = 10,
+    checkout: Path | None = None,
 ) -> Section:
     section = Section(
         "The mixed workload: live portals beside customers taking journey steps",
@@ -515,9 +532,9 @@ def run(
     )
     with sqlite3.connect(db) as conn:
         companies = conn.execute("SELECT count(*) FROM relationships").fetchone()[0]
-    tokens = rm_tokens(db, max(portals), env)
+    tokens = rm_tokens(db, max(portals), env, checkout)
     made: list[str] = []
-    with Server(db, env, workers) as server:
+    with Server(db, env, workers, checkout) as server:
         client = httpx.Client(
             base_url=server.url, headers={"Authorization": f"Bearer {tokens[0]}"}, timeout=30
         )
@@ -579,6 +596,10 @@ def run(
         "the demo bank's relationship managers (each a live portal of its own). The "
         "capacity C is the number of customers, each taking a step every 2 s on average."
     )
-    commit = os.popen("git rev-parse --short HEAD").read().strip()
-    section.notes.append(f"Measured at commit {commit}.")
+    where = (
+        f"git -C {checkout} rev-parse --short HEAD" if checkout else "git rev-parse --short HEAD"
+    )
+    commit = os.popen(where).read().strip()
+    served = f"the server's code at commit {commit} (`--mix-checkout`)" if checkout else ""
+    section.notes.append(f"Measured with {served}." if served else f"Measured at commit {commit}.")
     return section

@@ -6,18 +6,18 @@ The database it makes is the one the scale and service benchmarks then use.
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-from bench.common import Section
+from bench.common import Section, relportal_command
 
 
-def seed(db: Path, companies: int, env: dict[str, str]) -> float:
-    """Seconds to seed ``companies`` into a new ``db`` with the installed command."""
+def seed(db: Path, companies: int, env: dict[str, str], checkout: Path | None = None) -> float:
+    """Seconds to seed ``companies`` into a new ``db`` with the installed command (or
+    another checkout's)."""
     for leftover in db.parent.glob(db.name + "*"):
         leftover.unlink()
-    relportal = str(Path(sys.executable).parent / "relportal")
+    relportal = str(relportal_command(checkout))
     started = time.perf_counter()
     subprocess.run(
         [relportal, "seed", "--companies", str(companies), "--db", str(db)],

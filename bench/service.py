@@ -23,7 +23,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.common import ROOT, Section
+from bench.common import ROOT, Section, relportal_command
 
 CONNECTIONS = 32
 LOAD_THREADS = 2
@@ -153,10 +153,12 @@ def demo_rm_token(db: Path, env: dict[str, str]) -> str:
 class Server:
     """``relportal serve`` on a free port of 127.0.0.1, for the length of a ``with``."""
 
-    def __init__(self, db: Path, home: dict[str, str], workers: int = 1) -> None:
+    def __init__(
+        self, db: Path, home: dict[str, str], workers: int = 1, checkout: Path | None = None
+    ) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        relportal = str(Path(sys.executable).parent / "relportal")
+        relportal = str(relportal_command(checkout))
         self.process = subprocess.Popen(
             [
                 relportal,

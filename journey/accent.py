@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from journey.errors import Invalid
+from journey.core.errors import Invalid
 
 MIN_CONTRAST = 4.5
 _HEX = re.compile(r"#[0-9a-fA-F]{6}")

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from journey import derive, service
+from journey.core.domain import ConnectionStatus, Role
+from journey.core.errors import Conflict, NotFound
+from journey.core.records import Connection, InformationRequest, User
 from journey.customer import queue_pull
-from journey.domain import ConnectionStatus, Role
-from journey.errors import Conflict, NotFound
-from journey.records import Connection, InformationRequest, User
 from journey.storage.base import Tx
 
 

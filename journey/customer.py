@@ -12,8 +12,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from journey import derive, machine, service
-from journey.domain import (
+from journey import derive, service
+from journey.core import machine
+from journey.core.domain import (
     Action,
     ConnectionStatus,
     PullStatus,
@@ -21,8 +22,8 @@ from journey.domain import (
     Step,
     UploadStatus,
 )
-from journey.errors import Gone, Invalid, NotFound
-from journey.machine import (
+from journey.core.errors import Gone, Invalid, NotFound
+from journey.core.machine import (
     AcceptUpload,
     CompleteJourney,
     CreateEntity,
@@ -37,9 +38,9 @@ from journey.machine import (
     SignInFailed,
     StartConnection,
 )
-from journey.platforms import platform_name
-from journey.prompts import describe, request_name
-from journey.records import (
+from journey.core.platforms import platform_name
+from journey.core.prompts import describe, request_name
+from journey.core.records import (
     Connection,
     DataPull,
     InformationRequest,
@@ -48,11 +49,11 @@ from journey.records import (
     Relationship,
     Upload,
 )
+from journey.core.status import derive_company_status
+from journey.core.text import one_line
+from journey.core.tokens import hash_secret, new_id
 from journey.service import compose_email
-from journey.status import derive_company_status
 from journey.storage.base import Tx
-from journey.text import one_line
-from journey.tokens import hash_secret, new_id
 
 # Actions the customer's client may post; an upload arrives through its own endpoint.
 POSTABLE = frozenset(Action) - {Action.UPLOAD}
@@ -278,7 +279,7 @@ def kept_answer(action: Action, params: dict[str, Any]) -> dict[str, Any]:
 
 def upload_name(filename: str) -> str:
     """An uploaded file's name as it is kept: the customer's computer chose it, so
-    one line without control characters (``journey.text``), and not too long."""
+    one line without control characters (``journey.core.text``), and not too long."""
     return one_line(filename, FILENAME_KEPT) or "upload.xlsx"
 
 

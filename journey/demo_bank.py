@@ -4,7 +4,7 @@ seed (which walks journeys through the customer's side of the service)."""
 
 from __future__ import annotations
 
-from journey.domain import Role
+from journey.core.domain import Role
 
 DEMO_ORG = "Larkspur Bank"
 DEMO_DOMAIN = "larkspurbank.example"

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from journey.domain import CompanyStatus, RequestState
-from journey.machine import EntityState, EntityView
-from journey.records import InformationRequest, LegalEntity
-from journey.status import EntityFacts, RequestFacts, derive_company_status
+from journey.core.domain import CompanyStatus, RequestState
+from journey.core.machine import EntityState, EntityView
+from journey.core.records import InformationRequest, LegalEntity
+from journey.core.status import EntityFacts, RequestFacts, derive_company_status
 from journey.storage.base import Tx
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, Template
 
-from journey.domain import DataType
+from journey.core.domain import DataType
 
 TEMPLATES = Path(__file__).parent / "templates"
 # The button's colour when the organization has none of its own: white text on it

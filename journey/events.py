@@ -24,8 +24,8 @@ of commits: once the hub holds every event up to ``filled`` (one consistent read
 "every event after ``filled``", or a commit whose first event is ``filled + 1``), no
 event at or below ``filled`` can turn up later. A commit's events that do not follow
 on (another process committed in between) are not kept as told: the hub reads
-instead (``tests/test_events_and_mail.py``, a commit during the hub's read;
-``tests/test_event_fanout.py``, every waiter sees every event once, in order).
+instead (``tests/service/test_events_and_mail.py``, a commit during the hub's read;
+``tests/service/test_event_fanout.py``, every waiter sees every event once, in order).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
-from journey.records import Event
+from journey.core.records import Event
 from journey.storage.base import Committed, Store, Tx
 
 # How often the database is asked whether another process committed, while anyone

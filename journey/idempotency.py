@@ -14,7 +14,7 @@ import hmac
 import json
 from typing import Any
 
-from journey.errors import Invalid
+from journey.core.errors import Invalid
 
 KEY_MAX = 200
 

@@ -15,16 +15,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from journey import derive, service
-from journey.domain import DataType, Feature, Step
-from journey.errors import Invalid
-from journey.machine import (
+from journey.core.domain import DataType, Feature, Step
+from journey.core.errors import Invalid
+from journey.core.machine import (
     IN_JOURNEY_STEPS,
     STEP_TITLES,
     JourneyContext,
     JourneyState,
     journey_path,
 )
-from journey.records import User
+from journey.core.records import User
 from journey.storage.base import RelationshipQuery, Tx
 
 # Steps only some journeys take (``journey_path``: the choice of method and the upload

@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from journey import views
-from journey.domain import CompanyStatus
-from journey.errors import Invalid
-from journey.records import User
+from journey.core.domain import CompanyStatus
+from journey.core.errors import Invalid
+from journey.core.records import User
 from journey.storage.base import SORT_KEYS, RelationshipQuery, Tx
 
 STATUS_NAMES = {s.value.casefold(): s for s in CompanyStatus} | {"none": CompanyStatus.NONE}

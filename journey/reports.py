@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from journey import derive, service
-from journey.domain import (
+from journey.core.domain import (
     REPORTS_FOR_DATA_TYPE,
     DataType,
     PullStatus,
@@ -21,8 +21,8 @@ from journey.domain import (
     ReportStatus,
     UploadStatus,
 )
-from journey.errors import Conflict, Invalid
-from journey.records import LegalEntity, User
+from journey.core.errors import Conflict, Invalid
+from journey.core.records import LegalEntity, User
 from journey.storage.base import Tx
 
 if TYPE_CHECKING:

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from journey import service
-from journey.domain import DataType, Delivery, Feature, Role
-from journey.errors import Invalid
+from journey.core.domain import DataType, Delivery, Feature, Role
+from journey.core.errors import Invalid
+from journey.core.records import InformationRequest, User
 from journey.names import company, contact
-from journey.records import InformationRequest, User
 from journey.storage.base import Tx
 
 SIMULATION_ROLES = (Role.RM, Role.ADMIN, Role.SUPPORT)

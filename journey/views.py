@@ -8,10 +8,10 @@ import json
 from typing import Any
 
 from journey import derive
-from journey.domain import CompanyStatus
-from journey.errors import Invalid
-from journey.platforms import platform_name
-from journey.records import Connection, DataPull, InformationRequest, Relationship, Upload
+from journey.core.domain import CompanyStatus
+from journey.core.errors import Invalid
+from journey.core.platforms import platform_name
+from journey.core.records import Connection, DataPull, InformationRequest, Relationship, Upload
 from journey.reports import entity_reports
 from journey.storage.base import Tx
 

@@ -12,9 +12,9 @@ import logging
 from datetime import UTC, datetime
 
 from journey import derive, service
-from journey.domain import ConnectionStatus, PullStatus, UploadStatus
+from journey.core.domain import ConnectionStatus, PullStatus, UploadStatus
+from journey.core.records import DataPull
 from journey.events import stop_task, wait_event
-from journey.records import DataPull
 from journey.settings import ServiceSettings
 from journey.storage.base import Committed, Store, Tx
 

@@ -13,14 +13,14 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from journey.domain import COMPANY_NAME_MAX, CONTACT_NAME_MAX, DESCRIPTION_MAX, EMAIL_MAX
+from journey.core.domain import COMPANY_NAME_MAX, CONTACT_NAME_MAX, DESCRIPTION_MAX, EMAIL_MAX
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
 from widgets.keys_footer import KeysFooter
 from widgets.limited_input import LimitedInput
 from widgets.tick_box import TickList
 
 # Each field: its key in the API, its label, whether it is required, and its length
-# limit, the service's own (journey/domain.py), so the form never holds what the
+# limit, the service's own (journey/core/domain.py), so the form never holds what the
 # service would refuse.
 FIELDS = (
     ("name", "Company name", True, COMPANY_NAME_MAX),

@@ -18,7 +18,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
-from journey.domain import SEARCH_MAX
+from journey.core.domain import SEARCH_MAX
 from screens.messages import CompaniesTouched, OpenCompany, OpenPortfolio, ServiceBack
 from tui.client import (
     Event,

@@ -22,7 +22,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
 
-from journey.labels import SIDE_STEPS_HEADING
+from journey.core.labels import SIDE_STEPS_HEADING
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
 from widgets.keys_footer import KeysFooter
 from widgets.plain import plain_cells

@@ -17,7 +17,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Static
 
-from journey.labels import (
+from journey.core.labels import (
     DATA_TYPE_LABELS,
     REPORT_KIND_LABELS,
     action_label,
@@ -27,7 +27,7 @@ from journey.labels import (
     status_change,
     step_label,
 )
-from journey.prompts import REQUEST_LINK_WORDS
+from journey.core.prompts import REQUEST_LINK_WORDS
 from screens.messages import (
     CompaniesTouched,
     OpenReports,

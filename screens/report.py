@@ -23,7 +23,7 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Static
 
-from journey.labels import payment_method_label
+from journey.core.labels import payment_method_label
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
 from tui.file_choices import SaveTarget
 from tui.files import desk_of, readable_file_name

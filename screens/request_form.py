@@ -13,7 +13,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Static
 
-from journey.labels import REPLACES_OPEN_REQUEST
+from journey.core.labels import REPLACES_OPEN_REQUEST
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
 from widgets.keys_footer import KeysFooter
 from widgets.tick_box import TickBox

@@ -14,10 +14,8 @@ import asyncio
 import os
 from collections.abc import Awaitable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from rich.console import RenderableType
-from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -26,10 +24,15 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Button, DataTable, Input, Label, OptionList, Static
+from textual.widgets import Button, DataTable, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from journey.labels import ENTITY_STATE_LABELS
+from screens._simulation_steps import (
+    TEMPLATE_NAME,
+    WhereFilesGo,
+    counter_text,
+    draw_step,
+)
 from screens.messages import OpenTranscript
 from tui.client import (
     Company,
@@ -39,17 +42,13 @@ from tui.client import (
     ServiceUnavailable,
     Session,
 )
-from tui.file_choices import Sample, SaveTarget, hosted_process
+from tui.file_choices import Sample, SaveTarget
 from tui.files import desk_of, read_local_file
 from tui.hosting.session_folder import FileRefused
 from widgets.journey_map import JourneyMap
 from widgets.keys_footer import KeysFooter
-from widgets.path_suggester import PathSuggester
-from widgets.plain import plain_cells
 from widgets.rm_panel import RmPanel
-from widgets.status_badge import when
 
-TEMPLATE_NAME = "supplier-information-template.xlsx"
 MAX_UPLOAD_BYTES = 1_000_000  # the service refuses more
 
 
@@ -416,183 +415,17 @@ class SimulationScreen(Screen[None]):
         self._show_step_title()
         if self.journey is None:
             return [Static(Text(self.gone or "Loading…"), classes="para")]
-        journey = self.journey
-        out: list[Widget] = []
-        if journey.get("notice"):
-            out.append(Static(Text(journey["notice"]), classes="notice"))
-        for paragraph in journey.get("body") or []:
-            out.append(Static(Text(paragraph), classes="para"))
-        error = journey.get("error")
-        if error:
-            message = f"✖ {error.get('message') or error.get('code')}"
-            out.append(Static(Text(message), classes="error"))
-        if self.refusal:
-            detail, errors = self.refusal
-            # With row errors the table says them; the detail's first line says what happened.
-            shown = detail.splitlines()[0] if errors else detail
-            out.append(Static(Text(f"✖ {shown}"), classes="error refusal"))
-            if errors:
-                table = _errors_table(errors)
-                table.add_class("refusal")
-                out.append(table)
-        view = journey.get("view") or {}
-        actions = {spec["action"]: spec for spec in journey.get("actions") or []}
-        handled: set[str] = set()
-        step = journey["step"]
-        if "email" in view:
-            out.append(_email_box(view["email"]))
-        if step == "summary" or journey.get("requests"):
-            out.append(_requests_table(journey.get("requests") or [journey["request"]]))
-        for name, spec in actions.items():
-            if spec.get("choices"):
-                handled.add(name)
-                param = next(iter(spec.get("params") or {"value": None}))
-                for choice in spec["choices"]:
-                    label = choice["label"] + (f"  ({choice['tag']})" if choice.get("tag") else "")
-                    out.append(
-                        Button(
-                            Text(f"○ {label}"),
-                            name=f"{name}:{param}:{choice['value']}",
-                            classes="choice",
-                            compact=True,
-                        )
-                    )
-        if "field" in view and "name_entity" in actions:
-            field = view["field"]
-            out.append(Label(Text(field["label"])))
-            out.append(Input(max_length=field["max_length"], id="entity-name", compact=True))
-            out.append(Static(_counter(field, ""), id="counter", classes="counter"))
-        if "integrations" in view:
-            for item in view["integrations"]:
-                tag = "Required" if item.get("required") else "Optional"
-                out.append(Static(Text(f"{item['name']}  [{tag}]\n{item['text']}"), classes="box"))
-            if view.get("entity"):
-                out.append(Static(Text(f"Legal entity: {view['entity']}"), classes="para"))
-        if "platforms" in view and "select_platform" in actions:
-            out.append(
-                # With its border: a compact input did not look like one.
-                Input(placeholder=view.get("search", "Search"), id="platform-search")
-            )
-            out.append(
-                OptionList(
-                    *[Option(Text(p["name"]), id=p["key"]) for p in view["platforms"]],
-                    id="platforms",
-                )
-            )
-        if "shared_data" in view:
-            out.append(
-                Static(Text("\n".join(f"• {item}" for item in view["shared_data"])), classes="box")
-            )
-            if view.get("terms"):
-                out.append(Static(Text(view["terms"], style="dim"), classes="para"))
-        if "consent" in view:
-            consent = view["consent"]
-            scopes = "\n".join(f"  • {s}" for s in consent["scopes"])
-            out.append(
-                Static(
-                    Text(
-                        f"{consent['heading']}\n{consent['organisation']}\n{scopes}\n"
-                        f"{consent['note']}"
-                    ),
-                    classes="box",
-                )
-            )
-        if "fields" in view and "authorize" in actions:
-            if view.get("sandbox"):
-                out.append(Static(Text(view["sandbox"]), id="sandbox", classes="para"))
-            for field in view["fields"]:
-                out.append(Label(Text(field["label"])))
-                out.append(
-                    Input(
-                        id=f"signin-{field['name']}",
-                        password=bool(field.get("secret")),
-                        compact=True,
-                    )
-                )
-        if step == "entities" and journey.get("entities"):
-            lines = [
-                f"✔ {e['name']}"
-                if e["state"] == "linked"
-                else f"◔ {e['name']} ({ENTITY_STATE_LABELS.get(e['state'], e['state'])})"
-                for e in journey["entities"]
-            ]
-            out.append(Static(Text("\n".join(lines)), classes="box"))
-        if "upload" in actions:
-            handled.add("upload")
-            out.extend(self._upload_widgets(view))
-        # The remaining actions as buttons, in the service's order.
-        buttons = []
-        for name, spec in actions.items():
-            if name in handled:
-                continue
-            label = "Close ×" if spec.get("confirm") else spec.get("label") or name
-            if name == "deny":
-                label = "Cancel"
-            variant: Literal["default", "primary"] = (
-                "default" if name in ("back", "close", "deny") else "primary"
-            )
-            buttons.append(
-                Button(Text(label), name=name, id=f"act-{name}", compact=True, variant=variant)
-            )
-        self._action_buttons = buttons
-        return out
+        drawn = draw_step(self.journey, self.refusal, self._where_files_go())
+        self._action_buttons = drawn.actions
+        return drawn.content
 
-    def _upload_widgets(self, view: dict[str, Any]) -> list[Widget]:
-        samples = [
-            Button("Sample file", name="sample-valid", id="sample-valid", compact=True),
-            Button("Sample with errors", name="sample-invalid", id="sample-invalid", compact=True),
-        ]
-        if desk_of(self.app).hosted:
-            # A hosted viewer types no paths: the template is saved by its name, and the
-            # file to upload is picked from the session's files (tui/files.py).
-            where = (
-                "to your browser" if desk_of(self.app).to_browser else "into your session's files"
-            )
-            return [
-                Label(f"Download template ({where})"),
-                Button(
-                    "Download template",
-                    name="download-template",
-                    id="download-template",
-                    compact=True,
-                ),
-                Label("Choose file (xlsx, at most 1 MB) from your session's files"),
-                Horizontal(
-                    Button(
-                        "Choose file…",
-                        name="choose-file",
-                        id="choose-file",
-                        variant="primary",
-                        compact=True,
-                    ),
-                    *samples,
-                    classes="actions",
-                ),
-            ]
-        template = view.get("template", {}).get("filename", TEMPLATE_NAME)
-        return [
-            Label("Download template: where to save it"),
-            Input(
-                str(Path(getattr(self.app, "downloads", Path.cwd())) / template),
-                id="template-path",
-                suggester=PathSuggester(hosted_process),
-                compact=True,
-            ),
-            Button(
-                "Download template", name="download-template", id="download-template", compact=True
-            ),
-            Label("Choose file (xlsx, at most 1 MB)"),
-            Input(
-                placeholder="path to the filled template",
-                id="upload-path",
-                suggester=PathSuggester(hosted_process),
-            ),
-            Horizontal(
-                Button("Upload", name="upload", id="act-upload", variant="primary", compact=True),
-                *samples,
-                classes="actions",
-            ),
-        ]
+    def _where_files_go(self) -> WhereFilesGo:
+        desk = desk_of(self.app)
+        return WhereFilesGo(
+            hosted=desk.hosted,
+            to_browser=desk.to_browser,
+            downloads=Path(getattr(self.app, "downloads", Path.cwd())),
+        )
 
     # Controls
 
@@ -600,7 +433,7 @@ class SimulationScreen(Screen[None]):
     def _count(self, event: Input.Changed) -> None:
         field = (self.journey or {}).get("view", {}).get("field")
         if field:
-            self.query_one("#counter", Static).update(_counter(field, event.value))
+            self.query_one("#counter", Static).update(counter_text(field, event.value))
 
     @on(Input.Changed, "#platform-search")
     def _filter_platforms(self, event: Input.Changed) -> None:
@@ -860,49 +693,3 @@ class SimulationScreen(Screen[None]):
     @on(CompanySeen)
     def _company_seen(self, message: CompanySeen) -> None:
         self.query_one(RmPanel).show(message.company, message.note)
-
-
-def _counter(field: dict[str, Any], value: str) -> Text:
-    remaining = field["max_length"] - len(value)
-    return Text(str(field["counter"]).replace("{remaining}", str(remaining)))
-
-
-def _email_box(email: dict[str, Any]) -> Widget:
-    text = Text()
-    text.append("From ", style="dim")
-    text.append(f"{email['from_name']}\n")
-    text.append("To ", style="dim")
-    text.append(f"{email['to_name']} <{email['to_address']}>\n")
-    text.append("Subject ", style="dim")
-    text.append(f"{email['subject']}\n\n", style="bold")
-    text.append(email["text"].replace(f"{email['call_to_action']}: {email['link']}\n", ""))
-    return Static(text, classes="box")
-
-
-def _requests_table(requests: list[dict[str, Any]]) -> Widget:
-    table: DataTable[RenderableType] = DataTable(show_cursor=False)
-    table.add_columns("Name", "Date", "Due", "Status")
-    for item in requests:
-        table.add_row(
-            *plain_cells(
-                item["name"],
-                when(item["date"], with_year=True),
-                when(item.get("due")) or "—",
-                item["status"],
-            )
-        )
-    return table
-
-
-def _errors_table(errors: list[dict[str, Any]]) -> Widget:
-    """The upload's row errors, each problem wrapped to the width there is: a problem
-    names the values allowed ("use one of …"), which a one-line cell cut off."""
-    table = Table("Row", "Column", "Problem", box=None, header_style="bold", expand=True)
-    table.columns[0].no_wrap = True
-    table.columns[2].ratio = 1
-    table.columns[2].overflow = "fold"
-    for error in errors:
-        table.add_row(
-            *plain_cells(str(error.get("row") or "—"), error.get("column") or "—", error["message"])
-        )
-    return Static(table, id="upload-errors", classes="para")

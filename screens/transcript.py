@@ -18,7 +18,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-from journey.labels import action_label, step_label
+from journey.core.labels import action_label, step_label
 from screens.messages import OpenSimulation
 from tui.client import ServiceClient, ServiceProblem, ServiceUnavailable, Session
 from tui.file_choices import SaveTarget

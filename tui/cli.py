@@ -13,7 +13,7 @@ from functools import partial
 from pathlib import Path
 from typing import NoReturn
 
-from journey.tokens import TOKEN_DAYS, TOKEN_DAYS_MAX
+from journey.core.tokens import TOKEN_DAYS, TOKEN_DAYS_MAX
 from tui import paths
 from tui.config import SCHEMA, Config, ConfigError, listening_url, load, service_settings
 from tui.hosting.hosted import refuse_cleartext_service
@@ -488,8 +488,8 @@ def cmd_token_create(args: argparse.Namespace, config: Config) -> int:
     new organization) is made only when asked with ``--new-user``: a mistyped email must
     not quietly become a colleague with API access."""
     from journey import service
-    from journey.domain import Role
-    from journey.errors import Invalid, ServiceError
+    from journey.core.domain import Role
+    from journey.core.errors import Invalid, ServiceError
     from journey.seed import DEMO_ORG
 
     if not 1 <= args.days <= TOKEN_DAYS_MAX:
@@ -567,7 +567,7 @@ def cmd_token_list(args: argparse.Namespace, config: Config) -> int:
         store.close()
     if tokens is None:
         return _fail(f"--org {args.org!r}: there is no such organization")
-    from journey.tokens import utc_iso_now
+    from journey.core.tokens import utc_iso_now
 
     now = utc_iso_now()
     print(f"{'ID':<22}  {'PREFIX':<9} {'EMAIL':<32} {'ROLE':<8} {'CREATED':<10} EXPIRES")
@@ -587,7 +587,7 @@ def cmd_token_list(args: argparse.Namespace, config: Config) -> int:
 def cmd_token_revoke(args: argparse.Namespace, config: Config) -> int:
     """``relportal token revoke ID``: refused at once, by every process on the database."""
     from journey import service
-    from journey.errors import ServiceError
+    from journey.core.errors import ServiceError
 
     settings = service_settings(config, args.db)
     store = _open_store(settings.db_path)
@@ -659,7 +659,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "locate":
             return cmd_locate(args, config)
         if args.command == "ssh-serve":
-            from tui.hosting.ssh_serve import cmd_ssh_serve
+            from tui.hosting.ssh.command import cmd_ssh_serve
 
             return cmd_ssh_serve(args, config)
         if args.command == "web":

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Callable, Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
-from journey.text import clean_answer, decode_answer, shown_text
+from journey.core.text import clean_answer, decode_answer, shown_text
 from tui.listing import answer_key
 
 if TYPE_CHECKING:  # imported when a call is made: httpx is not needed for the first rows
@@ -244,7 +244,7 @@ class ServiceClient:
         except httpx.TransportError as exc:
             raise ServiceUnavailable(f"cannot reach the service ({type(exc).__name__})") from None
         # Every answer is decoded here, and every string in it made safe to show
-        # (journey.text): what a customer or an API user typed reaches the terminal
+        # (journey.core.text): what a customer or an API user typed reaches the terminal
         # as text, never as a control sequence, whatever the service stored.
         if response.status_code >= 400:
             try:
@@ -416,7 +416,7 @@ async def embedded_client(
             if stop.is_set():
                 return  # the portal closed before the service was needed
             from journey import service
-            from journey.tokens import hash_secret
+            from journey.core.tokens import hash_secret
 
             service_settings = settings
             if customer_pages is not None:

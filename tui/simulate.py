@@ -6,7 +6,7 @@ from typing import Any
 
 from textual.app import App
 
-from journey.tokens import link_token_from
+from journey.core.tokens import link_token_from
 from screens.simulation import SimulationScreen
 from tui.client import ReplayStep, ServiceClient, ServiceProblem, ServiceUnavailable, Session
 

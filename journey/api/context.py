@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import Request
 
 from journey.api.cache import ReadCache
-from journey.errors import TooManyRequests
+from journey.core.errors import TooManyRequests
 from journey.events import EventHub
 from journey.proxies import NO_PROXIES, TrustedProxies
 from journey.settings import ServiceSettings

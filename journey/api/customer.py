@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 from journey import customer
 from journey.api.context import ServiceContext, context
 from journey.api.models import JourneyActionBody, JourneyOut, Problem
-from journey.errors import Invalid, NotFound, TooLarge
+from journey.core.errors import Invalid, NotFound, TooLarge
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {"application/problem+json": {}}}

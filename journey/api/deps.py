@@ -10,9 +10,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from journey import service
 from journey.api.context import ServiceContext, context, get_context
-from journey.errors import Unauthorized
-from journey.records import User
-from journey.tokens import ApiToken, hash_secret
+from journey.core.errors import Unauthorized
+from journey.core.records import User
+from journey.core.tokens import ApiToken, hash_secret
 
 bearer = HTTPBearer(auto_error=False, description="An API token from `relportal token create`.")
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from journey.domain import SEARCH_MAX, DataType, Delivery, Feature
+from journey.core.domain import SEARCH_MAX, DataType, Delivery, Feature
 
 Text = str
 

@@ -11,8 +11,8 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from journey.errors import ServiceError
-from journey.machine import JourneyError
+from journey.core.errors import ServiceError
+from journey.core.machine import JourneyError
 
 log = logging.getLogger("relportal.api")
 PROBLEM_TYPE = "https://relportal.example/problems/"

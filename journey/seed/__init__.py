@@ -3,7 +3,7 @@
 Rows are generated directly (not through the journey service) in one transaction
 with secondary indexes and triggers out of the way, then indexes, full-text search
 and per-status counters are rebuilt. Every seeded company is consistent with the
-status rules: ``tests/test_seed.py`` re-derives each status and finds no change.
+status rules: ``tests/service/test_seed.py`` re-derives each status and finds no change.
 
 Each customer's journey is walked through the journey's own state machine, so a
 request ends where the machine says, and (in small seeds, the demo) its customer

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from journey.domain import Feature
-from journey.records import dumps
-from journey.tokens import RANDOM_BITS, id_from
+from journey.core.domain import Feature
+from journey.core.records import dumps
+from journey.core.tokens import RANDOM_BITS, id_from
 
 # How often each portal status occurs in the demo (weights).
 SCENARIOS = (
@@ -125,6 +125,6 @@ SEED_EPOCH = 1_234_567_890_123
 
 
 def seeded_id(rng: random.Random, sequence: int = 0) -> str:
-    """Like ``journey.tokens.new_id``, from a seeded generator: a sequence number in
+    """Like ``journey.core.tokens.new_id``, from a seeded generator: a sequence number in
     place of the time, so seeded rows too arrive in id order."""
     return id_from(SEED_EPOCH + sequence, rng.getrandbits(RANDOM_BITS))

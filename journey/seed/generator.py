@@ -12,8 +12,8 @@ from decimal import Decimal
 from typing import Any
 
 from journey import names
-from journey.domain import Action
-from journey.platforms import DEFAULT_PLATFORMS
+from journey.core.domain import Action
+from journey.core.platforms import DEFAULT_PLATFORMS
 from journey.seed.demo import (
     DAY,
     FETCH_FAILED,

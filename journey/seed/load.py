@@ -12,10 +12,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from journey.core.domain import Feature, Role
+from journey.core.platforms import DEFAULT_PLATFORMS
+from journey.core.records import Organization, User, dumps
 from journey.demo_bank import DEMO_DOMAIN, DEMO_ORG, DEMO_USERS
-from journey.domain import Feature, Role
-from journey.platforms import DEFAULT_PLATFORMS
-from journey.records import Organization, User, dumps
 from journey.seed.blocks import (
     Plan,
     Trace,

@@ -9,10 +9,9 @@ import json
 from dataclasses import dataclass, replace
 from typing import Any
 
-from journey import machine
-from journey.customer import action_event, kept_answer
-from journey.domain import Action, DataType
-from journey.machine import (
+from journey.core import machine
+from journey.core.domain import Action, DataType
+from journey.core.machine import (
     AcceptUpload,
     CompleteJourney,
     CreateEntity,
@@ -24,8 +23,9 @@ from journey.machine import (
     LinkConnection,
     StartConnection,
 )
-from journey.platforms import DEFAULT_PLATFORMS, DEMO_PASSWORD, DEMO_USERNAME
-from journey.records import dumps
+from journey.core.platforms import DEFAULT_PLATFORMS, DEMO_PASSWORD, DEMO_USERNAME
+from journey.core.records import dumps
+from journey.customer import action_event, kept_answer
 from journey.seed.demo import (
     ALL_FEATURES,
     J_EMAIL,

@@ -6,10 +6,10 @@ import re
 from datetime import datetime
 from typing import Any
 
-from journey.domain import EMAIL_MAX, DataType, Role
-from journey.errors import Forbidden, Invalid, PreconditionFailed, PreconditionRequired
-from journey.records import User
-from journey.text import has_hidden_characters
+from journey.core.domain import EMAIL_MAX, DataType, Role
+from journey.core.errors import Forbidden, Invalid, PreconditionFailed, PreconditionRequired
+from journey.core.records import User
+from journey.core.text import has_hidden_characters
 
 _EMAIL = re.compile(
     r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$"

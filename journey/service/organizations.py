@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from journey.accent import clean_accent
+from journey.core.domain import Feature, Role
+from journey.core.errors import Invalid
+from journey.core.platforms import DEFAULT_PLATFORMS, PLATFORMS, platform_name
+from journey.core.records import Organization, User
+from journey.core.tokens import new_id
 from journey.demo_bank import DEMO_PORTAL_USER
-from journey.domain import Feature, Role
-from journey.errors import Invalid
-from journey.platforms import DEFAULT_PLATFORMS, PLATFORMS, platform_name
-from journey.records import Organization, User
 from journey.service.common import actor_of, check_version, require_role
 from journey.storage.base import Tx
-from journey.tokens import new_id
 
 DEFAULT_ORG_NAME = "Larkspur Bank"
 ALL_FEATURES = frozenset(Feature)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from journey import derive
-from journey.domain import COMPANY_NAME_MAX, CONTACT_NAME_MAX, DESCRIPTION_MAX, USERS_MAX
-from journey.errors import Invalid, NotFound
-from journey.records import Relationship, User
+from journey.core.domain import COMPANY_NAME_MAX, CONTACT_NAME_MAX, DESCRIPTION_MAX, USERS_MAX
+from journey.core.errors import Invalid, NotFound
+from journey.core.records import Relationship, User
+from journey.core.tokens import new_id
 from journey.service.common import (
     WRITERS,
     actor_of,
@@ -17,7 +18,6 @@ from journey.service.common import (
     require_role,
 )
 from journey.storage.base import Tx
-from journey.tokens import new_id
 
 NAME_MAX = COMPANY_NAME_MAX  # the name journey.simulation knows it by
 

@@ -7,15 +7,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from journey import derive
-from journey.domain import DataType, Delivery, Feature, RequestState, Role
+from journey.core.domain import DataType, Delivery, Feature, RequestState, Role
+from journey.core.errors import Conflict, Forbidden, Invalid, NotFound
+from journey.core.machine import JourneyState
+from journey.core.records import InformationRequest, Organization, Relationship, User
+from journey.core.tokens import hash_secret, new_id, new_link_token
 from journey.emails import RequestEmail, compose_request_email
-from journey.errors import Conflict, Forbidden, Invalid, NotFound
-from journey.machine import JourneyState
-from journey.records import InformationRequest, Organization, Relationship, User
 from journey.service.common import WRITERS, actor_of, clean_data_types, iso, require_role
 from journey.service.relationships import get_relationship
 from journey.storage.base import Tx
-from journey.tokens import hash_secret, new_id, new_link_token
 
 
 def _now() -> datetime:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from journey.domain import Role
-from journey.errors import NotFound
-from journey.records import Organization, User
-from journey.service.common import clean_email
-from journey.storage.base import Tx
-from journey.tokens import (
+from journey.core.domain import Role
+from journey.core.errors import NotFound
+from journey.core.records import Organization, User
+from journey.core.tokens import (
     SHOWN_PREFIX,
     TOKEN_DAYS,
     ApiToken,
@@ -16,6 +14,8 @@ from journey.tokens import (
     new_id,
     token_expiry,
 )
+from journey.service.common import clean_email
+from journey.storage.base import Tx
 
 
 def ensure_user(tx: Tx, org: Organization, email: str, name: str, role: Role) -> User:

@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
-from journey.domain import CompanyStatus
-from journey.records import (
+from journey.core.domain import CompanyStatus
+from journey.core.records import (
     Connection,
     DataPull,
     Event,
@@ -25,7 +25,7 @@ from journey.records import (
     Upload,
     User,
 )
-from journey.tokens import ApiToken
+from journey.core.tokens import ApiToken
 
 T = TypeVar("T")
 

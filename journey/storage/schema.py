@@ -49,7 +49,7 @@ CREATE TABLE relationships (
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     version INTEGER NOT NULL DEFAULT 1,
-    -- Derived from the latest request and its entities (journey.status), kept here
+    -- Derived from the latest request and its entities (journey.core.status), kept here
     -- so that a page of a million companies needs no joins.
     status TEXT NOT NULL DEFAULT 'None',
     status_at TEXT NOT NULL,

@@ -29,11 +29,11 @@ from journey.accent import is_accent, stylesheet
 from journey.api.context import ServiceContext, get_context
 from journey.api.customer import XLSX, guarded, take_action, take_upload
 from journey.api.middleware import ASGIApp, Message, Scope, replaying
-from journey.domain import Step
-from journey.errors import Gone, Invalid, NotFound, ServiceError, TooManyRequests
-from journey.labels import ENTITY_STATE_LABELS
-from journey.machine import STEP_TITLES, JourneyError, JourneyState
-from journey.prompts import EXIT_CONFIRMATION, PAGE_WORDS
+from journey.core.domain import Step
+from journey.core.errors import Gone, Invalid, NotFound, ServiceError, TooManyRequests
+from journey.core.labels import ENTITY_STATE_LABELS
+from journey.core.machine import STEP_TITLES, JourneyError, JourneyState
+from journey.core.prompts import EXIT_CONFIRMATION, PAGE_WORDS
 from journey.template import MAX_UPLOAD_BYTES
 
 HERE = Path(__file__).parent

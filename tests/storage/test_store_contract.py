@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from journey.domain import (
+from journey.core.domain import (
     CompanyStatus,
     ConnectionStatus,
     DataType,
@@ -26,7 +26,7 @@ from journey.domain import (
     Role,
     UploadStatus,
 )
-from journey.records import (
+from journey.core.records import (
     Connection,
     DataPull,
     InformationRequest,

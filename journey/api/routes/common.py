@@ -10,9 +10,9 @@ from starlette.responses import JSONResponse, Response
 
 from journey.api.context import ServiceContext
 from journey.api.models import Problem
-from journey.errors import Invalid
+from journey.core.errors import Invalid
+from journey.core.records import User
 from journey.idempotency import check_key, fingerprint, lookup_key, seal, unseal
-from journey.records import User
 from journey.storage.base import Tx
 
 ERRORS: dict[int | str, dict[str, Any]] = {

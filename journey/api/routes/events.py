@@ -12,7 +12,7 @@ from journey.api.models import (
     EventsOut,
 )
 from journey.api.routes.common import ERRORS, ok
-from journey.errors import Invalid
+from journey.core.errors import Invalid
 from journey.events import AlsoFollowing, Interest, Scope
 
 # Companies a poll may follow besides its user's own: a portal's open screens.

@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from journey.api.deps import Ctx, Me
 from journey.api.routes.common import ERRORS, ok
-from journey.errors import Invalid
+from journey.core.errors import Invalid
 from journey.reports import relationship_reports, report_data
 
 router = APIRouter(prefix="/v1", tags=["reports"], responses=ERRORS)

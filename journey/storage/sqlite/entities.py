@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from journey.records import Connection, DataPull, LegalEntity, Upload, dumps
+from journey.core.records import Connection, DataPull, LegalEntity, Upload, dumps
 from journey.storage.sqlite.querying import TxBase
 from journey.storage.sqlite.rows import to_connection, to_entity, to_pull, to_upload
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from journey.domain import Feature
-from journey.records import Event, dumps
+from journey.core.domain import Feature
+from journey.core.records import Event, dumps
 from journey.storage.sqlite.querying import TxBase
 from journey.storage.sqlite.rows import csv_values, to_event
 

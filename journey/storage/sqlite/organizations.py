@@ -7,10 +7,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from journey.records import Organization, User, dumps
+from journey.core.records import Organization, User, dumps
+from journey.core.tokens import ApiToken, new_id
 from journey.storage.sqlite.querying import TxBase
 from journey.storage.sqlite.rows import to_api_token, to_organization, to_user
-from journey.tokens import ApiToken, new_id
 
 
 class OrganizationQueries(TxBase):

@@ -8,7 +8,7 @@ import json
 import sqlite3
 from typing import Any
 
-from journey.records import Event
+from journey.core.records import Event
 from journey.storage.sqlite.connection import utc_now
 from journey.storage.sqlite.rows import UPDATABLE, stored
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from journey.records import Relationship
+from journey.core.records import Relationship
 from journey.storage.sqlite.querying import TxBase
 from journey.storage.sqlite.rows import stored, to_relationship
 

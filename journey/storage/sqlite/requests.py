@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from journey.records import InformationRequest, dumps
+from journey.core.records import InformationRequest, dumps
 from journey.storage.sqlite.querying import TxBase
 from journey.storage.sqlite.rows import stored, to_request
 

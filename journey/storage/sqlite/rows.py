@@ -8,7 +8,7 @@ import json
 import sqlite3
 from typing import Any
 
-from journey.domain import (
+from journey.core.domain import (
     CompanyStatus,
     ConnectionStatus,
     DataType,
@@ -19,7 +19,7 @@ from journey.domain import (
     Role,
     UploadStatus,
 )
-from journey.records import (
+from journey.core.records import (
     Connection,
     DataPull,
     Event,
@@ -31,7 +31,7 @@ from journey.records import (
     User,
     dumps,
 )
-from journey.tokens import ApiToken
+from journey.core.tokens import ApiToken
 
 
 def csv_values(values: str) -> tuple[str, ...]:

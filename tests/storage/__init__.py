@@ -1,0 +1,1 @@
+"""Storage tests: the store contract every backend passes, and the SQLite store itself."""

@@ -1,0 +1,1 @@
+"""Portal tests: the Textual app through ``App.run_test`` and Pilot, and its snapshots."""

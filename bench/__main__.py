@@ -27,11 +27,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import mix, pages, propagation, scale, seeding, service, start
+from bench import follow, mix, pages, propagation, scale, seeding, service, start
 from bench.common import ROOT, WORK, Section, machine, relportal_env
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
-ORDER = ("seed", "start", "scale", "service", "propagation", "pages", "mix")
+ORDER = ("seed", "start", "scale", "service", "propagation", "pages", "mix", "follow")
 # The benchmarks that use the million-company database (seeded first if missing).
 ON_THE_MILLION = {"scale", "service", "propagation"}
 
@@ -156,6 +156,7 @@ def main() -> int:
             checkout=checkout,
         ),
         "pages": lambda: pages.run(env, 3 if args.quick else 10, WORK / "pages.db"),
+        "follow": lambda: follow.run(env, WORK, args.quick),
     }
     host = machine()
     print(host, file=sys.stderr)

@@ -14,9 +14,9 @@ import contextlib
 import gc
 import importlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from journey.core.text import clean_answer, decode_answer, shown_text
 from tui.listing import answer_key
@@ -112,6 +112,10 @@ class Company(Relationship):
     requests: list[Request]
     entities: list[dict[str, Any]]
     events: list[Event]
+
+
+# Which events a long-poll follows (``GET /v1/events?scope=``).
+EventScope = Literal["organization", "mine"]
 
 
 class EventsPage(TypedDict):
@@ -298,13 +302,21 @@ class ServiceClient:
             users=me["users"],
         )
 
-    async def events(self, after: int, wait: float) -> EventsPage:
-        result: EventsPage = await self._call(
-            "GET",
-            "/v1/events",
-            params={"after": after, "wait": wait},
-            timeout=wait + 10,
-        )
+    async def events(
+        self,
+        after: int,
+        wait: float,
+        scope: EventScope = "organization",
+        also: Collection[str] = (),
+    ) -> EventsPage:
+        """Events after ``after``, waiting up to ``wait`` seconds for one: the
+        organization's, or (``scope="mine"``) those of the user's companies, about the
+        user, and of the companies ``also`` names (at most 50: those open on screen);
+        resume from the answer's ``last_seq``."""
+        params: dict[str, Any] = {"after": after, "wait": wait, "scope": scope}
+        if also:
+            params["relationship"] = sorted(also)
+        result: EventsPage = await self._call("GET", "/v1/events", params=params, timeout=wait + 10)
         return result
 
     async def relationships(self, **params: Any) -> RelationshipPage:

@@ -212,7 +212,11 @@ class EventOut(BaseModel):
 
 class EventsOut(BaseModel):
     events: list[EventOut]
-    last_seq: int
+    last_seq: int = Field(
+        description="The sequence number to resume from (``after``): the last event's, or"
+        " ``after`` if none; with ``scope=mine`` it may be further on, past events that"
+        " were not the caller's"
+    )
 
 
 class JourneyOut(BaseModel):

@@ -60,6 +60,8 @@ class Committed:
 
     newest_event: int = 0  # the newest event's sequence number it appended (0: none)
     queued_work: bool = False  # a data pull or an upload for the background worker
+    # The events it appended, in order: the event hub keeps them without a read.
+    events: tuple[Event, ...] = ()
 
 
 @dataclass
@@ -160,6 +162,9 @@ class Tx(Protocol):
 
     def set_relationship_users(self, rel: Relationship, user_ids: Sequence[str]) -> None:
         """Make ``user_ids`` exactly the company's assigned users."""
+
+    def relationships_of_user(self, user_id: str) -> set[str]:
+        """The ids of the companies the user is assigned to."""
 
     def children(self, rel_id: str) -> list[Relationship]:
         """The company's subsidiaries, by name."""
@@ -271,6 +276,10 @@ class Tx(Protocol):
     def events_after(self, org_id: str, after: int, limit: int) -> list[Event]:
         """Up to ``limit`` of the organization's events after sequence number
         ``after``, in order."""
+
+    def events_since(self, after: int, limit: int) -> list[Event]:
+        """Up to ``limit`` events of every organization after sequence number ``after``, in
+        order (the event hub's one read for all its waiters)."""
 
     def status_counts(self, query: RelationshipQuery) -> dict[str, int]:
         """Companies per status, for the query's filters other than status itself."""

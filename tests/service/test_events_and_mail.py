@@ -66,36 +66,53 @@ async def test_long_poll_returns_promptly_with_a_new_event(svc: Service) -> None
     assert all(e["seq"] > after for e in body["events"])
 
 
-async def test_long_poll_does_not_miss_an_event_committed_during_its_own_read(
+async def test_long_poll_does_not_miss_an_event_committed_during_the_hub_s_read(
     svc: Service, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A slow read (a busy disk, a loaded machine) must not make the wait miss an event.
+    """A slow read (a busy disk, a loaded machine) must not make a wait miss an event.
 
-    The waiter's first look at the log finds nothing; an event commits before that look
-    returns; the wait must still wake for it, not sleep until its timeout.
+    Another process commits an event, so the hub reads; this process commits another
+    before that read returns (its event does not follow on from what the hub holds).
+    Both must reach the long-poll, once each, in order, and promptly.
     """
     after = await last_seq(svc)
-    original = SQLiteTx.events_after
+    original = SQLiteTx.events_since
     looked = threading.Event()
 
-    def slow_first_look(self: SQLiteTx, org_id: str, after_seq: int, limit: int) -> Any:
-        rows = original(self, org_id, after_seq, limit)
+    def slow_first_look(self: SQLiteTx, after_seq: int, limit: int) -> Any:
+        rows = original(self, after_seq, limit)
         if not looked.is_set():
             looked.set()
             time.sleep(0.4)
         return rows
 
-    monkeypatch.setattr(SQLiteTx, "events_after", slow_first_look)
+    other_process = SQLiteStore(svc.settings.db_path, readers=1)
+    try:
+        user = await other_process.read(
+            lambda tx: tx.get_user(svc.users["rm"]["org_id"], svc.users["rm"]["id"])
+        )
+        assert user is not None
+        elsewhere = await other_process.write(
+            lambda tx: service.create_relationship(
+                tx,
+                user,
+                {"name": "Elsewhere", "contact_name": "A", "contact_email": "a@b.example"},
+            )
+        )
+    finally:
+        other_process.close()
+    monkeypatch.setattr(SQLiteTx, "events_since", slow_first_look)
     waiting = asyncio.create_task(poll(svc, after, 2.5))
     assert await asyncio.to_thread(looked.wait, 2)
     written = time.monotonic()
     rel = await svc.company(name="Committed Mid-Read")
-    body = await asyncio.wait_for(waiting, 6)
-    took = time.monotonic() - written
-    assert ("relationship.created", rel["id"]) in [
-        (e["kind"], e["relationship_id"]) for e in body["events"]
-    ]
-    assert took < 1.5, f"the event waited {took:.1f}s for the long-poll's timeout"
+    seen: list[dict[str, Any]] = (await asyncio.wait_for(waiting, 6))["events"]
+    while rel["id"] not in [e["relationship_id"] for e in seen]:
+        assert time.monotonic() - written < 1.5, "the event waited for the long-poll's timeout"
+        seen += (await poll(svc, seen[-1]["seq"], 2.5))["events"]
+    created = [e["relationship_id"] for e in seen if e["kind"] == "relationship.created"]
+    assert created == [elsewhere.id, rel["id"]]
+    assert [e["seq"] for e in seen] == sorted({e["seq"] for e in seen})
 
 
 async def test_long_poll_sees_events_written_by_another_process(svc: Service) -> None:

@@ -36,7 +36,7 @@ from journey.core.records import (
     Upload,
     User,
 )
-from journey.storage.base import RelationshipQuery, Store, Tx
+from journey.storage.base import Committed, RelationshipQuery, Store, Tx
 
 BACKENDS = ["sqlite"]
 
@@ -266,7 +266,10 @@ def test_relationships_and_their_users(store: Store) -> None:
         "u-1",
         "u-2",
     )
+    assert store.read_sync(lambda tx: tx.relationships_of_user("u-1")) == {"rel-1"}
     store.write_sync(lambda tx: tx.set_relationship_users(rel, ["u-2"]))  # type: ignore[arg-type]
+    assert store.read_sync(lambda tx: tx.relationships_of_user("u-1")) == set()
+    assert store.read_sync(lambda tx: tx.relationships_of_user("u-2")) == {"rel-1"}
     store.write_sync(
         lambda tx: tx.update_relationship("rel-1", {"name": "Harbour Cakes", "version": 2})
     )
@@ -484,6 +487,44 @@ async def test_events_are_numbered_in_order_and_read_back_by_what_they_concern(
     assert store.read_sync(lambda tx: tx.last_event_seq("org-1")) == second
     assert store.read_sync(lambda tx: tx.max_event_seq()) == third
     assert store.read_sync(lambda tx: tx.last_event_seq("org-9")) == 0
+    # Every organization's, from a point, for the event hub.
+    assert [e.seq for e in store.read_sync(lambda tx: tx.events_since(first, 10))] == [
+        second,
+        third,
+    ]
+    assert [e.org_id for e in store.read_sync(lambda tx: tx.events_since(0, 10))][-3:] == [
+        "org-1",
+        "org-1",
+        "org-2",
+    ]
+    assert [e.seq for e in store.read_sync(lambda tx: tx.events_since(0, 1))] == [
+        store.read_sync(lambda tx: tx.events_since(0, 10))[0].seq
+    ]
+    assert store.read_sync(lambda tx: tx.events_since(third, 10)) == []
+
+
+async def test_a_commit_tells_its_listeners_the_events_it_appended(store: Store) -> None:
+    """The event hub keeps a commit's events without reading them back; events commit in
+    the order of their numbers, as writes take turns."""
+    told: list[Committed] = []
+    store.on_commit.append(told.append)  # type: ignore[attr-defined]
+    store.write_sync(bank)
+    told.clear()
+    await store.write(
+        lambda tx: (
+            tx.append_event("org-1", "u-1", "relationship.created", {"n": 1}, "rel-1"),
+            tx.append_event("org-2", "system", "organization.created", {"n": 2}),
+        )
+    )
+    await store.write(lambda tx: tx.get_relationship("org-1", "rel-1"))  # appends nothing
+    assert [[(e.org_id, e.payload) for e in c.events] for c in told] == [
+        [("org-1", {"n": 1}), ("org-2", {"n": 2})],
+        [],
+    ]
+    assert told[0].newest_event == told[0].events[-1].seq
+    assert store.read_sync(lambda tx: tx.events_since(told[0].events[0].seq - 1, 10)) == list(
+        told[0].events
+    )
 
 
 def test_request_facts_in_a_period(store: Store) -> None:

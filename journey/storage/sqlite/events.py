@@ -29,7 +29,7 @@ class EventQueries(TxBase):
         )
         seq = int(cursor.lastrowid or 0)
         self.newest_event = max(self.newest_event, seq)
-        return Event(
+        event = Event(
             seq=seq,
             org_id=org_id,
             at=at,
@@ -39,6 +39,8 @@ class EventQueries(TxBase):
             request_id=request_id,
             payload=payload,
         )
+        self.appended.append(event)
+        return event
 
     def events_after(self, org_id: str, after: int, limit: int) -> list[Event]:
         rows = self._all(
@@ -47,6 +49,10 @@ class EventQueries(TxBase):
             after,
             limit,
         )
+        return [to_event(r) for r in rows]
+
+    def events_since(self, after: int, limit: int) -> list[Event]:
+        rows = self._all("SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?", after, limit)
         return [to_event(r) for r in rows]
 
     def request_facts_in_period(

@@ -8,6 +8,7 @@ import json
 import sqlite3
 from typing import Any
 
+from journey.core.records import Event
 from journey.storage.sqlite.connection import utc_now
 from journey.storage.sqlite.rows import UPDATABLE, stored
 
@@ -20,6 +21,7 @@ class TxBase:
         # What the store's listeners are told on commit (``Committed``).
         self.newest_event = 0
         self.queued_work = False
+        self.appended: list[Event] = []
 
     def now(self) -> str:
         return utc_now()

@@ -66,6 +66,12 @@ class RelationshipQueries(TxBase):
             fields = {**fields, "name_key": str(fields["name"]).casefold()}
         self._update("relationships", "id", rel_id, fields)
 
+    def relationships_of_user(self, user_id: str) -> set[str]:
+        rows = self._all(
+            "SELECT relationship_id FROM relationship_users WHERE user_id = ?", user_id
+        )
+        return {row[0] for row in rows}
+
     def delete_relationship(self, rel_id: str) -> None:
         self.conn.execute("DELETE FROM relationships WHERE id = ?", (rel_id,))
 

@@ -208,7 +208,7 @@ class SQLiteStore:
             raise
         finally:
             self._release_writer()
-        committed = Committed(tx.newest_event, tx.queued_work)
+        committed = Committed(tx.newest_event, tx.queued_work, tuple(tx.appended))
         for callback in self.on_commit:
             callback(committed)
         return result

@@ -130,9 +130,8 @@ def update_relationship(
     if "name" in changes:
         payload["name"] = changes["name"]
     if users is not None:
-        # Who follows the company from now on, and who no longer does: a portal
-        # following only its user's companies (``scope=mine``) hears of both.
-        payload["users"] = list(users)
+        # Who no longer follows the company: a portal following only its user's
+        # companies (``scope=mine``) hears of that too.
         payload["unassigned"] = sorted(set(rel.users) - set(users))
     tx.append_event(
         user.org_id, actor_of(user), "relationship.updated", payload, relationship_id=rel.id

@@ -10,6 +10,7 @@ each screen directly and do not bubble.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from collections.abc import Set as AbstractSet
 from typing import Any
 
@@ -17,11 +18,13 @@ from textual.message import Message
 
 
 class OpenCompany(Message):
-    """Show the company ``rel_id`` (``screens.relationship``)."""
+    """Show the company ``rel_id`` (``screens.relationship``); ``users``: whose it was in
+    the row it was opened from, if any."""
 
-    def __init__(self, rel_id: str) -> None:
+    def __init__(self, rel_id: str, users: Collection[str] | None = None) -> None:
         super().__init__()
         self.rel_id = rel_id
+        self.users = users
 
 
 class OpenPortfolio(Message):
@@ -81,3 +84,8 @@ class CompaniesTouched(Message, bubble=False):
 
 class ServiceBack(Message, bubble=False):
     """The service is reachable again after an outage."""
+
+
+class CompaniesShown(Message, bubble=False):
+    """A company screen read its company anew: the companies it shows, or whose they
+    are, may have changed, and with them what the portal under it follows."""

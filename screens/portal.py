@@ -20,7 +20,13 @@ from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from journey.core.domain import SEARCH_MAX
-from screens.messages import CompaniesTouched, OpenCompany, OpenPortfolio, ServiceBack
+from screens.messages import (
+    CompaniesShown,
+    CompaniesTouched,
+    OpenCompany,
+    OpenPortfolio,
+    ServiceBack,
+)
 from tui.client import (
     Event,
     Relationship,
@@ -31,7 +37,7 @@ from tui.client import (
     Session,
 )
 from tui.listing import PAGE_SIZE, Criteria
-from tui.live import Throttle, react
+from tui.live import Following, ShowsCompanies, Throttle, following, react
 from widgets.keys_footer import KeysFooter
 from widgets.limited_input import LimitedInput
 from widgets.relationship_table import SORT_OF_COLUMN, RelationshipTable
@@ -229,6 +235,13 @@ class PortalScreen(Screen[None]):
         self._refetch_after_load = False
         # Reads of the page on screen that events call for: at most one a second.
         self._reloads = Throttle()
+        # The event log as followed so far: the last sequence number seen (None: not
+        # yet; the head is read first), what the long-poll asks for (None: not started),
+        # and whether the service answered last time. Kept on the screen, not in the
+        # follower, so that a follower started anew goes on from where the last stopped.
+        self._after: int | None = None
+        self._following: Following | None = None
+        self._answering = True
 
     def compose(self) -> ComposeResult:
         yield Static(id="title")
@@ -251,11 +264,14 @@ class PortalScreen(Screen[None]):
         table.users = {u["id"]: u["name"] for u in self.session.users}
         self.criteria = Criteria.saved(getattr(self.app, "preferences", None))
         table.focus()
-        self.follow_events()
+        # Company screens opening and closing over the portal change what it follows.
+        self.app.screen_change_signal.subscribe(self, self._screens_changed)
+        self._follow_what_is_shown()
 
     # Loading
 
     def watch_criteria(self, criteria: Criteria) -> None:
+        self._follow_what_is_shown()
         self._show_title()
         self._show_columns()
         self.load(criteria)
@@ -397,28 +413,60 @@ class PortalScreen(Screen[None]):
 
     # Live
 
+    def _follow_what_is_shown(self) -> None:
+        """Follow only what the portal shows: the user's own companies when it lists
+        them (and the companies open over it that are not), else the organization's.
+
+        A poll already waiting keeps what it was asked for up to 20 s. When that is
+        less than is needed now (everyone's companies listed, a company not the user's
+        opened), the follower starts again at once, from the last event seen: a batch
+        either reached the screen before the restart (and moved ``_after`` with it) or
+        was dropped with the poll and is asked for again; none lost, none seen twice.
+        When it is more (back to the user's own, a company closed), the events to spare
+        cost only their reading: the next poll asks for less, with no restart."""
+        me = self.session.user["id"]
+        open_not_mine: set[str] = set()
+        for screen in self.app.screen_stack:
+            if screen is not self and isinstance(screen, ShowsCompanies):
+                open_not_mine |= screen.companies_not_of(me)
+        wanted = following(self.criteria, me, open_not_mine)
+        asked, self._following = self._following, wanted
+        if asked is None or not asked.covers(wanted):
+            self.follow_events()  # exclusive: the poll under way is cancelled
+
+    def _screens_changed(self, _: Screen[Any]) -> None:
+        self._follow_what_is_shown()
+
+    @on(CompaniesShown)
+    def _companies_shown(self) -> None:
+        self._follow_what_is_shown()
+
     @work(exclusive=True, group="events", exit_on_error=False)
     async def follow_events(self) -> None:
         """Long-poll the event log; each batch goes to the screen (``Happened``)."""
         delay = 0.5
-        after: int | None = None
-        reachable = True
         while True:
+            following = self._following or Following()
             try:
-                if after is None:
-                    after = int((await self.client.get("/v1/events/head"))["last_seq"])
+                if self._after is None:
+                    self._after = int((await self.client.get("/v1/events/head"))["last_seq"])
                     # The list on screen was read apart from this head, maybe before it:
                     # a change committed in between is in no event still to come. Read
                     # what is shown once more (cheap: unchanged answers are cached).
                     self.post_message(self.Changed())
                 # Back from an outage: a poll that does not wait says so at once.
-                body = await self.client.events(after, wait=20 if reachable else 0)
+                body = await self.client.events(
+                    self._after,
+                    wait=20 if self._answering else 0,
+                    scope=following.scope,
+                    also=following.also,
+                )
                 delay = 0.5
-                if not reachable:
-                    reachable = True
+                if not self._answering:
+                    self._answering = True
                     self.post_message(self.Reachable(True))
             except (ServiceUnavailable, ServiceProblem) as exc:
-                reachable = False
+                self._answering = False
                 self.post_message(self.Reachable(False, str(exc)))
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 8.0)
@@ -435,7 +483,9 @@ class PortalScreen(Screen[None]):
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 8.0)
                 continue
-            after = body["last_seq"]
+            # With no await between them: the follower is cancelled either before both
+            # or after both (``_follow_what_is_shown``).
+            self._after = body["last_seq"]
             if body["events"]:
                 self.post_message(self.Happened(body["events"]))
 
@@ -543,7 +593,7 @@ class PortalScreen(Screen[None]):
 
     @on(RelationshipTable.Opened)
     def _opened(self, message: RelationshipTable.Opened) -> None:
-        self.post_message(OpenCompany(message.row["id"]))
+        self.post_message(OpenCompany(message.row["id"], message.row["users"]))
 
     # Filters
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from rich.console import Group
@@ -29,6 +29,7 @@ from journey.core.labels import (
 )
 from journey.core.prompts import REQUEST_LINK_WORDS
 from screens.messages import (
+    CompaniesShown,
     CompaniesTouched,
     OpenReports,
     OpenTranscript,
@@ -149,11 +150,19 @@ class RelationshipScreen(Screen[None]):
             super().__init__()
             self.detail = detail
 
-    def __init__(self, client: ServiceClient, session: Session, rel_id: str) -> None:
+    def __init__(
+        self,
+        client: ServiceClient,
+        session: Session,
+        rel_id: str,
+        users: Collection[str] | None = None,
+    ) -> None:
         super().__init__()
         self.client = client
         self.session = session
         self.rel_id = rel_id
+        # Whose it was in the row it was opened from (None: not known), until it is read.
+        self._users_before_read = users
         self.body: Company | None = None
         # While the service is away the company is asked for again by itself, each wait
         # longer than the last (one timer, re-armed only after an answer).
@@ -172,6 +181,23 @@ class RelationshipScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.load()
+
+    def companies_not_of(self, user_id: str) -> frozenset[str]:
+        """The companies this screen shows (itself, its subsidiaries) not assigned to
+        ``user_id``: the portal's long-poll follows them besides the user's own
+        (``tui.live.ShowsCompanies``). Until it is read, as the row it was opened from
+        (the list's, the palette's) said; without one, it counts as not the user's."""
+        body = self.body
+        if body is None:
+            users = self._users_before_read
+            return (
+                frozenset() if users is not None and user_id in users else frozenset({self.rel_id})
+            )
+        return frozenset(
+            company["id"]
+            for company in [body, *body["subsidiaries"]]
+            if user_id not in company["users"]
+        )
 
     def palette_subject(self) -> str:
         """What this screen's palette commands act on: this company."""
@@ -431,7 +457,14 @@ class RelationshipScreen(Screen[None]):
 
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:
+        me = self.session.user["id"]
+        before = self.companies_not_of(me)
         body = self.body = message.body
+        if self.companies_not_of(me) != before:
+            # The portal under this screen follows them through its one long-poll.
+            for screen in self.app.screen_stack:
+                if screen is not self:
+                    screen.post_message(CompaniesShown())
         self._retries = 0
         info = Table.grid(padding=(0, 2))
         info.add_column(style="dim", no_wrap=True)

@@ -228,7 +228,9 @@ class RelportalApp(App[None]):
         from screens.relationship import RelationshipScreen
 
         if self.client is not None and self.session is not None:
-            self.push_screen(RelationshipScreen(self.client, self.session, message.rel_id))
+            self.push_screen(
+                RelationshipScreen(self.client, self.session, message.rel_id, message.users)
+            )
 
     @on(OpenPortfolio)
     def _open_portfolio(self, message: OpenPortfolio) -> None:

@@ -185,8 +185,10 @@ class PortalCommands(Provider):
 
         for row in body["items"]:
 
-            def open_company(rel_id: str = row["id"]) -> None:
-                self.app.push_screen(RelationshipScreen(portal.client, portal.session, rel_id))
+            def open_company(rel_id: str = row["id"], users: list[str] = row["users"]) -> None:
+                self.app.push_screen(
+                    RelationshipScreen(portal.client, portal.session, rel_id, users)
+                )
 
             # The company's status and contact under its name, dimmed as the palette's help is.
             name = f"jump to {row['name']}"

@@ -1,11 +1,14 @@
-"""What a batch of the service's events means for the company list on screen.
+"""What the portal follows of the service's events, and what a batch of them means for
+the company list on screen.
 
 A bank's portals all follow one event log, and a busy bank writes hundreds of events a
 second: a portal that read its page again on every batch would cost the service one
 list query per portal per customer step. Instead the rows held are updated from the
 events themselves where they say enough (a status change says the new status and its
 time), and the page on screen (with its counts) is read again only when an event
-touches what it shows, at most once every ``RELOAD_SECONDS``.
+touches what it shows, at most once every ``RELOAD_SECONDS``. Nor need a portal be
+sent every event: one listing its user's own companies follows only theirs, and the
+companies open over it (``following``).
 
 Free of Textual: the portal screen (``screens.portal``) follows these rules, and the
 mixed-workload benchmark (``bench/mix.py``) models the portal with the same ones.
@@ -15,16 +18,21 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
+from tui.client import EventScope
 from tui.listing import Criteria
 
 # At most one read of the page on screen (or of a company open over it) a second: soon
 # enough that a change is seen while the eye is still on the list, and each portal
 # costs the service one read a second at most, however many customers step at once.
 RELOAD_SECONDS = 1.0
+
+# Companies a poll of the user's own may follow besides (the service's limit: more is
+# refused). A portal with more open over it follows the organization instead.
+ALSO_FOLLOWED = 50
 
 STATUS_CHANGED = "relationship.status_changed"
 # Kinds that by themselves change no column of the list: what they lead to that does
@@ -144,3 +152,39 @@ class Throttle:
         """The reload asked for starts now."""
         self.waiting = False
         self.last = self.clock()
+
+
+@runtime_checkable
+class ShowsCompanies(Protocol):
+    """A screen open over the portal that shows companies, and follows them through the
+    portal's one long-poll (``screens.relationship``)."""
+
+    def companies_not_of(self, user_id: str) -> frozenset[str]:
+        """The companies it shows that are not assigned to ``user_id`` (as far as it
+        knows: one not read yet counts as not)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Following:
+    """What a portal's long-poll asks for: its scope, and the companies open on screen
+    it follows besides its user's own (``GET /v1/events?scope=&relationship=``)."""
+
+    scope: EventScope = "organization"
+    also: frozenset[str] = frozenset()
+
+    def covers(self, other: Following) -> bool:
+        """Whether a poll asking for this is sent every event ``other`` would be."""
+        return self.scope == "organization" or (other.scope == "mine" and other.also <= self.also)
+
+
+def following(criteria: Criteria, me: str, open_not_mine: Collection[str]) -> Following:
+    """What a portal listing ``criteria`` to the user ``me`` follows, with company
+    screens open over it showing ``open_not_mine`` (companies not the user's).
+
+    A list of the user's own companies needs only their events (and those assigning one
+    to the user or taking it away), the companies open besides; any other list
+    (everyone's, a colleague's) needs the organization's."""
+    if criteria.user not in ("me", me) or len(open_not_mine) > ALSO_FOLLOWED:
+        return Following()
+    return Following("mine", frozenset(open_not_mine))

@@ -226,11 +226,13 @@ async def test_the_event_follower_outlives_a_failed_poll(demo_settings, failure)
         async with embedded_client(demo_settings) as client:
             poll = client.events
 
-            async def events(after: int, wait: float, scope: Any = "organization") -> Any:
+            async def events(
+                after: int, wait: float, scope: Any = "organization", also: Any = ()
+            ) -> Any:
                 if not failed.is_set():
                     failed.set()
                     raise failure
-                return await poll(after, wait, scope)
+                return await poll(after, wait, scope, also)
 
             client.events = events  # type: ignore[method-assign]
             yield client

@@ -18,10 +18,11 @@ from journey.core.tokens import link_token_from
 from journey.settings import ServiceSettings
 from screens.portal import PortalScreen
 from screens.relationship import RelationshipScreen
+from tests.support.portal import text_of
 from tui.app import RelportalApp
 from tui.client import ServiceClient, embedded_client
 from tui.listing import Criteria
-from tui.live import RELOAD_SECONDS, Throttle, react
+from tui.live import ALSO_FOLLOWED, RELOAD_SECONDS, Following, Throttle, following, react
 from widgets.relationship_table import RelationshipTable
 
 COMPANY = re.compile(r"^/v1/relationships/[^/]+$")
@@ -357,7 +358,8 @@ def test_the_throttle_reloads_at_once_then_once_a_second() -> None:
 async def test_the_portal_reads_no_page_for_events_that_change_nothing_it_shows(  # type: ignore[no-untyped-def]
     demo_settings,
 ) -> None:
-    """A colleague's customer stepping 40 times: no read of my list at all."""
+    """A colleague's customer stepping 40 times: my portal's poll (of my companies) is
+    not even answered, and my list is not read; my own customer's step is."""
     app = RelportalApp(lambda: embedded_client(demo_settings))
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: isinstance(app.screen, PortalScreen) and app.screen.is_mounted)
@@ -372,11 +374,180 @@ async def test_the_portal_reads_no_page_for_events_that_change_nothing_it_shows(
         await step(client, token, "view_request")
         await step(client, token, "connect")
         await pilot.pause(RELOAD_SECONDS + 0.3)
+        mine = await journey_at_platforms(client, "Aardvark Mine", [me])
+        await pilot.pause(RELOAD_SECONDS + 0.3)
         reads = count_reads(client)
-        before = reads["/v1/events"]
         for _ in range(20):
             await step(client, token, "select_platform", platform="gbol")
             await step(client, token, "back")
-        await until(pilot, lambda: reads["/v1/events"] > before, what="the events polled")
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(0.5)
         assert reads["list"] == 0
+        assert reads["/v1/events"] == 0, "a colleague's events answered my poll"
+        await step(client, mine, "view_request")
+        await until(pilot, lambda: reads["/v1/events"] > 0, what="my customer's step polled")
+
+
+def record_polls(client: ServiceClient) -> list[dict[str, Any]]:
+    """Every long-poll the portal's client sends from now on, as asked (its scope and
+    the companies it follows besides), with the events it was answered (None: not
+    answered, the poll cancelled). A read that does not wait is the test's own."""
+    polls: list[dict[str, Any]] = []
+    send = client._call
+
+    async def recorded(method: str, path: str, **kwargs: Any) -> Any:
+        params = kwargs.get("params") or {}
+        if path != "/v1/events" or not params.get("wait"):
+            return await send(method, path, **kwargs)
+        poll = {
+            "scope": params.get("scope"),
+            "also": set(params.get("relationship") or ()),
+            "after": params.get("after"),
+            "events": None,
+        }
+        polls.append(poll)
+        answer = await send(method, path, **kwargs)
+        poll["events"] = answer["events"]
+        return answer
+
+    client._call = recorded  # type: ignore[method-assign]
+    return polls
+
+
+async def portal_started(pilot: Any) -> PortalScreen:
+    app = pilot.app
+    await until(pilot, lambda: isinstance(app.screen, PortalScreen) and app.screen.is_mounted)
+    screen = app.screen
+    assert isinstance(screen, PortalScreen)
+    table = screen.query_one(RelationshipTable)
+    await until(pilot, lambda: table.total > 0 and table.row(0) is not None)
+    return screen
+
+
+async def test_a_my_companies_portal_follows_my_companies_and_the_one_open(  # type: ignore[no-untyped-def]
+    demo_settings,
+) -> None:
+    """ "My companies" polls with scope=mine; a colleague's company opened over it is
+    followed besides at once (not after the waiting poll's 20 s), and follows its
+    customer live; closed, the next poll leaves it out."""
+    app = RelportalApp(lambda: embedded_client(demo_settings))
+    async with app.run_test(size=(120, 50)) as pilot:
+        portal = await portal_started(pilot)
+        assert portal.criteria.user == "me"
+        client = portal.client
+        me = portal.session.user["id"]
+        colleague = next(u["id"] for u in portal.session.users if u["id"] != me)
+        token = await journey_at_platforms(client, "Aardvark Colleague", [colleague])
+        theirs = next(
+            r["id"]
+            for r in (await client.relationships(q="Aardvark Colleague", user="all"))["items"]
+        )
+        polls = record_polls(client)
+        await step(client, token, "view_request")  # not mine: no answer to my poll
+        await pilot.pause(0.3)
+        assert polls == [], "a colleague's step answered my poll"
+        # One of mine opened from the list: the poll under way already follows it.
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, RelationshipScreen))
+        await until(pilot, lambda: app.screen.body is not None, what="my company")  # type: ignore[attr-defined]
+        await pilot.pause(0.3)
+        assert polls == [], "opening my own company asked anew"
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is portal)
+
+        app.push_screen(RelationshipScreen(client, portal.session, theirs))
+        company = app.screen
+        assert isinstance(company, RelationshipScreen)
+        await until(pilot, lambda: company.body is not None, what="the colleague's company")
+        await until(pilot, lambda: bool(polls), timeout=2, what="a poll asked anew")
+        assert polls[-1]["scope"] == "mine" and polls[-1]["also"] == {theirs}
+
+        def timeline() -> str:
+            return text_of(company.query_one("#timeline"))
+
+        await step(client, token, "connect")
+        await until(
+            pilot,
+            lambda: "Choosing software" in timeline(),
+            timeout=5,
+            what="the colleague's customer's step on the company",
+        )
+        app.pop_screen()
+        await until(pilot, lambda: app.screen is portal)
+        await step(client, token, "select_platform", platform="gbol")  # answers the poll
+        await until(pilot, lambda: polls[-1]["also"] == set(), what="a poll without it")
+        assert all(poll["scope"] == "mine" for poll in polls)
+
+
+async def test_everyones_companies_follow_the_organization_and_no_event_is_lost(  # type: ignore[no-untyped-def]
+    demo_settings,
+) -> None:
+    """Switching between my companies and everyone's while customers step: everyone's
+    polls the organization at once; my customer's events each reach the portal once,
+    in order, across every restart of the poll."""
+    app = RelportalApp(lambda: embedded_client(demo_settings))
+    async with app.run_test(size=(120, 40)) as pilot:
+        portal = await portal_started(pilot)
+        client = portal.client
+        me = portal.session.user["id"]
+        colleague = next(u["id"] for u in portal.session.users if u["id"] != me)
+        mine = await journey_at_platforms(client, "Aardvark Kept", [me])
+        theirs = await journey_at_platforms(client, "Aardvark Away", [colleague])
+        for token in (mine, theirs):
+            await step(client, token, "view_request")
+            await step(client, token, "connect")
+        await pilot.pause(0.5)
+        head = int((await client.get("/v1/events/head"))["last_seq"])
+        polls = record_polls(client)
+
+        for _ in range(4):
+            await pilot.press("u")
+            await until(pilot, lambda: portal.criteria.user == "all")
+            # Everyone's: the poll waiting for my companies is replaced at once.
+            await until(
+                pilot,
+                lambda: polls and polls[-1]["scope"] == "organization",
+                timeout=1,
+                what="a poll of the organization",
+            )
+            for token in (theirs, mine):
+                await step(client, token, "select_platform", platform="gbol")
+                await step(client, token, "back")
+            await pilot.press("u")
+            await until(pilot, lambda: portal.criteria.user == "me")
+            for token in (mine, theirs):
+                await step(client, token, "select_platform", platform="gbol")
+                await step(client, token, "back")
+        kept = next(r["id"] for r in (await client.relationships(q="Aardvark Kept"))["items"])
+        last = int((await client.get("/v1/events/head"))["last_seq"])
+        # Each of my customer's events, as the log holds them.
+        log = await client.events(head, wait=0)
+        expected = [e["seq"] for e in log["events"] if e["relationship_id"] == kept]
+        assert len(expected) >= 16  # one a step
+
+        def received() -> list[int]:
+            return [
+                e["seq"]
+                for poll in polls
+                for e in poll["events"] or ()
+                if e["relationship_id"] == kept and e["seq"] <= last
+            ]
+
+        await until(pilot, lambda: received()[-1:] == expected[-1:], what="my last event")
+        assert received() == expected
+        assert {poll["scope"] for poll in polls if poll["events"]} == {"mine", "organization"}
+
+
+def test_a_portal_follows_what_it_lists_and_restarts_only_to_follow_more() -> None:
+    mine = following(Criteria(user="me"), "me", {"open"})
+    assert mine == Following("mine", frozenset({"open"}))
+    assert following(Criteria(user="me"), "me", ()) == Following("mine")
+    assert following(Criteria(user="all"), "me", {"open"}) == Following("organization")
+    assert following(Criteria(user="colleague"), "me", ()) == Following("organization")
+    # More open than the service follows besides: the organization's, not a refusal.
+    many = {f"c{n}" for n in range(ALSO_FOLLOWED + 1)}
+    assert following(Criteria(user="me"), "me", many) == Following("organization")
+    # A poll under way is started again only when it asks for too little.
+    assert not Following("mine").covers(Following("organization"))
+    assert not Following("mine").covers(mine)
+    assert mine.covers(Following("mine"))
+    assert Following("organization").covers(mine)

@@ -4,8 +4,10 @@ stepping through journeys, against ``relportal serve`` on the million-company ba
 What a loop of one request cannot show: the service's capacity for what its users do
 together. Each of R relationship managers holds a live portal as the TUI does:
 
-* an events long-poll (``GET /v1/events?after=&wait=20``), each batch met as the
-  portal meets it, by the portal's own rules (``tui.live``): a status change of a row
+* an events long-poll (``GET /v1/events?after=&wait=20``, ``scope=mine`` while its
+  list is the RM's own companies, as the portal asks: ``tui.live.following``; the
+  company it opens is one of them), each batch met as the portal meets it, by the
+  portal's own rules (``tui.live``): a status change of a row
   held updates it from the event; the page on screen (with its counts) is read again
   only when the events touch what it shows (a row held, a company added, edited or
   deleted, a status change of a company that may be in the list), at most once a
@@ -50,7 +52,7 @@ import httpx
 from bench.common import ROOT, Section, percentile, relportal_command
 from bench.service import Server, journeys
 from tui.listing import Criteria
-from tui.live import Throttle, react
+from tui.live import Throttle, following, react
 
 P99_BUDGET_MS = 100.0
 EVENT_P95_BUDGET_MS = 250.0
@@ -250,9 +252,11 @@ class Portal:
         after = json.loads(body)["last_seq"]
         self.want_page()  # the page was read apart from the head: once more
         while time.perf_counter() < self.stop:
+            # The company it opens is from its list: its own, followed with the rest.
+            scope = following(self.criteria, self.me, ()).scope
             try:
                 status, body = await self.poll.request(
-                    "GET", f"/v1/events?after={after}&wait=20&limit=500"
+                    "GET", f"/v1/events?after={after}&wait=20&limit=500&scope={scope}"
                 )
             except Broken:
                 self.tally.broke("events")

@@ -19,7 +19,8 @@ together. Each of R relationship managers holds a live portal as the TUI does:
   once a second.
 
 Each of C customers takes a journey step every 1-3 s (2 s on average): choosing a
-platform, then back, so every action is valid and writes an event.
+platform, then back, so every action is valid and writes an event. Each customer's
+company is one of the portals' RMs', in turn: its steps reach that RM's portals only.
 
 For R = 50 and 200 the load steps C up until a request kind's p99 passes 100 ms or the
 portals see events later than 250 ms p95 (from the event's own commit time to the
@@ -504,6 +505,12 @@ finally:
 """
 
 
+def rm_of(url: str, token: str) -> str:
+    """The user id a token signs in as."""
+    me = httpx.get(f"{url}/v1/me", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    return str(me.raise_for_status().json()["user"]["id"])
+
+
 def rm_tokens(db: Path, count: int, env: dict[str, str], checkout: Path | None = None) -> list[str]:
     """``count`` API tokens (one per portal), spread over the demo bank's relationship
     managers, made in the database before the server starts."""
@@ -529,14 +536,15 @@ def capacity(
     generators: int,
     budget: int,
     first: int,
+    owners: list[str],
 ) -> tuple[Step | None, Step | None, list[Step]]:
     """Step C up from ``first`` (doubling) until a step misses, then bisect the last
     interval ``budget`` times; the last step that held, the first that missed, and
-    every step taken."""
+    every step taken. The customers' companies are ``owners``', in turn."""
 
     def links(count: int) -> list[str]:
         if len(pool) < count:
-            companies, tokens = journeys(client, count - len(pool), "Mixed Load Company")
+            companies, tokens = journeys(client, count - len(pool), "Mixed Load Company", owners)
             made.extend(companies)
             pool.extend(tokens)
         return pool[:count]
@@ -605,6 +613,9 @@ def run(
             base_url=server.url, headers={"Authorization": f"Bearer {tokens[0]}"}, timeout=30
         )
         pool: list[str] = []
+        # The customers' companies are the portals' RMs', in turn: an RM's portal follows
+        # only its own companies (scope=mine), as a bank's customers each have an RM.
+        owners = sorted({rm_of(server.url, token) for token in tokens})
         try:
             for count in portals:
                 held, missed, steps = capacity(
@@ -617,6 +628,7 @@ def run(
                     generators,
                     budget,
                     first,
+                    owners,
                 )
                 if held is None:
                     section.add(

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -196,20 +197,25 @@ class Server:
 
 
 def journeys(
-    client: httpx.Client, count: int, prefix: str = "Load Test Company"
+    client: httpx.Client,
+    count: int,
+    prefix: str = "Load Test Company",
+    owners: Sequence[str] = (),
 ) -> tuple[list[str], list[str]]:
     """``count`` new companies named ``prefix`` and a number, each asked for its
     financials by link and walked to the choice of accounting platform; their ids and
-    link tokens."""
+    link tokens. ``owners``: user ids the companies are assigned to, in turn."""
     companies, tokens = [], []
     mailbox = prefix.lower().replace(" ", ".")
     for number in range(count):
+        assigned = {"users": [owners[number % len(owners)]]} if owners else {}
         company = client.post(
             "/v1/relationships",
             json={
                 "name": f"{prefix} {number:02d}",
                 "contact_name": "Casey Load",
                 "contact_email": f"{mailbox}{number}@loadtest.example",
+                **assigned,
             },
         ).raise_for_status()
         companies.append(company.json()["id"])

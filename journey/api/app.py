@@ -61,7 +61,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             hub=hub,
             guard=LinkGuard(store, settings.link_misses_per_minute),
             cache=ReadCache(store),
-            tokens=token_holders(store),
+            token_holders=token_holders(store),
             trusted_proxies=TrustedProxies.parse(settings.trusted_proxies),
         )
         await hub.start()

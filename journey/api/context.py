@@ -65,7 +65,7 @@ class ServiceContext:
     guard: LinkGuard
     cache: ReadCache
     # Who each token belongs to, kept until a write to tokens or users (any process's).
-    tokens: ReadCache
+    token_holders: ReadCache
     trusted_proxies: TrustedProxies = NO_PROXIES
 
     def client(self, scope: Mapping[str, Any]) -> str:

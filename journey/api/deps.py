@@ -31,7 +31,7 @@ async def current_user(request: Request, credentials: Credentials) -> User:
     # Expiry is a matter of the clock, so it is checked on every request.
     held: tuple[ApiToken, User] | None = None
     if 0 < len(token) <= 200:
-        held = await ctx.tokens.answer(
+        held = await ctx.token_holders.answer(
             ("token", hash_secret(token)),
             lambda: ctx.store.read(lambda tx: service.token_holder(tx, token)),
         )

@@ -210,8 +210,8 @@ async def test_kept_pages_are_per_user_and_keep_no_token(svc: Any) -> None:
     assert [r["name"] for r in (await svc.get(url, "rm")).json()["items"]] == ["Alder Bakery"]
 
     kept = repr(list(svc.app.state.ctx.cache._kept))
-    kept += repr(list(svc.app.state.ctx.tokens._kept))
-    assert svc.app.state.ctx.tokens._kept  # who the tokens belong to is kept, by hash
+    kept += repr(list(svc.app.state.ctx.token_holders._kept))
+    assert svc.app.state.ctx.token_holders._kept  # who the tokens belong to is kept, by hash
     for token in svc.tokens.values():
         assert token not in kept
 

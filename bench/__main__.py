@@ -92,6 +92,11 @@ def main() -> int:
     )
     mixed.add_argument("--mix-workers", type=int, default=2, help="relportal serve --workers")
     mixed.add_argument(
+        "--mix-customers",
+        type=int,
+        help="measure this one C for each R (no capacity search): does it hold?",
+    )
+    mixed.add_argument(
         "--mix-checkout",
         type=Path,
         help="serve (and seed) with another checkout's .venv/bin/relportal, e.g. a worktree "
@@ -154,6 +159,7 @@ def main() -> int:
             budget=1 if args.quick else args.mix_budget,
             first=args.mix_first,
             checkout=checkout,
+            fixed=args.mix_customers,
         ),
         "pages": lambda: pages.run(env, 3 if args.quick else 10, WORK / "pages.db"),
         "follow": lambda: follow.run(env, WORK, args.quick),

@@ -420,6 +420,7 @@ class Step:
     errors: int
     seconds: float
     errors_by_kind: dict[str, int] = field(default_factory=dict)
+    server_cpu: float = 0.0  # the server's processes' CPU, in cores, over the step
 
     @property
     def held(self) -> bool:
@@ -454,8 +455,10 @@ def run_step(
         )
         for number in range(generators)
     ]
+    cpu_before, began = server_cpu_seconds(server.process.pid), time.perf_counter()
     with multiprocessing.get_context("fork").Pool(generators) as pool:
         tallies = pool.map(_drive_star, shares)
+    cpu = (server_cpu_seconds(server.process.pid) - cpu_before) / (time.perf_counter() - began)
     latency: dict[str, list[float]] = defaultdict(list)
     delays: list[float] = []
     errors = 0
@@ -475,7 +478,39 @@ def run_step(
         errors=errors,
         seconds=seconds,
         errors_by_kind=dict(by_kind),
+        server_cpu=cpu,
     )
+
+
+def _describe(section: Section, portals: int, step: Step) -> None:
+    """A load level's figures: p99 per request kind, the events' delay, the server's CPU."""
+    where = f"R = {portals}, C = {step.customers}"
+    kinds = ", ".join(f"{kind} {value:,.0f}" for kind, value in sorted(step.p99.items()))
+    section.add(f"{where}: p99 per kind (ms)", kinds)
+    section.add(f"{where}: events reach portals, p95", f"{step.event_p95:,.0f} ms")
+    answered = sum(step.counts.values())
+    per_request = step.server_cpu * step.seconds * 1000 / answered if answered else 0.0
+    section.add(
+        f"{where}: requests timed (long-polls aside); server CPU",
+        f"{answered / step.seconds:,.0f}/s; {step.server_cpu:.2f} cores, "
+        f"{per_request:.1f} ms per timed request",
+    )
+
+
+def server_cpu_seconds(pid: int) -> float:
+    """CPU seconds used so far by ``relportal serve`` and its worker processes (Linux
+    /proc; 0 where it cannot be read)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pids = [pid]
+    with contextlib.suppress(OSError):
+        for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+            pids.append(int(child))
+    for each in pids:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total
 
 
 # Run by the serving checkout's own Python: the tokens are written with the code (and
@@ -537,6 +572,7 @@ def capacity(
     budget: int,
     first: int,
     owners: list[str],
+    fixed: int | None = None,
 ) -> tuple[Step | None, Step | None, list[Step]]:
     """Step C up from ``first`` (doubling) until a step misses, then bisect the last
     interval ``budget`` times; the last step that held, the first that missed, and
@@ -557,10 +593,15 @@ def capacity(
         verdict = "held" if step.held else "missed"
         print(
             f"    R={len(tokens)} C={count}: {verdict}; {step.worst()}, events p95 "
-            f"{step.event_p95:,.0f} ms, errors {step.errors_by_kind or 0}",
+            f"{step.event_p95:,.0f} ms, errors {step.errors_by_kind or 0}, "
+            f"server CPU {step.server_cpu:.2f} cores",
             file=sys.stderr,
         )
         return step
+
+    if fixed is not None:  # one load level, said to hold or not: no search
+        step = take(fixed)
+        return (step, None, steps) if step.held else (None, step, steps)
 
     held: Step | None = None
     missed: Step | None = None
@@ -599,6 +640,7 @@ def run(
     budget: int = 2,
     first: int = 10,
     checkout: Path | None = None,
+    fixed: int | None = None,
 ) -> Section:
     section = Section(
         "The mixed workload: live portals beside customers taking journey steps",
@@ -629,8 +671,18 @@ def run(
                     budget,
                     first,
                     owners,
+                    fixed,
                 )
-                if held is None:
+                if fixed is not None:
+                    section.add(
+                        f"R = {count} portals, C = {fixed} customers",
+                        "held" if held else "missed",
+                        "p99 ≤ 100 ms, events p95 ≤ 250 ms",
+                        held is not None,
+                    )
+                    if held:
+                        _describe(section, count, held)
+                elif held is None:
                     section.add(
                         f"R = {count} portals: the largest C that held",
                         f"none (C = {min(s.customers for s in steps)} missed)",
@@ -644,20 +696,14 @@ def run(
                         f"C = {held.customers} (~{rate:,.0f} steps/s)",
                         "p99 ≤ 100 ms, events p95 ≤ 250 ms",
                     )
-                    kinds = ", ".join(
-                        f"{kind} {value:,.0f}" for kind, value in sorted(held.p99.items())
-                    )
-                    section.add(f"R = {count}, C = {held.customers}: p99 per kind (ms)", kinds)
-                    section.add(
-                        f"R = {count}, C = {held.customers}: events reach portals, p95",
-                        f"{held.event_p95:,.0f} ms",
-                    )
+                    _describe(section, count, held)
                 if missed is not None:
                     section.add(
                         f"R = {count}, C = {missed.customers}: what missed",
                         f"{missed.worst()}; events p95 {missed.event_p95:,.0f} ms; "
                         f"errors {missed.errors}",
                     )
+                    _describe(section, count, missed)
                 section.notes.append(
                     f"R = {count}, the steps taken: "
                     + ", ".join(f"C={s.customers} {'held' if s.held else 'missed'}" for s in steps)

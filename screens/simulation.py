@@ -62,7 +62,10 @@ class SimulationScreen(Screen[None]):
     #sim-body { height: 1fr; }
     #customer-column { width: 1fr; border-right: vkey $panel-lighten-2; }
     #step-title { height: auto; padding: 0 1; text-style: bold; background: $boost; }
-    #customer { padding: 0 1; }
+    /* The gutter is kept whether or not the step overflows: its width, and so the
+       wrapping of what it shows, never changes once drawn (a scroll to the field a
+       refusal focuses would otherwise land a line off when the scrollbar arrives). */
+    #customer { padding: 0 1; scrollbar-gutter: stable; }
     #customer .para { margin-bottom: 1; }
     #customer .error { color: $error; text-style: bold; margin-bottom: 1; }
     #customer .notice { color: $warning; margin-bottom: 1; }

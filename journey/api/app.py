@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from starlette.responses import PlainTextResponse, Response
 
 from journey.api import customer, problems, routes
-from journey.api.cache import ReadCache
+from journey.api.cache import ReadCache, token_holders
 from journey.api.context import LinkGuard, ServiceContext
 from journey.api.middleware import AccessLog, BodyLimit
 from journey.events import EventHub
@@ -61,6 +61,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             hub=hub,
             guard=LinkGuard(store, settings.link_misses_per_minute),
             cache=ReadCache(store),
+            token_holders=token_holders(store),
             trusted_proxies=TrustedProxies.parse(settings.trusted_proxies),
         )
         await hub.start()

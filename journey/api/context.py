@@ -1,4 +1,4 @@
-"""What every route needs: the store, the settings, the event hub, the read cache
+"""What every route needs: the store, the settings, the event hub, the read caches
 (route dependencies are in ``journey.api.deps``)."""
 
 from __future__ import annotations
@@ -64,6 +64,8 @@ class ServiceContext:
     hub: EventHub
     guard: LinkGuard
     cache: ReadCache
+    # Who each token belongs to, kept until a write to tokens or users (any process's).
+    token_holders: ReadCache
     trusted_proxies: TrustedProxies = NO_PROXIES
 
     def client(self, scope: Mapping[str, Any]) -> str:

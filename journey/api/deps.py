@@ -25,12 +25,13 @@ async def current_user(request: Request, credentials: Credentials) -> User:
         raise Unauthorized("Send your API token as “Authorization: Bearer …”.", "token_missing")
     ctx = get_context(request)
     token = credentials.credentials
-    # Kept by the token's hash (the token itself is never kept) until anything is
-    # written — a revoked token is a write, from any process — so most requests skip
-    # the database. Expiry is a matter of the clock, so it is checked on every request.
+    # Kept by the token's hash (the token itself is never kept) until tokens or users
+    # are written — a revoked token or a changed role moves the auth epoch, from any
+    # process — so requests skip the database however often customers' steps commit.
+    # Expiry is a matter of the clock, so it is checked on every request.
     held: tuple[ApiToken, User] | None = None
     if 0 < len(token) <= 200:
-        held = await ctx.cache.answer(
+        held = await ctx.token_holders.answer(
             ("token", hash_secret(token)),
             lambda: ctx.store.read(lambda tx: service.token_holder(tx, token)),
         )

@@ -343,3 +343,9 @@ class Store(Protocol):
         """A number that changes whenever anything, of any process, commits to the
         database; None if the backend has none. Cheap enough to ask on the event
         loop (response caches are keyed by it)."""
+
+    def auth_epoch(self) -> int | None:
+        """A number that moves whenever a commit, of any process, writes users or API
+        tokens (anything that decides who a token belongs to and whether it is good),
+        and with nothing else; None if the backend has none. One small read: ask it
+        when ``data_version`` has moved, not on every request."""

@@ -446,6 +446,38 @@ WHEN old.status IS NOT new.status AND new.simulated = 0 BEGIN
 END;
 """
 
+# Version 11: the auth epoch, a number that moves with every write to users or API
+# tokens — by trigger, so in the writing transaction whoever writes (the service, the
+# CLI, a bulk load, an administrator's SQL), and for rows an organization's deletion
+# takes with it. A process keeps who each token belongs to until the epoch moves, not
+# until any commit (journey.api.cache.AuthEpoch). Not in TRIGGER_NAMES: a bulk load
+# keeps them.
+V11_AUTH_EPOCH = """
+CREATE TABLE auth_epoch (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    n INTEGER NOT NULL
+);
+INSERT INTO auth_epoch (id, n) VALUES (1, 0);
+CREATE TRIGGER auth_users_insert AFTER INSERT ON users BEGIN
+    UPDATE auth_epoch SET n = n + 1;
+END;
+CREATE TRIGGER auth_users_update AFTER UPDATE ON users BEGIN
+    UPDATE auth_epoch SET n = n + 1;
+END;
+CREATE TRIGGER auth_users_delete AFTER DELETE ON users BEGIN
+    UPDATE auth_epoch SET n = n + 1;
+END;
+CREATE TRIGGER auth_tokens_insert AFTER INSERT ON api_tokens BEGIN
+    UPDATE auth_epoch SET n = n + 1;
+END;
+CREATE TRIGGER auth_tokens_update AFTER UPDATE ON api_tokens BEGIN
+    UPDATE auth_epoch SET n = n + 1;
+END;
+CREATE TRIGGER auth_tokens_delete AFTER DELETE ON api_tokens BEGIN
+    UPDATE auth_epoch SET n = n + 1;
+END;
+"""
+
 MIGRATIONS: tuple[str, ...] = (
     V1_CORE,
     V2_SEARCH_AND_COUNTS + TRIGGERS,
@@ -457,5 +489,6 @@ MIGRATIONS: tuple[str, ...] = (
     V8_ORGANIZATION_ACCENT,
     V9_SUPERSEDED_BY,
     V10_SIMULATED + V10_TRIGGERS,
+    V11_AUTH_EPOCH,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -27,6 +27,7 @@ from journey.settings import ServiceSettings
 from journey.storage.schema import MIGRATIONS
 from journey.storage.sqlite import SQLiteStore
 from journey.storage.sqlite.connection import split_sql
+from tests.support.journeys import CONNECT_XERO
 from tests.support.service import Service, fast_settings
 
 
@@ -91,8 +92,10 @@ async def test_expiry_is_checked_on_every_request_not_only_after_a_write(svc: Se
     assert (await svc.get("/v1/me")).status_code == 200
     import asyncio
 
+    reads = token_reads(svc.store)
     await asyncio.sleep(1.6)
     assert problem(await svc.get("/v1/me"), 401)["code"] == "token_expired"
+    assert reads == []  # refused by the kept expiry: nothing was written, nothing read
 
 
 async def test_token_revoke_by_another_process_refuses_the_token_at_once(svc: Service) -> None:
@@ -110,6 +113,77 @@ async def test_token_revoke_by_another_process_refuses_the_token_at_once(svc: Se
     again = run("token", "list", "--db", str(svc.settings.db_path))
     line = next(x for x in again.stdout.splitlines() if x.startswith(token_id))
     assert line.endswith("(revoked)")
+
+
+# Who a token belongs to is kept until tokens or users change, not until any commit
+
+
+def token_reads(store: SQLiteStore) -> list[str]:
+    """Every read of the tokens table the store's connections make from now on, as
+    SQLite runs them (its trace callback): a real store, counted."""
+    seen: list[str] = []
+
+    def traced(statement: str) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "api_tokens" in statement:
+            seen.append(statement)
+
+    for conn in store._all:
+        conn.set_trace_callback(traced)
+    return seen
+
+
+async def test_customer_steps_do_not_make_the_service_read_tokens_again(svc: Service) -> None:
+    """Issue 20: every customer's step commits; an RM's long-poll after each must not
+    read the RM's token again, while a revocation is still read, once, and refused."""
+    rel = await svc.company(name="Harbour Bakery")
+    _, link = await svc.request_link(rel["id"], ["financials"])
+    assert (await svc.get("/v1/events", params={"wait": 0})).status_code == 200
+    reads = token_reads(svc.store)
+    version = svc.store.data_version()
+    steps = (("view_request", {}), *CONNECT_XERO)
+    for step in steps:
+        await svc.walk(link, step)
+        polled = await svc.get("/v1/events", params={"wait": 0})
+        assert polled.status_code == 200
+        assert (await svc.get("/v1/relationships?user=me")).status_code == 200
+    assert svc.store.data_version() != version  # the steps did commit
+    assert reads == []
+    await svc.store.write(lambda tx: tx.revoke_token(hash_secret(svc.tokens["rm"])))
+    refused = problem(await svc.get("/v1/events", params={"wait": 0}), 401)
+    assert refused["code"] == "token_revoked"
+    assert len(reads) == 1
+    assert (await svc.get("/v1/me", "rm2")).status_code == 200  # others' tokens read again
+
+
+async def test_a_revocation_or_role_change_in_another_process_counts_on_its_next_request(
+    svc: Service,
+) -> None:
+    """Two service processes on one file (as ``serve --workers 2``): what one writes to
+    tokens or users, the other honours on the very next request, kept answers or not."""
+    async with serving(svc.settings) as other:
+
+        async def me(who: str) -> httpx.Response:
+            return await other.get("/v1/me", headers=svc.headers(who))
+
+        assert (await me("rm")).status_code == 200
+        assert (await me("rm2")).json()["user"]["role"] == "rm"
+        await svc.company(name="Harbour Bakery")  # a commit that leaves tokens be
+        assert (await me("rm")).status_code == 200
+
+        await svc.store.write(lambda tx: tx.revoke_token(hash_secret(svc.tokens["rm"])))
+        assert problem(await me("rm"), 401)["code"] == "token_revoked"
+
+        rm2 = svc.users["rm2"]["id"]
+        await svc.store.write(
+            lambda tx: tx.conn.execute("UPDATE users SET role = 'support' WHERE id = ?", (rm2,))
+        )
+        assert (await me("rm2")).json()["user"]["role"] == "support"
+        made = await other.post(
+            "/v1/relationships",
+            headers=svc.headers("rm2"),
+            json={"name": "Oak Joinery", "contact_name": "Ann Lee", "contact_email": "a@oak.ex"},
+        )
+        assert problem(made, 403)["code"]
 
 
 def test_token_list_shows_who_and_when_but_never_the_secret_or_its_hash(tmp_path: Path) -> None:

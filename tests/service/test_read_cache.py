@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from journey.api.cache import ReadCache
+from journey.api.cache import ReadCache, token_holders
 from journey.core.tokens import hash_secret
 
 
@@ -128,6 +128,42 @@ async def test_a_failed_read_fails_every_asker_and_is_not_kept() -> None:
     assert await kept.answer("k", read) == "answer"
 
 
+class Epoched(Versioned):
+    """Stands in for the store: its data version and its auth epoch, counting reads of
+    the epoch (the data version is not a read: SQLite's shared memory)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.epoch = 7
+        self.epoch_reads = 0
+
+    def auth_epoch(self) -> int | None:
+        self.epoch_reads += 1
+        return self.epoch
+
+
+async def test_token_holders_outlive_commits_that_leave_tokens_and_users_be() -> None:
+    store = Epoched()
+    holders = token_holders(store)  # type: ignore[arg-type]
+    reads = 0
+
+    async def read() -> str:
+        nonlocal reads
+        reads += 1
+        return f"holder {reads}"
+
+    assert await holders.answer("t", read) == "holder 1"
+    for _ in range(3):  # customers' steps: the data version moves, the epoch does not
+        store.version += 1
+        for _ in range(50):  # every RM's poll after the commit
+            assert await holders.answer("t", read) == "holder 1"
+    assert reads == 1
+    assert store.epoch_reads == 4  # once for each data version, not once per request
+    store.version += 1
+    store.epoch += 1  # a token revoked, a role changed
+    assert await holders.answer("t", read) == "holder 2"
+
+
 # The list route's cache, through the service's HTTP API.
 
 
@@ -174,6 +210,8 @@ async def test_kept_pages_are_per_user_and_keep_no_token(svc: Any) -> None:
     assert [r["name"] for r in (await svc.get(url, "rm")).json()["items"]] == ["Alder Bakery"]
 
     kept = repr(list(svc.app.state.ctx.cache._kept))
+    kept += repr(list(svc.app.state.ctx.token_holders._kept))
+    assert svc.app.state.ctx.token_holders._kept  # who the tokens belong to is kept, by hash
     for token in svc.tokens.values():
         assert token not in kept
 

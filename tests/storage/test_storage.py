@@ -89,6 +89,42 @@ def test_an_older_database_is_upgraded_in_place(tmp_path: Path) -> None:
     SQLiteStore(path).close()
 
 
+def test_the_auth_epoch_moves_for_any_writer_of_users_or_tokens_in_any_process(
+    tmp_path: Path,
+) -> None:
+    """The epoch is kept by triggers, so writes the Store has no method for count too:
+    a role changed or a user removed by an administrator's own SQL, and the users an
+    organization's deletion takes with it; each seen by another store on the file."""
+    path = tmp_path / "shared.db"
+    _v1_database(path)  # upgraded: an existing database starts counting too
+    store = SQLiteStore(path)
+    outside = sqlite3.connect(path, isolation_level=None)
+    outside.execute("PRAGMA foreign_keys = ON")  # as every relportal connection has it
+    try:
+        start = store.auth_epoch()
+        assert start is not None
+        outside.execute("UPDATE users SET role = 'support' WHERE id = 'u1'")
+        after_role = store.auth_epoch()
+        assert after_role is not None and after_role > start
+        outside.execute(
+            "INSERT INTO users (id, org_id, email, name, role, created_at) VALUES"
+            " ('u2', 'o1', 'two@old.example', 'Two', 'rm', '2025-01-01T00:00:00.000Z')"
+        )
+        outside.execute("DELETE FROM users WHERE id = 'u2'")
+        after_delete = store.auth_epoch()
+        assert after_delete is not None and after_delete == after_role + 2
+        outside.execute("DELETE FROM organizations WHERE id = 'o1'")  # its users cascade
+        gone = store.auth_epoch()
+        assert gone is not None and gone > after_delete
+        assert store.read_sync(lambda tx: tx.list_users("o1")) == []
+        # Other tables leave it be.
+        outside.execute("UPDATE status_counts SET n = n")
+        assert store.auth_epoch() == gone
+    finally:
+        outside.close()
+        store.close()
+
+
 def test_a_newer_database_is_refused_with_a_reason(tmp_path: Path) -> None:
     path = tmp_path / "future.db"
     SQLiteStore(path).close()

@@ -176,6 +176,46 @@ def test_the_data_version_moves_with_each_commit_if_the_backend_has_one(store: S
     assert (before is None and after is None) or before != after
 
 
+def test_the_auth_epoch_moves_with_writes_to_users_and_tokens_and_nothing_else(
+    store: Store,
+) -> None:
+    """Who a token belongs to is kept until the auth epoch moves: every write that can
+    change the answer must move it (in its own commit), and a customer's steps must not."""
+    store.write_sync(bank)
+    if store.auth_epoch() is None:
+        return  # a backend without one: the service keeps no token between commits
+    seen = [store.auth_epoch()]
+
+    def moved(write: Any) -> bool:
+        store.write_sync(write)
+        seen.append(store.auth_epoch())
+        return seen[-1] != seen[-2]
+
+    assert moved(lambda tx: tx.insert_user(user("u-3", "Cam Ito", "cam@larkspur.example")))
+    assert moved(lambda tx: tx.insert_token("hash-1", "u-3", "laptop", token_id="t-1"))
+    assert moved(lambda tx: tx.insert_token("hash-2", "u-3", "phone", token_id="t-2"))
+    assert moved(lambda tx: tx.revoke_token("hash-1"))
+    assert moved(lambda tx: tx.revoke_token_by_id("t-2"))
+    # The journey's writes leave it where it is, though each moves the data version.
+    version = store.data_version()
+    assert not moved(lambda tx: tx.insert_relationship(company("rel-9", "Acme")))
+    assert not moved(lambda tx: tx.update_relationship("rel-9", {"description": "Bakery"}))
+    assert not moved(lambda tx: tx.insert_request(information_request("req-1", "rel-9"), "l"))
+    assert not moved(lambda tx: tx.append_event("org-1", "customer", "journey.step", {}))
+    assert not moved(lambda tx: tx.put_idempotent("u-1", "k", "fp", 201, "{}"))
+    assert not moved(lambda tx: tx.update_organization("org-1", {"accent": "#112233"}))
+    assert store.data_version() != version
+    # A write that fails moves nothing.
+
+    def half(tx: Tx) -> None:
+        tx.insert_user(user("u-4", "Dee Roy", "dee@larkspur.example"))
+        raise RuntimeError("stop")
+
+    with pytest.raises(RuntimeError):
+        store.write_sync(half)
+    assert store.auth_epoch() == seen[-1]
+
+
 def test_now_is_an_iso_utc_time_that_sorts_as_text(store: Store) -> None:
     first = store.read_sync(lambda tx: tx.now())
     second = store.read_sync(lambda tx: tx.now())

@@ -132,6 +132,14 @@ class SQLiteStore:
             return None
         return int(self._watch.execute("PRAGMA data_version").fetchone()[0])
 
+    def auth_epoch(self) -> int | None:
+        """The count the triggers on users and API tokens move (schema version 11), read
+        on the watch connection: a one-row table, quick enough for the event loop when
+        asked once per commit; each statement there sees the newest commit."""
+        if self._watch is None:
+            return None
+        return int(self._watch.execute("SELECT n FROM auth_epoch").fetchone()[0])
+
     # Running work off the loop
 
     def _executors(self) -> tuple[ThreadPoolExecutor, ThreadPoolExecutor]:
